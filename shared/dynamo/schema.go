@@ -1,0 +1,117 @@
+// Package dynamo is the DynamoDB adapter: it stores and reads snapkeep's
+// domain types (shared/snapkeep) in the stack's tables and converts DynamoDB
+// stream images.
+package dynamo
+
+// KeyAttr is a key attribute: its name and DynamoDB scalar type ("S" or "N").
+type KeyAttr struct {
+	// Name is the attribute name.
+	Name string
+	// Type is "S" (string) or "N" (number).
+	Type string
+}
+
+// IndexSpec is a global secondary index as the code queries it.
+type IndexSpec struct {
+	// Name is the index name.
+	Name string
+	// PartitionKey is the index's hash key.
+	PartitionKey KeyAttr
+	// SortKey is the index's range key; zero when it has none.
+	SortKey KeyAttr
+}
+
+// TableSpec describes a table as the code uses it. template.yaml must define
+// every one of these with the same keys and indexes; a test checks it.
+type TableSpec struct {
+	// LogicalID is the table's logical id in template.yaml.
+	LogicalID string
+	// EnvVar is the environment variable that carries the table's name to
+	// the functions and snapctl.
+	EnvVar string
+	// PartitionKey is the table's hash key.
+	PartitionKey KeyAttr
+	// SortKey is the table's range key; zero when it has none.
+	SortKey KeyAttr
+	// Indexes are the global secondary indexes the code queries.
+	Indexes []IndexSpec
+	// Stream is true when a function consumes the table's stream
+	// (NEW_AND_OLD_IMAGES).
+	Stream bool
+	// TTLAttribute names the TTL attribute, if the table expires items.
+	TTLAttribute string
+}
+
+func s(name string) KeyAttr { return KeyAttr{Name: name, Type: "S"} }
+func n(name string) KeyAttr { return KeyAttr{Name: name, Type: "N"} }
+
+// Index names.
+const (
+	IndexPoliciesByCustomer = "by-customer"
+	IndexRunsByCustomer     = "by-customer"
+	IndexRunsByResource     = "by-resource"
+	IndexRunsFailures       = "failures-by-class"
+	IndexRunsUnfinished     = "unfinished"
+	IndexCallsByRequestID   = "by-request-id"
+	IndexCallsFailuresByHr  = "failures-by-hour"
+	IndexIncidentsOpen      = "open"
+)
+
+// The stack's tables.
+var (
+	// Policies holds customers' backup policies; its stream drives functions/schedules.
+	Policies = TableSpec{
+		LogicalID: "PoliciesTable", EnvVar: "POLICIES_TABLE",
+		PartitionKey: s("policy_id"),
+		Indexes: []IndexSpec{
+			{Name: IndexPoliciesByCustomer, PartitionKey: s("customer_id"), SortKey: s("policy_id")},
+		},
+		Stream: true,
+	}
+	// Customers holds who to tell about failures.
+	Customers = TableSpec{
+		LogicalID: "CustomersTable", EnvVar: "CUSTOMERS_TABLE",
+		PartitionKey: s("customer_id"),
+	}
+	// Runs holds one item per scheduled run; its stream drives errorrate and notify.
+	Runs = TableSpec{
+		LogicalID: "RunsTable", EnvVar: "RUNS_TABLE",
+		PartitionKey: s("policy_id"), SortKey: s("scheduled_at"),
+		Indexes: []IndexSpec{
+			{Name: IndexRunsByCustomer, PartitionKey: s("customer_id"), SortKey: s("scheduled_at")},
+			{Name: IndexRunsByResource, PartitionKey: s("resource_key"), SortKey: s("scheduled_at")},
+			{Name: IndexRunsFailures, PartitionKey: s("error_class"), SortKey: s("finished_at")},
+			{Name: IndexRunsUnfinished, PartitionKey: s("unfinished"), SortKey: s("next_check_at")},
+		},
+		Stream: true,
+	}
+	// APICalls holds every HTTP attempt to DigitalOcean, expiring by TTL.
+	APICalls = TableSpec{
+		LogicalID: "ApiCallsTable", EnvVar: "API_CALLS_TABLE",
+		PartitionKey: s("run_id"), SortKey: n("seq"),
+		Indexes: []IndexSpec{
+			{Name: IndexCallsByRequestID, PartitionKey: s("provider_request_id")},
+			{Name: IndexCallsFailuresByHr, PartitionKey: s("failure_hour"), SortKey: s("started_at")},
+		},
+		TTLAttribute: "expires_at",
+	}
+	// Stats holds per-minute call and failure counts per dimension.
+	Stats = TableSpec{
+		LogicalID: "StatsTable", EnvVar: "STATS_TABLE",
+		PartitionKey: s("dimension"), SortKey: s("minute"),
+		TTLAttribute: "expires_at",
+	}
+	// Incidents holds provider error-rate incidents.
+	Incidents = TableSpec{
+		LogicalID: "IncidentsTable", EnvVar: "INCIDENTS_TABLE",
+		PartitionKey: s("incident_id"),
+		Indexes: []IndexSpec{
+			{Name: IndexIncidentsOpen, PartitionKey: s("open_state"), SortKey: s("opened_at")},
+		},
+	}
+)
+
+// AllTables lists every table the code uses.
+func AllTables() []TableSpec {
+	return []TableSpec{Policies, Customers, Runs, APICalls, Stats, Incidents}
+}

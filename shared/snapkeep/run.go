@@ -1,0 +1,166 @@
+package snapkeep
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RunStatus is where a run is in its lifecycle:
+// claimed → in_progress → succeeded | failed | timed_out, or skipped.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunClaimed    RunStatus = "claimed"
+	RunInProgress RunStatus = "in_progress"
+	RunSucceeded  RunStatus = "succeeded"
+	RunFailed     RunStatus = "failed"
+	RunTimedOut   RunStatus = "timed_out"
+	RunSkipped    RunStatus = "skipped"
+)
+
+// Terminal reports whether s is a final status.
+func (s RunStatus) Terminal() bool {
+	switch s {
+	case RunSucceeded, RunFailed, RunTimedOut, RunSkipped:
+		return true
+	}
+	return false
+}
+
+// RunTrigger says what started a run.
+type RunTrigger string
+
+// Run triggers.
+const (
+	TriggerScheduled RunTrigger = "scheduled"
+	TriggerOnDemand  RunTrigger = "on_demand"
+)
+
+// SlotTimeFormat is the canonical text form of a run's scheduled time: UTC,
+// whole seconds, as EventBridge Scheduler's <aws.scheduler.scheduled-time>.
+const SlotTimeFormat = "2006-01-02T15:04:05Z"
+
+// RunKey identifies one scheduled run: a policy and a slot. It is the Runs
+// table's key, so at-least-once deliveries of the same slot find one item.
+type RunKey struct {
+	// PolicyID is the policy the run belongs to.
+	PolicyID string
+	// ScheduledAt is the slot's time, UTC, whole seconds.
+	ScheduledAt time.Time
+}
+
+// NewRunKey returns the key for policyID's slot at t, normalised to UTC
+// whole seconds.
+func NewRunKey(policyID string, t time.Time) RunKey {
+	return RunKey{PolicyID: policyID, ScheduledAt: t.UTC().Truncate(time.Second)}
+}
+
+// Slot returns the scheduled time in SlotTimeFormat.
+func (k RunKey) Slot() string { return k.ScheduledAt.UTC().Format(SlotTimeFormat) }
+
+// RunID is the run's id in the ApiCalls table: "<policy_id>#<slot>".
+func (k RunKey) RunID() string { return k.PolicyID + "#" + k.Slot() }
+
+// String implements fmt.Stringer.
+func (k RunKey) String() string { return k.RunID() }
+
+// ParseRunID splits a run id made by RunKey.RunID.
+func ParseRunID(id string) (RunKey, error) {
+	i := strings.LastIndexByte(id, '#')
+	if i <= 0 {
+		return RunKey{}, fmt.Errorf("run id %q: want <policy_id>#<%s>", id, SlotTimeFormat)
+	}
+	t, err := time.Parse(SlotTimeFormat, id[i+1:])
+	if err != nil {
+		return RunKey{}, fmt.Errorf("run id %q: slot time: %w", id, err)
+	}
+	return NewRunKey(id[:i], t), nil
+}
+
+// Run is one scheduled run of a policy and its outcome. One item per slot
+// in the Runs table.
+type Run struct {
+	// PolicyID is the run's policy (partition key).
+	PolicyID string `json:"policy_id" dynamodbav:"policy_id"`
+	// ScheduledAt is the slot (sort key), UTC whole seconds.
+	ScheduledAt time.Time `json:"scheduled_at" dynamodbav:"scheduled_at"`
+	// RunID is "<policy_id>#<slot>", the key of its ApiCalls rows.
+	RunID string `json:"run_id" dynamodbav:"run_id"`
+	// CustomerID owns the policy (by-customer index).
+	CustomerID string `json:"customer_id,omitempty" dynamodbav:"customer_id,omitempty"`
+	// AccountID is the DigitalOcean account used.
+	AccountID string `json:"account_id,omitempty" dynamodbav:"account_id,omitempty"`
+	// ResourceKey is Resource.Key() (by-resource index).
+	ResourceKey string `json:"resource_key,omitempty" dynamodbav:"resource_key,omitempty"`
+	// Resource is the droplet or volume snapshotted.
+	Resource
+	// Trigger says whether Scheduler or a person started the run.
+	Trigger RunTrigger `json:"trigger" dynamodbav:"trigger"`
+	// Status is the lifecycle state.
+	Status RunStatus `json:"status" dynamodbav:"status"`
+	// ErrorClass is set on failed and timed-out runs only (sparse
+	// failures-by-class index, sorted by FinishedAt).
+	ErrorClass ErrorClass `json:"error_class,omitempty" dynamodbav:"error_class,omitempty"`
+	// ErrorDetail is snapkeep's own one-line account of the failure.
+	ErrorDetail string `json:"error_detail,omitempty" dynamodbav:"error_detail,omitempty"`
+	// HTTPStatus is the status of the DigitalOcean response that decided the outcome.
+	HTTPStatus int `json:"http_status,omitempty" dynamodbav:"http_status,omitempty"`
+	// ProviderErrorID is DigitalOcean's error id, e.g. "server_error".
+	ProviderErrorID string `json:"provider_error_id,omitempty" dynamodbav:"provider_error_id,omitempty"`
+	// ProviderMessage is DigitalOcean's error message, e.g. "Server Error".
+	ProviderMessage string `json:"provider_message,omitempty" dynamodbav:"provider_message,omitempty"`
+	// ProviderRequestID is DigitalOcean's request id of that response.
+	ProviderRequestID string `json:"provider_request_id,omitempty" dynamodbav:"provider_request_id,omitempty"`
+	// ActionID is the droplet snapshot action's id.
+	ActionID int64 `json:"action_id,omitempty" dynamodbav:"action_id,omitempty"`
+	// SnapshotID is the snapshot's id once known.
+	SnapshotID string `json:"snapshot_id,omitempty" dynamodbav:"snapshot_id,omitempty"`
+	// SnapshotName is the name snapkeep gave the snapshot.
+	SnapshotName string `json:"snapshot_name,omitempty" dynamodbav:"snapshot_name,omitempty"`
+	// Attempts counts the times the snapshot was attempted for this slot.
+	Attempts int `json:"attempts" dynamodbav:"attempts"`
+	// APICalls counts the rows this run wrote to ApiCalls (their seq is 1..APICalls).
+	APICalls int `json:"api_calls" dynamodbav:"api_calls"`
+	// ClaimedAt is when a delivery first claimed the slot.
+	ClaimedAt time.Time `json:"claimed_at" dynamodbav:"claimed_at"`
+	// StartedAt is when the snapshot request was accepted.
+	StartedAt *time.Time `json:"started_at,omitempty" dynamodbav:"started_at,omitempty"`
+	// FinishedAt is when the run reached a terminal status.
+	FinishedAt *time.Time `json:"finished_at,omitempty" dynamodbav:"finished_at,omitempty"`
+	// Deadline is when an unfinished run ends timed_out.
+	Deadline time.Time `json:"deadline" dynamodbav:"deadline"`
+	// LeaseUntil is when the current attempt's claim lapses; a delivery that
+	// finds a lapsed lease on an unfinished run resumes it.
+	LeaseUntil *time.Time `json:"lease_until,omitempty" dynamodbav:"lease_until,omitempty"`
+	// NextCheckAt is when the unfinished run is due to be checked again.
+	NextCheckAt *time.Time `json:"next_check_at,omitempty" dynamodbav:"next_check_at,omitempty"`
+	// Unfinished is UnfinishedShard while the run is not terminal and absent
+	// afterwards (the sparse unfinished-runs index's partition key).
+	Unfinished string `json:"unfinished,omitempty" dynamodbav:"unfinished,omitempty"`
+	// Retention is what retention did after a successful run.
+	Retention *RetentionResult `json:"retention,omitempty" dynamodbav:"retention,omitempty"`
+	// Notified is set once the customer has been told of a failure.
+	Notified bool `json:"notified,omitempty" dynamodbav:"notified,omitempty"`
+	// UpdatedAt is when the item was last written.
+	UpdatedAt time.Time `json:"updated_at" dynamodbav:"updated_at"`
+}
+
+// UnfinishedShard is the value of Run.Unfinished while a run is not terminal.
+const UnfinishedShard = "unfinished"
+
+// Key returns the run's key.
+func (r *Run) Key() RunKey { return NewRunKey(r.PolicyID, r.ScheduledAt) }
+
+// RetentionResult records what retention did after a successful run.
+type RetentionResult struct {
+	// Kept counts the policy's snapshots kept.
+	Kept int `json:"kept" dynamodbav:"kept"`
+	// Deleted lists the ids of the snapshots deleted.
+	Deleted []string `json:"deleted,omitempty" dynamodbav:"deleted,omitempty"`
+	// Failed lists the ids whose delete failed; the next run tries again.
+	Failed []string `json:"failed,omitempty" dynamodbav:"failed,omitempty"`
+	// Error says why retention could not run or finish, if it could not.
+	Error string `json:"error,omitempty" dynamodbav:"error,omitempty"`
+}
