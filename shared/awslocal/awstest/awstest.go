@@ -1,0 +1,228 @@
+// Package awstest runs integration tests against moto in server mode: one
+// moto_server per test binary (Main), and per test a fresh, uniquely named
+// copy of every DynamoDB table of template.yaml (New), with helpers to read
+// table streams as Lambda delivers them, store secrets and read sent email.
+//
+// Use it as:
+//
+//	func TestMain(m *testing.M) { awstest.Main(m) }
+//
+//	func TestSomething(t *testing.T) {
+//		t.Parallel()
+//		env := awstest.New(t)
+//		env.Setenv(t) // POLICIES_TABLE, RUNS_TABLE, ... (not with t.Parallel)
+//		store := dynamo.PolicyStore{Client: env.DynamoDB, Table: env.TableName(dynamo.Policies)}
+//		...
+//	}
+//
+// Tests never skip: without moto_server, Main fails with how to install it.
+package awstest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/snapkeep/snapkeep/shared/awslocal"
+	"github.com/snapkeep/snapkeep/shared/dynamo"
+)
+
+// EndpointEnv names the environment variable holding the endpoint of an
+// already running moto server to reuse (the Makefile may start one); when it
+// is empty Main starts its own.
+const EndpointEnv = "SNAPKEEP_AWS_ENDPOINT"
+
+// opTimeout bounds each harness call to moto.
+const opTimeout = 2 * time.Minute
+
+var (
+	endpointMu sync.Mutex
+	endpoint   string
+
+	defsOnce sync.Once
+	defs     []awslocal.TableDef
+	defsErr  error
+)
+
+// Main runs the test binary's tests against moto: it reuses the moto at
+// $SNAPKEEP_AWS_ENDPOINT or starts one moto_server, points the AWS SDK's
+// environment at it (AWS_ENDPOINT_URL, AWS_REGION, fake credentials), runs
+// the tests, stops moto and exits. When moto_server is missing it fails the
+// binary with how to install it.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ep := os.Getenv(EndpointEnv)
+	if ep == "" {
+		moto, err := awslocal.StartMoto(context.Background(), awslocal.Options{})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "awstest: FAIL: %v\n", err)
+			return 1
+		}
+		defer moto.Stop()
+		ep = moto.Endpoint
+	}
+	if err := setAWSEnv(ep); err != nil {
+		fmt.Fprintf(os.Stderr, "awstest: FAIL: %v\n", err)
+		return 1
+	}
+	endpointMu.Lock()
+	endpoint = ep
+	endpointMu.Unlock()
+	return m.Run()
+}
+
+// setAWSEnv makes config.LoadDefaultConfig in code under test (functions'
+// main wiring, snapctl) talk to the local stack with fake credentials.
+func setAWSEnv(ep string) error {
+	vars := map[string]string{
+		"AWS_ENDPOINT_URL":          ep,
+		"AWS_REGION":                awslocal.Region(),
+		"AWS_ACCESS_KEY_ID":         awslocal.FakeAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":     awslocal.FakeSecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+	for k, v := range vars {
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("set %s: %w", k, err)
+		}
+	}
+	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"} {
+		if err := os.Unsetenv(k); err != nil {
+			return fmt.Errorf("unset %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Endpoint returns the local stack's endpoint, or fails t when Main did not
+// run.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	endpointMu.Lock()
+	defer endpointMu.Unlock()
+	if endpoint == "" {
+		t.Fatalf("awstest: no local AWS stack: add `func TestMain(m *testing.M) { awstest.Main(m) }` to the package's tests")
+	}
+	return endpoint
+}
+
+// TemplateTables returns the DynamoDB tables of the module's template.yaml,
+// read once per test binary.
+func TemplateTables(t testing.TB) []awslocal.TableDef {
+	t.Helper()
+	defsOnce.Do(func() {
+		path, err := awslocal.FindTemplate()
+		if err != nil {
+			defsErr = err
+			return
+		}
+		defs, defsErr = awslocal.Tables(path)
+	})
+	if defsErr != nil {
+		t.Fatalf("awstest: %v", defsErr)
+	}
+	return defs
+}
+
+// Env is one test's view of the local stack: an aws.Config for moto and a
+// fresh copy of every table of template.yaml.
+type Env struct {
+	// Config is an aws.Config for the local stack (fake credentials, region,
+	// BaseEndpoint); build any service client from it, e.g.
+	// sesv2.NewFromConfig(env.Config).
+	Config aws.Config
+	// Endpoint is moto's base URL.
+	Endpoint string
+	// Tables maps each table's logical id to this test's physical name.
+	Tables map[string]string
+	// DynamoDB is a client for the local stack.
+	DynamoDB *dynamodb.Client
+	// Prefix is this Env's unique table-name prefix ("snapkeep-local-<random>-");
+	// use it to make other global names (secrets, email addresses, schedule
+	// names) unique to the test too.
+	Prefix string
+
+	streams *dynamodbstreams.Client
+	mu      sync.Mutex
+	readers map[string]*streamReader // by logical id
+}
+
+// New creates, for this test only, every DynamoDB table of template.yaml as
+// "<Prefix><LogicalID>" with a prefix unique to the test, and deletes them
+// when the test ends. Tests using New may run in parallel.
+func New(t testing.TB) *Env {
+	t.Helper()
+	ep := Endpoint(t)
+	tables := TemplateTables(t)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	cfg, err := awslocal.Config(ctx, ep)
+	if err != nil {
+		t.Fatalf("awstest: %v", err)
+	}
+	e := &Env{
+		Config:   cfg,
+		Endpoint: ep,
+		DynamoDB: dynamodb.NewFromConfig(cfg),
+		Prefix:   awslocal.DefaultPrefix + randomHex(t, 4) + "-",
+		streams:  dynamodbstreams.NewFromConfig(cfg),
+		readers:  map[string]*streamReader{},
+	}
+	names, err := awslocal.CreateTables(ctx, e.DynamoDB, tables, e.Prefix)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := awslocal.DeleteTables(ctx, e.DynamoDB, names); err != nil {
+			t.Errorf("awstest: cleanup: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("awstest: %v", err)
+	}
+	e.Tables = names
+	return e
+}
+
+// TableName returns this Env's physical name of spec's table, failing the
+// test when template.yaml has no such table.
+func (e *Env) TableName(spec dynamo.TableSpec) string {
+	name, ok := e.Tables[spec.LogicalID]
+	if !ok {
+		panic(fmt.Sprintf("awstest: template.yaml has no table %s (TableSpec %s)", spec.LogicalID, spec.EnvVar))
+	}
+	return name
+}
+
+// Setenv sets each table's environment variable (dynamo.TableSpec.EnvVar:
+// POLICIES_TABLE, RUNS_TABLE, ...) to this Env's table name for the rest of
+// the test. Like t.Setenv it cannot be used in parallel tests.
+func (e *Env) Setenv(t testing.TB) {
+	t.Helper()
+	for _, spec := range dynamo.AllTables() {
+		name, ok := e.Tables[spec.LogicalID]
+		if !ok {
+			t.Fatalf("awstest: template.yaml has no table %s for %s", spec.LogicalID, spec.EnvVar)
+		}
+		t.Setenv(spec.EnvVar, name)
+	}
+}
+
+func randomHex(t testing.TB, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("awstest: random: %v", err)
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,16 @@
+//go:build unix && !linux
+
+package awslocal
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// sysProcAttr puts moto in its own process group, so that Stop reaches the
+// Python process and anything it forks.
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+func terminate(cmd *exec.Cmd) { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+
+func kill(cmd *exec.Cmd) { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

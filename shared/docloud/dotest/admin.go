@@ -1,0 +1,213 @@
+package dotest
+
+import (
+	"cmp"
+	"encoding/json"
+	"slices"
+
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// State is everything the fake holds, as GET /_fake/state reports it.
+type State struct {
+	// Now is the fake's clock.
+	Now time.Time `json:"now"`
+	// Droplets are the droplets, by id.
+	Droplets []Droplet `json:"droplets"`
+	// Volumes are the volumes.
+	Volumes []Volume `json:"volumes"`
+	// Snapshots are all snapshots and backups, oldest first.
+	Snapshots []Snapshot `json:"snapshots"`
+	// Deleted are the snapshots deleted through the API.
+	Deleted []Snapshot `json:"deleted"`
+	// Actions are all actions.
+	Actions []Action `json:"actions"`
+	// PostCounts are the snapshot POSTs per resource.
+	PostCounts map[string]int `json:"post_counts"`
+	// Faults are the added faults.
+	Faults []FaultState `json:"faults"`
+}
+
+// State returns a snapshot of the fake's state.
+func (s *Server) State() State {
+	st := State{
+		Now: s.now(), Snapshots: s.Snapshots(), Deleted: s.Deleted(), Actions: s.Actions(),
+		PostCounts: s.PostCounts(), Faults: s.Faults(),
+	}
+	s.mu.Lock()
+	for _, d := range s.droplets {
+		st.Droplets = append(st.Droplets, *d)
+	}
+	for _, v := range s.volumes {
+		st.Volumes = append(st.Volumes, *v)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(st.Droplets, func(a, b Droplet) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(st.Volumes, func(a, b Volume) int { return cmp.Compare(a.ID, b.ID) })
+	return st
+}
+
+// serveAdmin serves the admin endpoints (no token needed; the standalone
+// server listens on loopback by default):
+//
+//	GET    /_fake/state                   State
+//	GET    /_fake/requests                []Request; DELETE forgets them
+//	GET    /_fake/snapshots               []Snapshot; POST adds a foreign one (Snapshot JSON)
+//	GET    /_fake/actions                 []Action
+//	GET    /_fake/posts                   snapshot POSTs per resource
+//	GET    /_fake/faults                  []FaultState; POST adds one (Fault JSON) -> {"id":n}; DELETE clears all
+//	DELETE /_fake/faults/{id}             removes one
+//	POST   /_fake/droplets                adds or replaces a droplet (Droplet JSON)
+//	DELETE /_fake/droplets/{id}           removes a droplet
+//	POST   /_fake/volumes                 adds or replaces a volume (Volume JSON)
+//	DELETE /_fake/volumes/{id}            removes a volume
+//	GET    /_fake/clock                   {"now": ...}
+//	POST   /_fake/clock                   {"advance":"10m"} or {"set":"2026-01-02T03:04:05Z"} (WithVirtualClock only)
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_fake/"), "/"), "/")
+	res, id := parts[0], ""
+	if len(parts) == 2 {
+		id = parts[1]
+	} else if len(parts) > 2 {
+		adminError(w, http.StatusNotFound, "no such admin endpoint")
+		return
+	}
+	key := r.Method + " " + res
+	if id != "" {
+		key += "/{id}"
+	}
+	switch key {
+	case "GET state":
+		adminJSON(w, http.StatusOK, s.State())
+	case "GET requests":
+		adminJSON(w, http.StatusOK, nonNil(s.Requests()))
+	case "DELETE requests":
+		s.ResetRequests()
+		w.WriteHeader(http.StatusNoContent)
+	case "GET snapshots":
+		adminJSON(w, http.StatusOK, nonNil(s.Snapshots()))
+	case "POST snapshots":
+		var sn Snapshot
+		if !decode(w, r, &sn) {
+			return
+		}
+		out, err := s.AddSnapshot(sn)
+		if err != nil {
+			adminError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		adminJSON(w, http.StatusCreated, out)
+	case "GET actions":
+		adminJSON(w, http.StatusOK, nonNil(s.Actions()))
+	case "GET posts":
+		adminJSON(w, http.StatusOK, s.PostCounts())
+	case "GET faults":
+		adminJSON(w, http.StatusOK, nonNil(s.Faults()))
+	case "POST faults":
+		var f Fault
+		if !decode(w, r, &f) {
+			return
+		}
+		fid, err := s.AddFault(f)
+		if err != nil {
+			adminError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		adminJSON(w, http.StatusCreated, map[string]int{"id": fid})
+	case "DELETE faults":
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	case "DELETE faults/{id}":
+		n, _ := strconv.Atoi(id)
+		if !s.RemoveFault(n) {
+			adminError(w, http.StatusNotFound, "no fault "+id)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "POST droplets":
+		var d Droplet
+		if !decode(w, r, &d) {
+			return
+		}
+		if err := s.AddDroplet(d); err != nil {
+			adminError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		out, _ := s.Droplet(d.ID)
+		adminJSON(w, http.StatusCreated, out)
+	case "DELETE droplets/{id}":
+		n, err := strconv.Atoi(id)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "droplet id must be an integer")
+			return
+		}
+		s.RemoveDroplet(n)
+		w.WriteHeader(http.StatusNoContent)
+	case "POST volumes":
+		var v Volume
+		if !decode(w, r, &v) {
+			return
+		}
+		if err := s.AddVolume(v); err != nil {
+			adminError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		adminJSON(w, http.StatusCreated, v)
+	case "DELETE volumes/{id}":
+		s.RemoveVolume(id)
+		w.WriteHeader(http.StatusNoContent)
+	case "GET clock":
+		adminJSON(w, http.StatusOK, map[string]time.Time{"now": s.now()})
+	case "POST clock":
+		if s.clock == nil {
+			adminError(w, http.StatusConflict, "this fake's clock cannot be moved (use WithVirtualClock)")
+			return
+		}
+		var req struct {
+			Advance jsonDuration `json:"advance"`
+			Set     time.Time    `json:"set"`
+		}
+		if !decode(w, r, &req) {
+			return
+		}
+		if !req.Set.IsZero() {
+			s.clock.Set(req.Set)
+		}
+		s.clock.Advance(time.Duration(req.Advance))
+		adminJSON(w, http.StatusOK, map[string]time.Time{"now": s.now()})
+	default:
+		adminError(w, http.StatusNotFound, "no such admin endpoint: "+r.Method+" "+r.URL.Path)
+	}
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		adminError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func adminError(w http.ResponseWriter, status int, msg string) {
+	adminJSON(w, status, map[string]string{"error": msg})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

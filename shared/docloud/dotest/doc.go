@@ -1,0 +1,66 @@
+// Package dotest is a fake of the DigitalOcean API v2, in the spirit of
+// net/http/httptest: NewServer starts it on a loopback port for a test, and
+// cmd/dofake serves the same fake standalone for the local demo.
+//
+// It speaks DigitalOcean's own JSON shapes and headers (godo parses them
+// into its structs) for the endpoints snapkeep uses:
+//
+//	POST   /v2/droplets/{id}/actions              {"type":"snapshot","name":...} -> 201 {"action":{...}}
+//	GET    /v2/actions/{id}                       {"action":{...}}
+//	GET    /v2/droplets/{id}/actions/{action_id}  {"action":{...}}
+//	GET    /v2/droplets/{id}                      {"droplet":{...}}
+//	GET    /v2/volumes/{id}                       {"volume":{...}}
+//	GET    /v2/droplets/{id}/snapshots            paged {"snapshots":[images]} (integer ids)
+//	GET    /v2/droplets/{id}/backups              paged {"backups":[images]}
+//	GET    /v2/volumes/{id}/snapshots             paged {"snapshots":[...]}
+//	POST   /v2/volumes/{id}/snapshots             {"name","tags"} -> 201 {"snapshot":{...}}
+//	GET    /v2/snapshots?resource_type=droplet|volume  paged {"snapshots":[...]}
+//	GET    /v2/snapshots/{id}, /v2/volumes/snapshots/{id}     {"snapshot":{...}}
+//	DELETE /v2/snapshots/{id}, /v2/volumes/snapshots/{id}     204; 404 when absent
+//
+// Lists are paged with page and per_page (default 20, at most 200); links.pages
+// carries absolute first/prev/next/last URLs on the fake's host and
+// meta.total the count.
+//
+// Every answer carries content-type "application/json; charset=utf-8",
+// date (on the injected clock), x-request-id (a random UUID) and
+// ratelimit-limit, ratelimit-remaining and ratelimit-reset (Unix seconds,
+// when the oldest request of the hour leaves the window). Every JSON error
+// body is {"id","message","request_id"} with request_id equal to the
+// x-request-id header:
+//
+//	401 unauthorized          Unable to authenticate you (unknown or revoked token)
+//	403 forbidden             You are not authorized to perform this operation (write with a read-only token)
+//	404 not_found             The resource you were accessing could not be found.
+//	422 unprocessable_entity  Droplet already has a pending event. (another action in progress)
+//	422 unprocessable_entity  MsgVolumeSnapshotLimit (a volume holds at most 25 snapshots; our wording)
+//	429 too_many_requests     API Rate limit exceeded. (+ retry-after seconds)
+//	500 server_error          Server Error
+//	503 service_unavailable   Service is currently unavailable.
+//
+// Injected 502 and 504 answer, by default, an HTML page as the edge proxy
+// (Cloudflare) in front of the API sends it, with content-type text/html
+// and no request id in the body (the header still has one); Fault.Body
+// chooses JSON or HTML for any status.
+//
+// Tokens: AddToken registers a read-write token, AddReadOnlyToken one
+// without write scope; budgets are 5,000 requests an hour and 250 a minute
+// per token (sliding windows; a refused request does not count).
+//
+// Actions: a droplet snapshot action is "in-progress" for
+// Droplet.ActionDuration, else WithActionDuration, else one minute per GB of
+// disk, then "completed" (the snapshot appears, after an optional listing
+// lag) or "errored" (Droplet.ActionOutcome, or FaultActionErrored); a
+// "stuck" one never finishes. While a droplet has an action in progress,
+// a new snapshot POST answers 422 pending event.
+//
+// Every duration is measured on the injected clock (WithClock,
+// WithVirtualClock), so a test advances a Clock instead of sleeping. Only
+// FaultLatency and FaultHang wait in real time, because the client's timeout
+// does.
+//
+// Faults (AddFault) hit requests by method, path pattern, operation, time
+// window, rate (seeded rand) and count. Inspection: Requests (never the
+// token), PostCounts, Snapshots, Deleted, Actions, State; the same over HTTP
+// under /_fake/ (see Server.ServeHTTP's admin list in admin.go).
+package dotest

@@ -1,0 +1,215 @@
+package docloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/digitalocean/godo"
+
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
+)
+
+// Error is a failed DigitalOcean call, classified. Client methods return it
+// wrapped with context; get it back with Classify or errors.As.
+type Error struct {
+	// Class is the snapkeep error class.
+	Class snapkeep.ErrorClass
+	// StatusCode is the HTTP status, 0 when no response came.
+	StatusCode int
+	// ErrorID is DigitalOcean's error id from the body, e.g. "server_error".
+	ErrorID string
+	// Message is DigitalOcean's error message from the body, or the status
+	// text when the body was not DigitalOcean's JSON (a gateway's page), or
+	// what went wrong when no response came.
+	Message string
+	// RequestID is DigitalOcean's request id (x-request-id, else the body's).
+	RequestID string
+	// RetryAfter is how long DigitalOcean asked to wait (429 only): the
+	// retry-after header, else the time until ratelimit-reset.
+	RetryAfter time.Duration
+	// Err is the underlying error.
+	Err error
+}
+
+// Error implements error. The text never holds the token.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("digitalocean: ")
+	b.WriteString(string(e.Class))
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": %d", e.StatusCode)
+		if e.ErrorID != "" {
+			b.WriteString(" " + e.ErrorID)
+		}
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (request %s)", e.RequestID)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.StatusCode == 0 && e.Err != nil && e.Message == "" {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Transient reports whether retrying later can succeed without anyone
+// acting (the class's snapkeep.ClassInfo.Transient).
+func (e *Error) Transient() bool { return e.Class.Info().Transient }
+
+// Classify maps an error from a Client method (or from godo through our
+// transport) to a snapkeep error class; it returns nil for nil and the
+// *Error itself when err already wraps one.
+//
+//   - 500, 502, 503, 504 and any other 5xx, JSON or not → provider_error
+//   - 2xx whose body is not the JSON expected (godo's decode error) → provider_error
+//   - 429 → rate_limited, RetryAfter from retry-after, else ratelimit-reset
+//     (relative to the response's date header, else the wall clock)
+//   - 422 saying a pending event or an action already in progress → resource_busy
+//   - 422 mentioning a limit or quota (case-insensitive) → quota_exceeded
+//   - other 422 → invalid_policy
+//   - 401, 403 → auth_revoked
+//   - 404 → resource_missing
+//   - other 4xx → internal (snapkeep sent a request DigitalOcean rejects)
+//   - godo's argument errors (no request made) → invalid_policy
+//   - timeouts, resets, EOF, DNS, refused connections, context deadline
+//     or cancellation → network
+//   - anything else → internal
+func Classify(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var er *godo.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return fromResponse(er, err, nil)
+	}
+	var arg *godo.ArgError
+	if errors.As(err, &arg) {
+		return &Error{Class: snapkeep.ClassInvalidPolicy, Message: arg.Error(), Err: err}
+	}
+	if isNetwork(err) {
+		return &Error{Class: snapkeep.ClassNetwork, Err: err}
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// The transport buffers every body before godo decodes it, so a
+		// decode error here is a malformed body, not a cut connection.
+		return &Error{Class: snapkeep.ClassProviderError, Message: "malformed response body: " + err.Error(), Err: err}
+	}
+	return &Error{Class: snapkeep.ClassInternal, Err: err}
+}
+
+func isNetwork(err error) bool {
+	var ue *url.Error
+	var ne net.Error
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &ue) || errors.As(err, &ne) || errors.As(err, &oe) || errors.As(err, &de) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// fromResponse classifies an error response; ae is the error body our
+// transport parsed, nil when the error did not come through it (then
+// godo's message is used if the body was JSON).
+func fromResponse(er *godo.ErrorResponse, err error, ae *apiError) *Error {
+	resp := er.Response
+	e := &Error{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(headerRequestID), Err: err}
+	switch {
+	case ae != nil:
+		e.ErrorID, e.Message = ae.ID, ae.Message
+		if e.RequestID == "" {
+			e.RequestID = ae.RequestID
+		}
+	default:
+		if strings.Contains(resp.Header.Get("Content-Type"), "json") {
+			e.Message = er.Message
+		}
+		if e.RequestID == "" {
+			e.RequestID = er.RequestID
+		}
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	switch code := resp.StatusCode; {
+	case code >= 500:
+		e.Class = snapkeep.ClassProviderError
+	case code == http.StatusTooManyRequests:
+		e.Class = snapkeep.ClassRateLimited
+		e.RetryAfter = retryAfter(resp.Header)
+	case code == http.StatusUnprocessableEntity:
+		e.Class = classify422(e.Message)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		e.Class = snapkeep.ClassAuthRevoked
+	case code == http.StatusNotFound:
+		e.Class = snapkeep.ClassResourceMissing
+	default:
+		e.Class = snapkeep.ClassInternal
+	}
+	return e
+}
+
+// classify422 tells a busy resource and a snapshot limit from other
+// rejections by DigitalOcean's message, e.g. "Droplet already has a pending
+// event." and "... snapshot limit ..." (the wording dotest uses too).
+func classify422(msg string) snapkeep.ErrorClass {
+	m := strings.ToLower(msg)
+	switch {
+	case strings.Contains(m, "pending event"), strings.Contains(m, "already has an action"),
+		strings.Contains(m, "action in progress"), strings.Contains(m, "already in progress"):
+		return snapkeep.ClassResourceBusy
+	case strings.Contains(m, "limit"), strings.Contains(m, "quota"):
+		return snapkeep.ClassQuotaExceeded
+	}
+	return snapkeep.ClassInvalidPolicy
+}
+
+// retryAfter reads retry-after (seconds or an HTTP date), else the time
+// until ratelimit-reset, measured from the response's date header (else
+// the wall clock).
+func retryAfter(h http.Header) time.Duration {
+	now := time.Now()
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		now = d
+	}
+	if v := strings.TrimSpace(h.Get(headerRetryAfter)); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+			return time.Duration(s * float64(time.Second))
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			if d := t.Sub(now); d > 0 {
+				return d
+			}
+			return 0
+		}
+	}
+	if v, err := strconv.ParseInt(h.Get(headerRateReset), 10, 64); err == nil {
+		if d := time.Unix(v, 0).Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
