@@ -112,15 +112,16 @@ func New(token string, opts ...Option) *Client {
 }
 
 // fail wraps err, classified, with what was being done. It is the only way
-// the methods return errors, so that the transport's parsed error body
-// (DigitalOcean's error id) is always taken back.
+// the methods return errors: it takes back the transport's parsed error
+// body (DigitalOcean's error id) and scrubs the token from the text, even
+// from an id a caller passed by mistake.
 func (c *Client) fail(err error, format string, args ...any) error {
 	var e *Error
 	var er *godo.ErrorResponse
 	switch {
+	case errors.As(err, &e):
 	case errors.As(err, &er) && er.Response != nil:
-		ae, ok := c.tr.takeAPIError(er.Response)
-		if ok {
+		if ae, ok := c.tr.takeAPIError(er.Response); ok {
 			e = fromResponse(er, err, &ae)
 		} else {
 			e = fromResponse(er, err, nil)
@@ -128,7 +129,11 @@ func (c *Client) fail(err error, format string, args ...any) error {
 	default:
 		e = Classify(err)
 	}
-	return fmt.Errorf(format+": %w", append(args, e)...)
+	if e.Err != nil {
+		e.Err = c.tr.scrubErr(e.Err)
+	}
+	e.Message = c.tr.scrub(e.Message)
+	return fmt.Errorf("%s: %w", c.tr.scrub(fmt.Sprintf(format, args...)), e)
 }
 
 // checkID rejects an id that is empty or would change the request's path
@@ -161,14 +166,14 @@ func (c *Client) SnapshotDroplet(ctx context.Context, dropletID int, name string
 		return nil, c.initErr
 	}
 	if err := checkIntID("droplet", dropletID); err != nil {
-		return nil, fmt.Errorf("snapshot droplet %d: %w", dropletID, err)
+		return nil, c.fail(err, "snapshot droplet %d", dropletID)
 	}
 	a, _, err := c.godo.DropletActions.Snapshot(ctx, dropletID, name)
 	if err != nil {
 		return nil, c.fail(err, "snapshot droplet %d", dropletID)
 	}
 	if a == nil {
-		return nil, fmt.Errorf("snapshot droplet %d: %w", dropletID, missing("action"))
+		return nil, c.fail(missing("action"), "snapshot droplet %d", dropletID)
 	}
 	return a, nil
 }
@@ -180,14 +185,14 @@ func (c *Client) GetAction(ctx context.Context, actionID int) (*godo.Action, err
 		return nil, c.initErr
 	}
 	if err := checkIntID("action", actionID); err != nil {
-		return nil, fmt.Errorf("get action %d: %w", actionID, err)
+		return nil, c.fail(err, "get action %d", actionID)
 	}
 	a, _, err := c.godo.Actions.Get(ctx, actionID)
 	if err != nil {
 		return nil, c.fail(err, "get action %d", actionID)
 	}
 	if a == nil {
-		return nil, fmt.Errorf("get action %d: %w", actionID, missing("action"))
+		return nil, c.fail(missing("action"), "get action %d", actionID)
 	}
 	return a, nil
 }
@@ -198,14 +203,14 @@ func (c *Client) GetDroplet(ctx context.Context, dropletID int) (*godo.Droplet, 
 		return nil, c.initErr
 	}
 	if err := checkIntID("droplet", dropletID); err != nil {
-		return nil, fmt.Errorf("get droplet %d: %w", dropletID, err)
+		return nil, c.fail(err, "get droplet %d", dropletID)
 	}
 	d, _, err := c.godo.Droplets.Get(ctx, dropletID)
 	if err != nil {
 		return nil, c.fail(err, "get droplet %d", dropletID)
 	}
 	if d == nil {
-		return nil, fmt.Errorf("get droplet %d: %w", dropletID, missing("droplet"))
+		return nil, c.fail(missing("droplet"), "get droplet %d", dropletID)
 	}
 	return d, nil
 }
@@ -216,14 +221,14 @@ func (c *Client) GetVolume(ctx context.Context, volumeID string) (*godo.Volume, 
 		return nil, c.initErr
 	}
 	if err := checkID("volume", volumeID); err != nil {
-		return nil, fmt.Errorf("get volume %q: %w", volumeID, err)
+		return nil, c.fail(err, "get volume %q", volumeID)
 	}
 	v, _, err := c.godo.Storage.GetVolume(ctx, volumeID)
 	if err != nil {
 		return nil, c.fail(err, "get volume %q", volumeID)
 	}
 	if v == nil {
-		return nil, fmt.Errorf("get volume %q: %w", volumeID, missing("volume"))
+		return nil, c.fail(missing("volume"), "get volume %q", volumeID)
 	}
 	return v, nil
 }
@@ -235,14 +240,14 @@ func (c *Client) SnapshotVolume(ctx context.Context, volumeID, name string, tags
 		return nil, c.initErr
 	}
 	if err := checkID("volume", volumeID); err != nil {
-		return nil, fmt.Errorf("snapshot volume %q: %w", volumeID, err)
+		return nil, c.fail(err, "snapshot volume %q", volumeID)
 	}
 	s, _, err := c.godo.Storage.CreateSnapshot(ctx, &godo.SnapshotCreateRequest{VolumeID: volumeID, Name: name, Tags: tags})
 	if err != nil {
 		return nil, c.fail(err, "snapshot volume %q", volumeID)
 	}
 	if s == nil {
-		return nil, fmt.Errorf("snapshot volume %q: %w", volumeID, missing("snapshot"))
+		return nil, c.fail(missing("snapshot"), "snapshot volume %q", volumeID)
 	}
 	return s, nil
 }
@@ -269,7 +274,7 @@ func (c *Client) ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, 
 	switch kind {
 	case snapkeep.ResourceVolume:
 		if err := checkID("volume", resourceID); err != nil {
-			return nil, false, fmt.Errorf("list snapshots of volume %q: %w", resourceID, err)
+			return nil, false, c.fail(err, "list snapshots of volume %q", resourceID)
 		}
 		snaps, resp, err := c.godo.Storage.ListSnapshots(ctx, resourceID, opt)
 		if err != nil {
@@ -282,7 +287,7 @@ func (c *Client) ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, 
 			err = checkIntID("droplet", id)
 		}
 		if err != nil {
-			return nil, false, &Error{Class: snapkeep.ClassInvalidPolicy, Message: fmt.Sprintf("invalid droplet id %q", resourceID), Err: err}
+			return nil, false, c.fail(&Error{Class: snapkeep.ClassInvalidPolicy, Message: fmt.Sprintf("invalid droplet id %q", resourceID), Err: err}, "list snapshots of droplet %q", resourceID)
 		}
 		images, resp, err := c.godo.Droplets.Snapshots(ctx, id, opt)
 		if err != nil {
@@ -304,7 +309,7 @@ func (c *Client) ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, 
 		}
 		return snaps, more(resp), nil
 	}
-	return nil, false, &Error{Class: snapkeep.ClassInvalidPolicy, Message: fmt.Sprintf("unknown resource kind %q", kind)}
+	return nil, false, c.fail(&Error{Class: snapkeep.ClassInvalidPolicy, Message: fmt.Sprintf("unknown resource kind %q", kind)}, "list snapshots of %s %q", kind, resourceID)
 }
 
 func more(resp *godo.Response) bool {
@@ -318,7 +323,7 @@ func (c *Client) DeleteSnapshot(ctx context.Context, snapshotID string) error {
 		return c.initErr
 	}
 	if err := checkID("snapshot", snapshotID); err != nil {
-		return fmt.Errorf("delete snapshot %q: %w", snapshotID, err)
+		return c.fail(err, "delete snapshot %q", snapshotID)
 	}
 	if _, err := c.godo.Snapshots.Delete(ctx, snapshotID); err != nil {
 		return c.fail(err, "delete snapshot %q", snapshotID)

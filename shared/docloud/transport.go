@@ -171,7 +171,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// finish completes and records call. Every text field is scrubbed of the
+// token once more, whatever echoed it.
 func (t *transport) finish(ctx context.Context, call *snapkeep.APICall, start time.Time) {
+	call.Path = t.scrub(call.Path)
+	call.ErrorMessage = t.scrub(call.ErrorMessage)
+	call.TransportError = t.scrub(call.TransportError)
+	call.ProviderRequestID = t.scrub(call.ProviderRequestID)
+	call.ErrorID = t.scrub(call.ErrorID)
+	for _, h := range []map[string]string{call.RequestHeaders, call.ResponseHeaders} {
+		for k, v := range h {
+			h[k] = t.scrub(v)
+		}
+	}
 	call.DurationMS = t.now().Sub(start).Milliseconds()
 	if call.DurationMS < 0 {
 		call.DurationMS = 0

@@ -313,3 +313,31 @@ func TestFlatten(t *testing.T) {
 		t.Errorf("flatten = %v, want %v", got, want)
 	}
 }
+
+func TestTokenEchoedInHeadersAndPathIsScrubbed(t *testing.T) {
+	f := setup(t)
+	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"id":"not_found","message":"no"}`)
+	})
+	// A caller mistake: the token as a snapshot id.
+	err := f.client.DeleteSnapshot(context.Background(), f.token)
+	if err == nil || strings.Contains(err.Error(), f.token) {
+		t.Errorf("error %v", err)
+	}
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
+		if strings.Contains(u.Error(), f.token) {
+			t.Errorf("wrapped error %T holds the token", u)
+		}
+	}
+	if e := Classify(err); e.Class != snapkeep.ClassResourceMissing || e.ErrorID != "not_found" {
+		t.Errorf("Classify = %+v", e)
+	}
+	calls := f.rec.all()
+	if len(calls) != 1 || calls[0].ResponseHeaders["x-echo"] != "Bearer "+snapkeep.Redacted {
+		t.Fatalf("recorded %+v", calls)
+	}
+	assertNoToken(t, f.token, calls)
+}

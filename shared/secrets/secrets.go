@@ -40,20 +40,21 @@ type Store struct {
 	Prefix string
 }
 
-// accountIDPattern is what an account id may look like: it becomes part of a
-// secret name, so only characters Secrets Manager allows and no "/".
-var accountIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// accountIDPattern is what an account id may look like (the rule of
+// snapkeep.Policy.Validate for account_id): it becomes part of a secret
+// name, so only characters Secrets Manager allows and no "/".
+var accountIDPattern = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
 
 // ValidateAccountID reports whether id can name an account's secret: 1 to
-// 64 letters, digits, '.', '_' or '-', starting with a letter or digit. The
-// error wraps snapkeep.ErrInvalid. An id that looks like a DigitalOcean
-// token is refused without repeating it.
+// 64 letters, digits, '.', '_' or '-', as snapkeep.Policy.Validate requires
+// of account_id. The error wraps snapkeep.ErrInvalid. An id that looks like
+// a DigitalOcean token is refused without repeating it.
 func ValidateAccountID(id string) error {
 	if looksLikeToken(id) {
 		return fmt.Errorf("account id looks like a DigitalOcean token (it is not repeated here); pass the account id, and the token on stdin: %w", snapkeep.ErrInvalid)
 	}
 	if !accountIDPattern.MatchString(id) {
-		return fmt.Errorf("account id %q: must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit: %w", id, snapkeep.ErrInvalid)
+		return fmt.Errorf("account id %q: must be 1-64 letters, digits, '.', '_' or '-': %w", id, snapkeep.ErrInvalid)
 	}
 	return nil
 }

@@ -50,22 +50,7 @@ func (s *Server) State() State {
 	return st
 }
 
-// serveAdmin serves the admin endpoints (no token needed; the standalone
-// server listens on loopback by default):
-//
-//	GET    /_fake/state                   State
-//	GET    /_fake/requests                []Request; DELETE forgets them
-//	GET    /_fake/snapshots               []Snapshot; POST adds a foreign one (Snapshot JSON)
-//	GET    /_fake/actions                 []Action
-//	GET    /_fake/posts                   snapshot POSTs per resource
-//	GET    /_fake/faults                  []FaultState; POST adds one (Fault JSON) -> {"id":n}; DELETE clears all
-//	DELETE /_fake/faults/{id}             removes one
-//	POST   /_fake/droplets                adds or replaces a droplet (Droplet JSON)
-//	DELETE /_fake/droplets/{id}           removes a droplet
-//	POST   /_fake/volumes                 adds or replaces a volume (Volume JSON)
-//	DELETE /_fake/volumes/{id}            removes a volume
-//	GET    /_fake/clock                   {"now": ...}
-//	POST   /_fake/clock                   {"advance":"10m"} or {"set":"2026-01-02T03:04:05Z"} (WithVirtualClock only)
+// serveAdmin serves the admin endpoints listed in the package doc.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_fake/"), "/"), "/")
 	res, id := parts[0], ""

@@ -2,6 +2,20 @@
 // net/http/httptest: NewServer starts it on a loopback port for a test, and
 // cmd/dofake serves the same fake standalone for the local demo.
 //
+// Use from a test:
+//
+//	clock := dotest.NewClock(start)
+//	srv := dotest.NewServer(dotest.WithVirtualClock(clock))
+//	defer srv.Close()
+//	token := dotest.NewToken()
+//	srv.AddToken(token)
+//	srv.AddDroplet(dotest.Droplet{ID: 3164444, Disk: 25})
+//	srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: dotest.OpDropletSnapshot, Count: 1})
+//	client := docloud.New(token, docloud.WithBaseURL(srv.URL)) // or godo with godo.SetBaseURL
+//	... // the first snapshot POST creates the action but answers 500
+//	clock.Advance(25 * time.Minute) // the action completes, the snapshot is listed
+//	srv.SnapshotPosts("droplet", "3164444") // how many POSTs the code under test made
+//
 // It speaks DigitalOcean's own JSON shapes and headers (godo parses them
 // into its structs) for the endpoints snapkeep uses:
 //
@@ -59,8 +73,29 @@
 // FaultLatency and FaultHang wait in real time, because the client's timeout
 // does.
 //
+// New returns the fake as a plain http.Handler (no listener); FaultReset,
+// FaultEffectThenReset and a hang cut short by Close need a real connection
+// (they hijack it), so use NewServer or an http.Server for those.
+//
 // Faults (AddFault) hit requests by method, path pattern, operation, time
 // window, rate (seeded rand) and count. Inspection: Requests (never the
-// token), PostCounts, Snapshots, Deleted, Actions, State; the same over HTTP
-// under /_fake/ (see Server.ServeHTTP's admin list in admin.go).
+// token), PostCounts, Snapshots, Deleted, Actions, State. The same over HTTP,
+// without a token, for the standalone server and the demo runner:
+//
+//	GET    /_fake/state                   State
+//	GET    /_fake/requests                []Request; DELETE forgets them
+//	GET    /_fake/snapshots               []Snapshot; POST adds a foreign one (Snapshot JSON)
+//	GET    /_fake/actions                 []Action
+//	GET    /_fake/posts                   snapshot POSTs per resource {"droplet:1": 2}
+//	GET    /_fake/faults                  []FaultState; POST adds one (Fault JSON) -> {"id":n}; DELETE clears all
+//	DELETE /_fake/faults/{id}             removes one
+//	POST   /_fake/droplets                adds or replaces a droplet (Droplet JSON)
+//	DELETE /_fake/droplets/{id}           removes a droplet
+//	POST   /_fake/volumes                 adds or replaces a volume (Volume JSON)
+//	DELETE /_fake/volumes/{id}            removes a volume
+//	GET    /_fake/clock                   {"now": ...}
+//	POST   /_fake/clock                   {"advance":"10m"} or {"set":"2026-01-02T03:04:05Z"} (WithVirtualClock only)
+//
+// Admin JSON refuses unknown fields; durations are "90s" strings or numbers
+// of seconds.
 package dotest

@@ -287,3 +287,48 @@ func TestFaultFilters(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseWakesHang: Close ends a hanging request (the client sees the
+// connection close) instead of waiting forever.
+func TestCloseWakesHang(t *testing.T) {
+	f := newFixture(t)
+	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultHang})
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := f.godo.Droplets.Get(context.Background(), f.droplet)
+		errc <- err
+	}()
+	for range 500 {
+		if st := f.srv.Faults(); st[0].Hits == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.srv.Close()
+	select {
+	case err := <-errc:
+		wantTransportError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("hanging request survived Close")
+	}
+}
+
+// TestVolumeEffectThenFail: the volume snapshot exists although the client
+// got a 500 — a blind re-POST makes a second one.
+func TestVolumeEffectThenFail(t *testing.T) {
+	f := newFixture(t)
+	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: dotest.OpVolumeSnapshot, Count: 1})
+	req := &godo.SnapshotCreateRequest{VolumeID: f.volume, Name: "nightly"}
+	_, _, err := f.godo.Storage.CreateSnapshot(context.Background(), req)
+	wantStatus(500, "Server Error")(t, err)
+	list, _, err := f.godo.Storage.ListSnapshots(context.Background(), f.volume, nil)
+	must(t, err)
+	if len(list) != 1 || list[0].Name != "nightly" {
+		t.Errorf("snapshots after effect-then-500: %+v", list)
+	}
+	_, _, err = f.godo.Storage.CreateSnapshot(context.Background(), req)
+	must(t, err)
+	if n := len(f.srv.SnapshotsOf("volume", f.volume)); n != 2 || f.srv.SnapshotPosts("volume", f.volume) != 2 {
+		t.Errorf("%d snapshots, %d posts", n, f.srv.SnapshotPosts("volume", f.volume))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +70,12 @@ func TestGodoDropletSnapshotFlow(t *testing.T) {
 	if a.Status != godo.ActionInProgress || a.Type != "snapshot" || a.ResourceID != f.droplet || a.ResourceType != "droplet" ||
 		a.RegionSlug != "nyc3" || a.Region == nil || a.Region.Slug != "nyc3" || a.CompletedAt != nil || !a.StartedAt.Time.Equal(t0) {
 		t.Errorf("action = %+v", a)
+	}
+	raw := string(lastBody(t, f.godo))
+	for _, want := range []string{`"completed_at":null`, `"region_slug":"nyc3"`, `"resource_type":"droplet"`, `"status":"in-progress"`} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("action body %s lacks %s", raw, want)
+		}
 	}
 	d, _, err = f.godo.Droplets.Get(ctx, f.droplet)
 	must(t, err)
