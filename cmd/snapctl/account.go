@@ -90,7 +90,8 @@ volumes.`,
 func (a *app) readToken() (string, error) {
 	if f, ok := a.stdin.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return "", usagef("stdin is a terminal, where a typed token would be shown on screen; %s", tokenOnStdinHelp)
+			// A terminal would show a typed token on screen (and /dev/null has none).
+			return "", usagef("stdin is a terminal or device, not a pipe or file; %s", tokenOnStdinHelp)
 		}
 	}
 	if a.stdin == nil {

@@ -1,0 +1,305 @@
+package snapshot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/snapkeep/snapkeep/shared/docloud"
+	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/snapshot"
+)
+
+// memStore is an in-memory snapshot.RunStore with the same conditional
+// semantics as dynamo.RunStore.
+type memStore struct {
+	mu     sync.Mutex
+	runs   map[string]snapkeep.Run
+	calls  map[string]map[int]snapkeep.APICall
+	writes int
+	// failSave, when set, is asked before each Save; a non-nil error is
+	// returned without writing (a crash or an outage).
+	failSave func(next *snapkeep.Run) error
+}
+
+func newMemStore() *memStore {
+	return &memStore{runs: map[string]snapkeep.Run{}, calls: map[string]map[int]snapkeep.APICall{}}
+}
+
+func (m *memStore) Claim(_ context.Context, run *snapkeep.Run) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := run.Key().RunID()
+	if _, ok := m.runs[id]; ok {
+		return fmt.Errorf("claim: %w", snapkeep.ErrConflict)
+	}
+	m.writes++
+	m.runs[id] = *run
+	return nil
+}
+
+func (m *memStore) Get(_ context.Context, key snapkeep.RunKey) (*snapkeep.Run, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.runs[key.RunID()]
+	if !ok {
+		return nil, fmt.Errorf("get: %w", snapkeep.ErrNotFound)
+	}
+	return &r, nil
+}
+
+func (m *memStore) Save(_ context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error {
+	if m.failSave != nil {
+		if err := m.failSave(next); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := next.Key().RunID()
+	cur, ok := m.runs[id]
+	if !ok || !cur.UpdatedAt.Equal(prev.UpdatedAt) || cur.APICalls != prev.APICalls {
+		return fmt.Errorf("save: %w", snapkeep.ErrConflict)
+	}
+	if !next.UpdatedAt.After(prev.UpdatedAt) {
+		return fmt.Errorf("save: updated_at must increase: %w", snapkeep.ErrInvalid)
+	}
+	m.writes++
+	m.putCalls(id, prev.APICalls, calls)
+	next.APICalls = prev.APICalls + len(calls)
+	m.runs[id] = *next
+	return nil
+}
+
+func (m *memStore) putCalls(id string, base int, calls []snapkeep.APICall) {
+	if m.calls[id] == nil {
+		m.calls[id] = map[int]snapkeep.APICall{}
+	}
+	for i := range calls {
+		calls[i].Seq = base + i + 1
+		if calls[i].RunID == "" {
+			calls[i].RunID = id
+		}
+		m.calls[id][calls[i].Seq] = calls[i]
+	}
+}
+
+func (m *memStore) AppendCalls(_ context.Context, key snapkeep.RunKey, calls []snapkeep.APICall) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := key.RunID()
+	cur, ok := m.runs[id]
+	if !ok {
+		return fmt.Errorf("append: %w", snapkeep.ErrNotFound)
+	}
+	m.writes++
+	m.putCalls(id, cur.APICalls, calls)
+	cur.APICalls += len(calls)
+	m.runs[id] = cur
+	return nil
+}
+
+func (m *memStore) DueUnfinished(_ context.Context, now time.Time, limit int) ([]snapkeep.Run, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []snapkeep.Run
+	for _, r := range m.runs {
+		if r.Unfinished != "" && r.NextCheckAt != nil && !r.NextCheckAt.After(now) {
+			due = append(due, r)
+		}
+	}
+	sort.Slice(due, func(a, b int) bool { return due[a].NextCheckAt.Before(*due[b].NextCheckAt) })
+	if len(due) > limit {
+		due = due[:limit]
+	}
+	return due, nil
+}
+
+// run returns the stored run with the id.
+func (m *memStore) run(t *testing.T, id string) snapkeep.Run {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.runs[id]
+	if !ok {
+		t.Fatalf("no run %s", id)
+	}
+	return r
+}
+
+// callRows returns the run's ApiCalls rows by seq, failing the test unless
+// they are numbered 1..Run.APICalls without gaps.
+func (m *memStore) callRows(t *testing.T, id string) []snapkeep.APICall {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.runs[id]
+	rows := m.calls[id]
+	if len(rows) != r.APICalls {
+		t.Errorf("run %s: %d ApiCalls rows, run says %d", id, len(rows), r.APICalls)
+	}
+	out := make([]snapkeep.APICall, 0, len(rows))
+	for seq := 1; seq <= len(rows); seq++ {
+		c, ok := rows[seq]
+		if !ok {
+			t.Errorf("run %s: no ApiCalls row with seq %d", id, seq)
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+type memPolicies struct {
+	mu sync.Mutex
+	m  map[string]snapkeep.Policy
+}
+
+func (p *memPolicies) Get(_ context.Context, id string) (*snapkeep.Policy, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pol, ok := p.m[id]
+	if !ok {
+		return nil, fmt.Errorf("policy %q: %w", id, snapkeep.ErrNotFound)
+	}
+	return &pol, nil
+}
+
+type memTokens map[string]string
+
+func (m memTokens) Token(_ context.Context, account string) (string, error) {
+	t, ok := m[account]
+	if !ok {
+		return "", fmt.Errorf("token of %q: %w", account, snapkeep.ErrNotFound)
+	}
+	return t, nil
+}
+
+// handlerTransport serves requests with an in-process dotest fake, without
+// a network.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(strings.NewReader(string(b)))
+	}
+	r.Host = r.URL.Host
+	r.RequestURI = r.URL.RequestURI()
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// rig is a service on in-memory fakes and a virtual clock.
+type rig struct {
+	t      *testing.T
+	clock  *dotest.Clock
+	fake   *dotest.Server
+	store  *memStore
+	pols   *memPolicies
+	token  string
+	svc    *snapshot.Service
+	logBuf *strings.Builder
+	logMu  *sync.Mutex
+}
+
+var start = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+const dropletID = 3164444
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	clock := dotest.NewClock(start)
+	fake := dotest.New(dotest.WithVirtualClock(clock), dotest.WithActionDuration(3*time.Minute))
+	token := dotest.NewToken()
+	fake.AddToken(token)
+	if err := fake.AddDroplet(dotest.Droplet{ID: dropletID, Disk: 25}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.AddVolume(dotest.Volume{ID: "506f78a4-e098-11e5-ad9f-000f53306ae1"}); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, clock: clock, fake: fake, store: newMemStore(), token: token, logBuf: &strings.Builder{}, logMu: &sync.Mutex{}}
+	r.pols = &memPolicies{m: map[string]snapkeep.Policy{
+		"p1": {PolicyID: "p1", CustomerID: "c1", AccountID: "acct1", Enabled: true, Schedule: "rate(1 hour)",
+			Resource:  snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(dropletID), Region: "nyc3"},
+			Retention: snapkeep.Retention{KeepLast: 3}},
+		"v1": {PolicyID: "v1", CustomerID: "c1", AccountID: "acct1", Enabled: true, Schedule: "rate(1 hour)",
+			Resource:  snapkeep.Resource{Kind: snapkeep.ResourceVolume, ID: "506f78a4-e098-11e5-ad9f-000f53306ae1", Region: "nyc3"},
+			Retention: snapkeep.Retention{KeepLast: 2}},
+	}}
+	r.svc = &snapshot.Service{
+		Runs:     r.store,
+		Policies: r.pols,
+		Tokens:   memTokens{"acct1": token},
+		Connect: func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
+			return docloud.New(token, docloud.WithBaseURL("http://dotest.invalid"), docloud.WithRecorder(rec),
+				docloud.WithClock(clock.Now), docloud.WithHTTPTransport(handlerTransport{fake}))
+		},
+		Now:   clock.Now,
+		Sleep: func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil },
+		Log:   slog.New(slog.NewJSONHandler(lockedWriter{r.logBuf, r.logMu}, nil)),
+	}
+	return r
+}
+
+type lockedWriter struct {
+	b  *strings.Builder
+	mu *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (r *rig) logs() string {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	return r.logBuf.String()
+}
+
+func (r *rig) invoke(input string) *snapshot.Outcome {
+	r.t.Helper()
+	out, err := r.svc.Invoke(context.Background(), json.RawMessage(input))
+	if err != nil {
+		r.t.Fatalf("invoke %s: %v", input, err)
+	}
+	return out
+}
+
+// settle runs the one-minute sweep on the virtual clock until the run is
+// terminal, at most steps times, and returns it.
+func (r *rig) settle(id string, steps int) snapkeep.Run {
+	r.t.Helper()
+	for i := 0; i < steps; i++ {
+		if run := r.store.run(r.t, id); run.Status.Terminal() {
+			return run
+		}
+		r.clock.Advance(time.Minute)
+		r.invoke(`{"sweep": true}`)
+	}
+	run := r.store.run(r.t, id)
+	if !run.Status.Terminal() {
+		r.t.Fatalf("run %s still %s after %d sweeps", id, run.Status, steps)
+	}
+	return run
+}
+
+func slotInput(policy string, slot time.Time) string {
+	return fmt.Sprintf(`{"policy_id": %q, "scheduled_time": %q}`, policy, slot.UTC().Format(snapkeep.SlotTimeFormat))
+}

@@ -1,0 +1,260 @@
+package snapshot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/snapshot"
+)
+
+func runID(policy string, slot time.Time) string { return snapkeep.NewRunKey(policy, slot).RunID() }
+
+func TestDropletSuccess(t *testing.T) {
+	r := newRig(t)
+	out := r.invoke(slotInput("p1", start))
+	if out.Action != "claimed" || out.Status != snapkeep.RunInProgress {
+		t.Fatalf("first delivery: %+v, want claimed, in_progress", out)
+	}
+	id := runID("p1", start)
+	run := r.store.run(t, id)
+	if run.ActionID == 0 || run.Unfinished != snapkeep.UnfinishedShard || run.NextCheckAt == nil || run.LeaseUntil != nil {
+		t.Fatalf("in-progress run = %+v: want an action id, unfinished, a next check and no lease", run)
+	}
+	run = r.settle(id, 10)
+	if run.Status != snapkeep.RunSucceeded || run.ErrorClass != "" {
+		t.Fatalf("run = %s %s %q, want succeeded", run.Status, run.ErrorClass, run.ErrorDetail)
+	}
+	if run.SnapshotID == "" || run.SnapshotName != "snapkeep-p1-20261124T120000Z" || run.Unfinished != "" || run.NextCheckAt != nil {
+		t.Errorf("run = %+v", run)
+	}
+	if n := r.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 1 {
+		t.Errorf("snapshot POSTs = %d, want 1", n)
+	}
+	if _, ok := r.fake.Snapshot(run.SnapshotID); !ok {
+		t.Errorf("snapshot %s not at the fake", run.SnapshotID)
+	}
+	rows := r.store.callRows(t, id)
+	var ops []string
+	for _, c := range rows {
+		ops = append(ops, c.Operation)
+		if c.RequestHeaders["authorization"] != snapkeep.Redacted {
+			t.Errorf("call %d authorization = %q", c.Seq, c.RequestHeaders["authorization"])
+		}
+		if c.ResponseHeaders["x-request-id"] == "" || c.ResponseHeaders["ratelimit-remaining"] == "" {
+			t.Errorf("call %d response headers = %v", c.Seq, c.ResponseHeaders)
+		}
+		if c.RunID != id || c.PolicyID != "p1" || c.ResourceKey != "droplet:3164444" || c.Region != "nyc3" {
+			t.Errorf("call %d stamps = %+v", c.Seq, c)
+		}
+		if want := c.StartedAt.Add(snapshot.DefaultAPICallTTL).Unix(); c.ExpiresAt != want {
+			t.Errorf("call %d expires_at = %d, want %d", c.Seq, c.ExpiresAt, want)
+		}
+	}
+	if got := strings.Join(ops, ","); !strings.HasPrefix(got, "droplet_snapshot,get_action") || !strings.HasSuffix(got, "get_action,list_snapshots") {
+		t.Errorf("operations = %s", got)
+	}
+	if strings.Contains(r.logs(), r.token) {
+		t.Error("the token is in the log")
+	}
+}
+
+func TestVolumeSuccessAndRetention(t *testing.T) {
+	r := newRig(t)
+	vol := "506f78a4-e098-11e5-ad9f-000f53306ae1"
+	foreign, err := r.fake.AddSnapshot(dotest.Snapshot{ResourceType: "volume", ResourceID: vol, Name: "customer-own", CreatedAt: start.Add(-48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookalike, err := r.fake.AddSnapshot(dotest.Snapshot{ResourceType: "volume", ResourceID: vol, Name: "snapkeep-v1-manual", CreatedAt: start.Add(-47 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < 4; i++ {
+		slot := start.Add(time.Duration(i) * time.Hour)
+		r.clock.Set(slot.Add(2 * time.Second))
+		out := r.invoke(slotInput("v1", slot))
+		if out.Status != snapkeep.RunSucceeded {
+			t.Fatalf("slot %d: %+v", i, out)
+		}
+		run := r.store.run(t, runID("v1", slot))
+		ids = append(ids, run.SnapshotID)
+		if i >= 2 {
+			if run.Retention == nil || len(run.Retention.Deleted) != 1 || run.Retention.Deleted[0] != ids[i-2] || run.Retention.Kept != 2 {
+				t.Errorf("slot %d retention = %+v, want %s deleted, 2 kept", i, run.Retention, ids[i-2])
+			}
+		}
+	}
+	left := map[string]bool{}
+	for _, s := range r.fake.SnapshotsOf("volume", vol) {
+		left[s.ID] = true
+	}
+	for _, id := range []string{foreign.ID, lookalike.ID, ids[2], ids[3]} {
+		if !left[id] {
+			t.Errorf("snapshot %s was deleted", id)
+		}
+	}
+	if len(left) != 4 {
+		t.Errorf("%d snapshots left, want 4: %v", len(left), left)
+	}
+}
+
+func TestDuplicateDeliveries(t *testing.T) {
+	r := newRig(t)
+	id := runID("p1", start)
+	r.invoke(slotInput("p1", start))
+	if out := r.invoke(slotInput("p1", start)); out.Action != "not_due" {
+		t.Errorf("replay while in progress: %+v", out)
+	}
+	r.settle(id, 10)
+	if out := r.invoke(slotInput("p1", start)); out.Action != "finished_before" || out.Status != snapkeep.RunSucceeded {
+		t.Errorf("replay after success: %+v", out)
+	}
+	if out := r.invoke(fmt.Sprintf(`{"policy_id":"p1","scheduled_time":%q,"follow_up":true}`, start.Format(time.RFC3339))); out.Action != "finished_before" {
+		t.Errorf("follow-up after success: %+v", out)
+	}
+	if n := r.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 1 {
+		t.Errorf("snapshot POSTs = %d, want 1", n)
+	}
+}
+
+func TestConcurrentDeliveries(t *testing.T) {
+	r := newRig(t)
+	var wg sync.WaitGroup
+	outs := make([]*snapshot.Outcome, 20)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := r.svc.Invoke(context.Background(), []byte(slotInput("p1", start)))
+			if err != nil {
+				t.Error(err)
+			}
+			outs[i] = out
+		}()
+	}
+	wg.Wait()
+	claimed := 0
+	for _, o := range outs {
+		if o != nil && o.Action == "claimed" {
+			claimed++
+		}
+	}
+	if claimed != 1 {
+		t.Errorf("%d deliveries claimed the slot, want 1", claimed)
+	}
+	if n := r.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 1 {
+		t.Errorf("snapshot POSTs = %d, want 1", n)
+	}
+	if len(r.store.runs) != 1 {
+		t.Errorf("%d runs, want 1", len(r.store.runs))
+	}
+}
+
+// A crash between the snapshot POST and the run's write leaves a claim
+// with a lease; once it lapses the sweep resumes the run, finds the
+// action's snapshot by its name and takes no second snapshot.
+func TestResumeCrashedClaim(t *testing.T) {
+	r := newRig(t)
+	id := runID("p1", start)
+	crash := true
+	r.store.failSave = func(next *snapkeep.Run) error {
+		if crash && next.ActionID != 0 {
+			crash = false
+			return errors.New("lambda crashed")
+		}
+		return nil
+	}
+	if _, err := r.svc.Invoke(context.Background(), []byte(slotInput("p1", start))); err == nil {
+		t.Fatal("crashed invocation returned no error")
+	}
+	run := r.store.run(t, id)
+	if run.Status != snapkeep.RunClaimed || run.LeaseUntil == nil {
+		t.Fatalf("after crash: %+v", run)
+	}
+	if run.APICalls != 1 {
+		t.Errorf("the crashed attempt's POST was not kept: api_calls = %d", run.APICalls)
+	}
+	// A duplicate delivery while the lease is live does nothing.
+	if out := r.invoke(slotInput("p1", start)); out.Action != "leased_elsewhere" {
+		t.Errorf("delivery during the lease: %+v", out)
+	}
+	run = r.settle(id, 30)
+	if run.Status != snapkeep.RunSucceeded {
+		t.Fatalf("run = %s %s %q", run.Status, run.ErrorClass, run.ErrorDetail)
+	}
+	if n := len(r.fake.SnapshotsOf("droplet", fmt.Sprint(dropletID))); n != 1 {
+		t.Errorf("%d snapshots at the fake, want 1", n)
+	}
+	if !strings.Contains(r.logs(), "resuming a run whose attempt lapsed") {
+		t.Error("no resume logged")
+	}
+	r.store.callRows(t, id)
+}
+
+func TestClaimOutcomes(t *testing.T) {
+	r := newRig(t)
+	r.pols.m["off"] = snapkeep.Policy{PolicyID: "off", AccountID: "acct1", Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "1"}}
+	r.pols.m["bad"] = snapkeep.Policy{PolicyID: "bad", AccountID: "acct1", Enabled: true, InvalidReason: "schedule: bad cron", Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "1"}}
+	r.pols.m["notoken"] = snapkeep.Policy{PolicyID: "notoken", AccountID: "acct9", Enabled: true, Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(dropletID)}}
+	for _, tc := range []struct {
+		policy string
+		status snapkeep.RunStatus
+		class  snapkeep.ErrorClass
+	}{
+		{"off", snapkeep.RunSkipped, ""},
+		{"bad", snapkeep.RunFailed, snapkeep.ClassInvalidPolicy},
+		{"gone", snapkeep.RunFailed, snapkeep.ClassInvalidPolicy},
+		{"notoken", snapkeep.RunFailed, snapkeep.ClassAuthRevoked},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			r.invoke(slotInput(tc.policy, start))
+			run := r.store.run(t, runID(tc.policy, start))
+			if run.Status != tc.status || run.ErrorClass != tc.class || run.Unfinished != "" || run.FinishedAt == nil {
+				t.Errorf("run = %s %q %q (unfinished %q), want %s %q", run.Status, run.ErrorClass, run.ErrorDetail, run.Unfinished, tc.status, tc.class)
+			}
+		})
+	}
+	if n := len(r.fake.Requests()); n != 0 {
+		t.Errorf("%d DigitalOcean requests, want 0", n)
+	}
+}
+
+func TestRejectedInput(t *testing.T) {
+	r := newRig(t)
+	for _, tc := range []struct {
+		name, input string
+		run         bool
+	}{
+		{"unknown field with key", `{"policy_id":"p1","scheduled_time":"2026-11-24T12:00:00Z","extra":1}`, true},
+		{"missing policy", `{"scheduled_time":"2026-11-24T12:00:00Z"}`, false},
+		{"bad time", `{"policy_id":"p1","scheduled_time":"yesterday"}`, false},
+		{"not json", `[1,2`, false},
+		{"sweep with policy", `{"sweep":true,"policy_id":"p1"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(r.store.runs)
+			out := r.invoke(tc.input)
+			if out.Action != "rejected" {
+				t.Errorf("outcome %+v, want rejected", out)
+			}
+			if got := len(r.store.runs) - before; (got == 1) != tc.run {
+				t.Errorf("%d runs recorded", got)
+			}
+		})
+	}
+	run := r.store.run(t, runID("p1", start))
+	if run.Status != snapkeep.RunFailed || run.ErrorClass != snapkeep.ClassInternal || !strings.Contains(run.ErrorDetail, "extra") {
+		t.Errorf("rejected run = %s %s %q", run.Status, run.ErrorClass, run.ErrorDetail)
+	}
+	if len(r.fake.Requests()) != 0 {
+		t.Error("rejected input reached DigitalOcean")
+	}
+}
