@@ -310,18 +310,25 @@ func value(def *fieldDef, t string) (int, error) {
 
 // minInterval: see Expression.MinInterval.
 func (c *cronSpec) minInterval() time.Duration {
-	if d := cyclicGap(&c.minutes, 60); d > 0 {
+	// The gap from the last minute of an hour to the first of the next only
+	// counts when two consecutive hours can fire (23 and 0 count as such).
+	consecutiveHours := false
+	for h := 0; h < 24; h++ {
+		consecutiveHours = consecutiveHours || (c.hours.has(h) && c.hours.has((h+1)%24))
+	}
+	if d := cyclicGap(&c.minutes, 60, consecutiveHours); d > 0 {
 		return time.Duration(d) * time.Minute
 	}
-	if d := cyclicGap(&c.hours, 24); d > 0 {
+	if d := cyclicGap(&c.hours, 24, true); d > 0 {
 		return time.Duration(d) * time.Hour
 	}
 	return 24 * time.Hour
 }
 
 // cyclicGap returns the smallest distance between two members of s on a
-// cycle of n, or 0 when s has fewer than two members.
-func cyclicGap(s *set, n int) int {
+// cycle of n (only forward, without wrapping, when wrap is false), or 0
+// when s has fewer than two members.
+func cyclicGap(s *set, n int, wrap bool) int {
 	if s.count() < 2 {
 		return 0
 	}
@@ -334,7 +341,7 @@ func cyclicGap(s *set, n int) int {
 		}
 		prev = i
 	}
-	if w := first + n - prev; w < gap {
+	if w := first + n - prev; wrap && w < gap {
 		gap = w
 	}
 	return gap

@@ -185,7 +185,8 @@ func (e *Expression) Interval() time.Duration { return e.interval }
 
 // MinInterval returns the shortest wall-clock time between two consecutive
 // fires, or a lower bound of it: exact for rate; for cron, the smallest gap
-// between two minutes of the minutes field when it has more than one value,
+// between two minutes of the minutes field when it has more than one value
+// (across the top of the hour only when two consecutive hours can fire),
 // else the smallest gap between two hours of the hours field when it has
 // more than one, else 24 hours. A cron with a single minute value therefore
 // never fires twice within an hour of wall-clock time (in a zone whose

@@ -212,6 +212,9 @@ func TestMinInterval(t *testing.T) {
 		{"cron(0,30 12 * * ? *)", 30 * time.Minute},
 		{"cron(0,59 * * * ? *)", time.Minute}, // 12:59 then 13:00
 		{"cron(10,20,50 * * * ? *)", 10 * time.Minute},
+		{"cron(0,45 3 * * ? *)", 45 * time.Minute},    // 03:00, 03:45, then tomorrow
+		{"cron(0,45 3,4 * * ? *)", 15 * time.Minute},  // 03:45 then 04:00
+		{"cron(0,45 0,23 * * ? *)", 15 * time.Minute}, // 23:45 then 00:00
 		{"cron(0 * * * ? *)", time.Hour},
 		{"cron(30 */6 * * ? *)", 6 * time.Hour},
 		{"cron(0 0,23 * * ? *)", time.Hour}, // 23:00 then 00:00

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/digitalocean/godo"
@@ -38,9 +39,6 @@ type job struct {
 	resumed bool
 	// leased: this attempt holds the run's lease (needed to POST).
 	leased bool
-	// known: no earlier POST of this run can have made a snapshot (an
-	// errored action), so a re-POST needs no look-up first.
-	known bool
 }
 
 // retryable are the classes retried within the slot window.
@@ -252,7 +250,7 @@ func (j *job) snapshot(ctx context.Context) error {
 		}
 		j.leased = true
 	}
-	if (j.resumed || j.run.Attempts > 0) && !j.known {
+	if j.resumed || j.run.Attempts > 0 {
 		// An earlier POST may have made a snapshot (5xx, timeout, reset or
 		// a crash between request and record): look for it by its name
 		// before asking again.
@@ -387,14 +385,13 @@ func (j *job) checkAction(ctx context.Context) error {
 		detail := fmt.Sprintf("snapshot action %d errored", a.ID)
 		j.clearNote()
 		j.run.ErrorDetail = detail
-		if now.Before(j.windowEnd()) {
-			// An errored action made no snapshot: request a new one at once
-			// while the slot window is open.
-			j.s.log().WarnContext(ctx, "snapshot action errored; requesting again", "run_id", j.run.RunID, "action_id", a.ID)
+		if at := now.Add(postBackoff(j.run.Attempts)); at.Before(j.windowEnd()) {
+			// An errored action made no snapshot: request a new one after
+			// the backoff, while the slot window is open.
+			j.s.log().WarnContext(ctx, "snapshot action errored; requesting again later", "run_id", j.run.RunID, "action_id", a.ID)
 			j.run.ActionID = 0
 			j.run.Status = snapkeep.RunClaimed
-			j.known = true
-			return j.snapshot(ctx)
+			return j.wait(ctx, at)
 		}
 		return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassActionErrored, detail)
 	default: // in progress
@@ -458,6 +455,8 @@ func (j *job) lastClass() snapkeep.ErrorClass {
 		return snapkeep.ClassResourceBusy
 	case s >= 500:
 		return snapkeep.ClassProviderError
+	case s == 0 && strings.HasSuffix(j.run.ErrorDetail, " errored"):
+		return snapkeep.ClassActionErrored
 	case s == 0 && j.run.ErrorDetail != "":
 		return snapkeep.ClassNetwork
 	}

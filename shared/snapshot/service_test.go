@@ -203,7 +203,9 @@ func TestClaimOutcomes(t *testing.T) {
 	r := newRig(t)
 	r.pols.m["off"] = snapkeep.Policy{PolicyID: "off", AccountID: "acct1", Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "1"}}
 	r.pols.m["bad"] = snapkeep.Policy{PolicyID: "bad", AccountID: "acct1", Enabled: true, InvalidReason: "schedule: bad cron", Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "1"}}
-	r.pols.m["notoken"] = snapkeep.Policy{PolicyID: "notoken", AccountID: "acct9", Enabled: true, Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(dropletID)}}
+	nt := r.pols.m["p1"]
+	nt.PolicyID, nt.AccountID = "notoken", "acct9"
+	r.pols.m["notoken"] = nt
 	for _, tc := range []struct {
 		policy string
 		status snapkeep.RunStatus

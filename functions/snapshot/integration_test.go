@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/shared/docloud"
+	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/dynamo"
+	"github.com/snapkeep/snapkeep/shared/secrets"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/snapshot"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+var slot0 = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+
+const (
+	dropletID = 3164444
+	volumeID  = "506f78a4-e098-11e5-ad9f-000f53306ae1"
+)
+
+// stack is the function wired to moto and a fake DigitalOcean on a virtual
+// clock.
+type stack struct {
+	t     *testing.T
+	env   *awstest.Env
+	clock *dotest.Clock
+	fake  *dotest.Server
+	token string
+	h     *handler
+	runs  *dynamo.RunStore
+	calls *dynamo.APICallStore
+	logMu sync.Mutex
+	logs  strings.Builder
+}
+
+func (s *stack) Write(p []byte) (int, error) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.logs.Write(p)
+}
+
+type stackOpt struct {
+	readOnly bool
+	policy   func(*snapkeep.Policy)
+}
+
+func newStack(t *testing.T, o stackOpt) *stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &stack{t: t, env: awstest.New(t), clock: dotest.NewClock(slot0.Add(time.Second))}
+	s.fake = dotest.NewServer(dotest.WithVirtualClock(s.clock), dotest.WithActionDuration(3*time.Minute))
+	t.Cleanup(s.fake.Close)
+	s.token = dotest.NewToken()
+	if o.readOnly {
+		s.fake.AddReadOnlyToken(s.token)
+	} else {
+		s.fake.AddToken(s.token)
+	}
+	if err := s.fake.AddDroplet(dotest.Droplet{ID: dropletID, Disk: 25}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.fake.AddVolume(dotest.Volume{ID: volumeID, SizeGigaBytes: 10}); err != nil {
+		t.Fatal(err)
+	}
+	sm := secretsmanager.NewFromConfig(s.env.Config)
+	prefix := s.env.Prefix + "accounts/"
+	if err := (&secrets.Store{Client: sm, Prefix: prefix}).PutToken(ctx, "acct1", s.token); err != nil {
+		t.Fatal(err)
+	}
+	pols := &dynamo.PolicyStore{Client: s.env.DynamoDB, Table: s.env.TableName(dynamo.Policies)}
+	for _, p := range []snapkeep.Policy{
+		{PolicyID: "p1", CustomerID: "c1", AccountID: "acct1", Enabled: true, Schedule: "rate(1 hour)",
+			Resource:  snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(dropletID), Region: "nyc3"},
+			Retention: snapkeep.Retention{KeepLast: 2}},
+		{PolicyID: "v1", CustomerID: "c1", AccountID: "acct1", Enabled: true, Schedule: "rate(1 hour)",
+			Resource:  snapkeep.Resource{Kind: snapkeep.ResourceVolume, ID: volumeID, Region: "nyc3"},
+			Retention: snapkeep.Retention{KeepLast: 2}},
+	} {
+		if o.policy != nil {
+			o.policy(&p)
+		}
+		if err := pols.Put(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := env{
+		PoliciesTable: s.env.TableName(dynamo.Policies),
+		RunsTable:     s.env.TableName(dynamo.Runs),
+		CallsTable:    s.env.TableName(dynamo.APICalls),
+		SecretPrefix:  prefix,
+		BaseURL:       s.fake.URL,
+	}
+	s.h = newHandler(e, clients{
+		DynamoDB:     s.env.DynamoDB,
+		Secrets:      sm,
+		Now:          s.clock.Now,
+		Sleep:        func(_ context.Context, d time.Duration) error { s.clock.Advance(d); return nil },
+		DigitalOcean: []docloud.Option{docloud.WithHTTPTimeout(300 * time.Millisecond)},
+	}, slog.New(slog.NewJSONHandler(s, nil)))
+	s.runs = &dynamo.RunStore{Client: s.env.DynamoDB, Table: e.RunsTable, CallsTable: e.CallsTable}
+	s.calls = &dynamo.APICallStore{Client: s.env.DynamoDB, Table: e.CallsTable}
+	return s
+}
+
+func (s *stack) invoke(input string) *snapshot.Outcome {
+	s.t.Helper()
+	out, err := s.h.Handle(context.Background(), json.RawMessage(input))
+	if err != nil {
+		s.t.Fatalf("invoke %s: %v", input, err)
+	}
+	return out
+}
+
+func (s *stack) run(policy string, slot time.Time) *snapkeep.Run {
+	s.t.Helper()
+	r, err := s.runs.Get(context.Background(), snapkeep.NewRunKey(policy, slot))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r
+}
+
+// settle moves the clock to each next check of the run and runs the
+// sweep, until the run is terminal (at most steps sweeps).
+func (s *stack) settle(policy string, slot time.Time, steps int) *snapkeep.Run {
+	s.t.Helper()
+	for i := 0; i < steps; i++ {
+		r := s.run(policy, slot)
+		if r.Status.Terminal() {
+			return r
+		}
+		next := s.clock.Now().Add(time.Minute)
+		if r.NextCheckAt != nil && r.NextCheckAt.After(s.clock.Now()) {
+			next = *r.NextCheckAt
+		}
+		s.clock.Set(next)
+		s.invoke(`{"sweep": true}`)
+	}
+	r := s.run(policy, slot)
+	if !r.Status.Terminal() {
+		s.t.Fatalf("run still %s after %d sweeps: %+v", r.Status, steps, r)
+	}
+	return r
+}
+
+func slotInput(policy string, slot time.Time) string {
+	return fmt.Sprintf(`{"policy_id": %q, "scheduled_time": %q}`, policy, slot.UTC().Format(snapkeep.SlotTimeFormat))
+}
+
+// checkCalls asserts one ApiCalls row per HTTP request the fake saw,
+// numbered 1..Run.APICalls, with headers and Authorization redacted.
+func (s *stack) checkCalls(r *snapkeep.Run) []snapkeep.APICall {
+	s.t.Helper()
+	rows, err := s.calls.ListByRun(context.Background(), r.RunID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if len(rows) != r.APICalls {
+		s.t.Errorf("%d ApiCalls rows, run.APICalls = %d", len(rows), r.APICalls)
+	}
+	if n := len(s.fake.Requests()); len(rows) != n {
+		s.t.Errorf("%d ApiCalls rows for %d requests at the fake", len(rows), n)
+	}
+	for i, c := range rows {
+		if c.Seq != i+1 {
+			s.t.Errorf("row %d has seq %d", i, c.Seq)
+		}
+		if c.RequestHeaders["authorization"] != snapkeep.Redacted {
+			s.t.Errorf("row %d authorization = %q", c.Seq, c.RequestHeaders["authorization"])
+		}
+		if c.Method == "" || c.Path == "" || c.Operation == "" || c.Attempt < 1 || c.StartedAt.IsZero() || c.ExpiresAt == 0 {
+			s.t.Errorf("row %d incomplete: %+v", c.Seq, c)
+		}
+		if c.StatusCode != 0 && (c.ResponseHeaders["x-request-id"] == "" || c.ResponseHeaders["ratelimit-remaining"] == "" || c.ProviderRequestID == "") {
+			s.t.Errorf("row %d response headers = %v", c.Seq, c.ResponseHeaders)
+		}
+		if c.StatusCode == 0 && c.TransportError == "" {
+			s.t.Errorf("row %d has neither status nor transport error", c.Seq)
+		}
+		if c.Failed() != (c.FailureHour != "") {
+			s.t.Errorf("row %d failure_hour = %q for status %d", c.Seq, c.FailureHour, c.StatusCode)
+		}
+		if c.RunID != r.RunID || c.PolicyID != r.PolicyID || c.ResourceKey != r.ResourceKey {
+			s.t.Errorf("row %d stamps: %+v", c.Seq, c)
+		}
+	}
+	return rows
+}
+
+// checkNoToken scans every table for the token, and the logs.
+func (s *stack) checkNoToken() {
+	s.t.Helper()
+	for id, name := range s.env.Tables {
+		p := dynamodb.NewScanPaginator(s.env.DynamoDB, &dynamodb.ScanInput{TableName: aws.String(name)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(context.Background())
+			if err != nil {
+				s.t.Fatalf("scan %s: %v", id, err)
+			}
+			for _, item := range out.Items {
+				if strings.Contains(fmt.Sprintf("%#v", item), s.token) || strings.Contains(dump(item), s.token) {
+					s.t.Errorf("table %s holds the token", id)
+				}
+			}
+		}
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if strings.Contains(s.logs.String(), s.token) {
+		s.t.Error("the log holds the token")
+	}
+}
+
+func dump(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func (s *stack) own(kind, id string) []dotest.Snapshot {
+	var out []dotest.Snapshot
+	for _, sn := range s.fake.SnapshotsOf(kind, id) {
+		if strings.HasPrefix(sn.Name, "snapkeep-") {
+			out = append(out, sn)
+		}
+	}
+	return out
+}
+
+func TestScenarios(t *testing.T) {
+	type want struct {
+		status    snapkeep.RunStatus
+		class     snapkeep.ErrorClass
+		http      int
+		errorID   string
+		snapshots int // of ours at the fake afterwards
+		minPosts  int
+		maxPosts  int
+	}
+	ok := want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 1}
+	retried := want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 2, maxPosts: 3}
+	drop := dotest.OpDropletSnapshot
+	for _, tc := range []struct {
+		name   string
+		policy string
+		opt    stackOpt
+		setup  func(s *stack)
+		want   want
+	}{
+		{name: "success droplet", policy: "p1", want: ok},
+		{name: "success volume", policy: "v1", want: ok},
+		{name: "500 Server Error once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 500, Operation: drop, Count: 1}), want: retried},
+		{name: "500 Server Error always", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 500, Operation: drop}),
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassProviderError, http: 500, errorID: "server_error", minPosts: 3, maxPosts: 6}},
+		{name: "500 after the action was made", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Status: 500, Operation: drop, Count: 1}),
+			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 4}},
+		{name: "502 once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 502, Operation: drop, Count: 1}), want: retried},
+		{name: "503 once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 503, Operation: drop, Count: 1}), want: retried},
+		{name: "504 once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 504, Operation: drop, Count: 1}), want: retried},
+		{name: "504 on volume always", policy: "v1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 504, Operation: dotest.OpVolumeSnapshot}),
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassProviderError, http: 504, minPosts: 3, maxPosts: 6}},
+		{name: "429 with retry-after", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 429, RetryAfter: 240, Operation: drop, Count: 1}), want: retried},
+		{name: "429 always", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 429, RetryAfter: 600, Operation: drop}),
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassRateLimited, http: 429, errorID: "too_many_requests", minPosts: 2, maxPosts: 4}},
+		{name: "422 pending event once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 422, Operation: drop, Count: 1}), want: retried},
+		{name: "422 pending event always", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 422, Operation: drop}),
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassResourceBusy, http: 422, errorID: "unprocessable_entity", minPosts: 3, maxPosts: 6}},
+		{name: "401 revoked token", policy: "p1", setup: func(s *stack) { s.fake.RevokeToken(s.token) },
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassAuthRevoked, http: 401, errorID: "unauthorized", minPosts: 1, maxPosts: 1}},
+		{name: "403 read-only token", policy: "p1", opt: stackOpt{readOnly: true},
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassAuthRevoked, http: 403, errorID: "forbidden", minPosts: 1, maxPosts: 1}},
+		{name: "404 droplet deleted", policy: "p1", setup: func(s *stack) { s.fake.RemoveDroplet(dropletID) },
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassResourceMissing, http: 404, errorID: "not_found", minPosts: 1, maxPosts: 1}},
+		{name: "timeout once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultHang, Operation: drop, Count: 1}), want: retried},
+		{name: "connection reset once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultReset, Operation: drop, Count: 1}), want: retried},
+		{name: "reset after the action was made", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultEffectThenReset, Operation: drop, Count: 1}),
+			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 4}},
+		{name: "malformed JSON", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultMalformed, Operation: drop, Count: 1}),
+			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 4}},
+		{name: "action errored once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultActionErrored, Operation: drop, Count: 1}), want: retried},
+		{name: "action errored always", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultActionErrored, Operation: drop}),
+			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassActionErrored, minPosts: 3, maxPosts: 12}},
+		{name: "action stuck past the deadline", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultActionStuck, Operation: drop, Count: 1}),
+			want: want{status: snapkeep.RunTimedOut, class: snapkeep.ClassTimedOut, minPosts: 1, maxPosts: 1}},
+		{name: "completed but not yet listed", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultListingLag, Delay: 4 * time.Minute, Operation: drop, Count: 1}), want: ok},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStack(t, tc.opt)
+			if tc.setup != nil {
+				tc.setup(s)
+			}
+			s.invoke(slotInput(tc.policy, slot0))
+			r := s.settle(tc.policy, slot0, 200)
+			w := tc.want
+			if r.Status != w.status || r.ErrorClass != w.class {
+				t.Errorf("run = %s %q (%q), want %s %q", r.Status, r.ErrorClass, r.ErrorDetail, w.status, w.class)
+			}
+			if w.http != 0 && (r.HTTPStatus != w.http || r.ProviderRequestID == "" || r.ProviderMessage == "") {
+				t.Errorf("run http %d request %q message %q, want %d", r.HTTPStatus, r.ProviderRequestID, r.ProviderMessage, w.http)
+			}
+			if r.ProviderErrorID != w.errorID {
+				t.Errorf("provider error id %q, want %q", r.ProviderErrorID, w.errorID)
+			}
+			if r.Unfinished != "" || r.NextCheckAt != nil || r.LeaseUntil != nil || r.FinishedAt == nil {
+				t.Errorf("terminal run keeps unfinished state: %+v", r)
+			}
+			if (r.Status == snapkeep.RunSucceeded) != (r.SnapshotID != "") {
+				t.Errorf("snapshot id %q for %s", r.SnapshotID, r.Status)
+			}
+			kind, id := "droplet", fmt.Sprint(dropletID)
+			if tc.policy == "v1" {
+				kind, id = "volume", volumeID
+			}
+			if n := len(s.own(kind, id)); n != w.snapshots {
+				t.Errorf("%d snapshots of ours at the fake, want %d", n, w.snapshots)
+			}
+			if n := s.fake.SnapshotPosts(kind, id); n < w.minPosts || n > w.maxPosts {
+				t.Errorf("%d snapshot POSTs, want %d..%d", n, w.minPosts, w.maxPosts)
+			}
+			if r.Attempts != s.fake.SnapshotPosts(kind, id) {
+				t.Errorf("run attempts %d, POSTs %d", r.Attempts, s.fake.SnapshotPosts(kind, id))
+			}
+			rows := s.checkCalls(r)
+			var ops []string
+			for _, c := range rows {
+				ops = append(ops, fmt.Sprintf("%s#%d=%d", c.Operation, c.Attempt, c.StatusCode))
+			}
+			t.Logf("run %s %s attempts=%d http=%d detail=%q calls=%v", r.Status, r.ErrorClass, r.Attempts, r.HTTPStatus, r.ErrorDetail, ops)
+			s.checkNoToken()
+		})
+	}
+}
+
+func fault(f dotest.Fault) func(*stack) {
+	return func(s *stack) { s.fake.MustAddFault(f) }
+}
