@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,32 @@ const (
 	volumeID  = "506f78a4-e098-11e5-ad9f-000f53306ae1"
 )
 
+// countingDB counts the write requests the function makes.
+type countingDB struct {
+	dynamo.Client
+	writes atomic.Int64
+}
+
+func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.writes.Add(1)
+	return c.Client.PutItem(ctx, in, o...)
+}
+
+func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.writes.Add(1)
+	return c.Client.UpdateItem(ctx, in, o...)
+}
+
+func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.writes.Add(1)
+	return c.Client.TransactWriteItems(ctx, in, o...)
+}
+
+func (c *countingDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	c.writes.Add(1)
+	return c.Client.BatchWriteItem(ctx, in, o...)
+}
+
 // stack is the function wired to moto and a fake DigitalOcean on a virtual
 // clock.
 type stack struct {
@@ -43,6 +70,7 @@ type stack struct {
 	h     *handler
 	runs  *dynamo.RunStore
 	calls *dynamo.APICallStore
+	db    *countingDB
 	logMu sync.Mutex
 	logs  strings.Builder
 }
@@ -104,8 +132,9 @@ func newStack(t *testing.T, o stackOpt) *stack {
 		SecretPrefix:  prefix,
 		BaseURL:       s.fake.URL,
 	}
+	s.db = &countingDB{Client: s.env.DynamoDB}
 	s.h = newHandler(e, clients{
-		DynamoDB:     s.env.DynamoDB,
+		DynamoDB:     s.db,
 		Secrets:      sm,
 		Now:          s.clock.Now,
 		Sleep:        func(_ context.Context, d time.Duration) error { s.clock.Advance(d); return nil },
@@ -295,6 +324,13 @@ func TestScenarios(t *testing.T) {
 			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassActionErrored, minPosts: 3, maxPosts: 12}},
 		{name: "action stuck past the deadline", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultActionStuck, Operation: drop, Count: 1}),
 			want: want{status: snapkeep.RunTimedOut, class: snapkeep.ClassTimedOut, minPosts: 1, maxPosts: 1}},
+		{name: "422 volume snapshot limit", policy: "v1", setup: func(s *stack) {
+			for i := 0; i < snapshot.VolumeSnapshotLimit; i++ {
+				if _, err := s.fake.AddSnapshot(dotest.Snapshot{ResourceType: "volume", ResourceID: volumeID, Name: fmt.Sprintf("customer-%d", i)}); err != nil {
+					s.t.Fatal(err)
+				}
+			}
+		}, want: want{status: snapkeep.RunFailed, class: snapkeep.ClassQuotaExceeded, http: 422, errorID: "unprocessable_entity", minPosts: 1, maxPosts: 1}},
 		{name: "completed but not yet listed", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultListingLag, Delay: 4 * time.Minute, Operation: drop, Count: 1}), want: ok},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,6 +377,9 @@ func TestScenarios(t *testing.T) {
 			}
 			t.Logf("run %s %s attempts=%d http=%d detail=%q calls=%v", r.Status, r.ErrorClass, r.Attempts, r.HTTPStatus, r.ErrorDetail, ops)
 			s.checkNoToken()
+			if w, a := s.db.writes.Load(), len(rows); r.Status == snapkeep.RunSucceeded && w > int64(1+a) {
+				t.Errorf("%d DynamoDB write requests for %d HTTP attempts: over 1 + attempts", w, a)
+			}
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -88,7 +89,7 @@ func StartMoto(ctx context.Context, opts Options) (*Moto, error) {
 			return m, nil
 		}
 		lastErr = err
-		if opts.Port != 0 || ctx.Err() != nil {
+		if opts.Port != 0 || ctx.Err() != nil || !strings.Contains(err.Error(), "Address already in use") {
 			break
 		}
 	}
@@ -126,7 +127,27 @@ func startMoto(ctx context.Context, path string, port int, extra io.Writer) (*Mo
 	return m, nil
 }
 
-// waitReady polls moto's own API until it answers, the process exits or ctx
+// Ping checks that a moto server answers at endpoint: it asks moto's own
+// API (GET /moto-api/data.json) and expects 200 OK.
+func Ping(ctx context.Context, endpoint string) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+"/moto-api/data.json", nil)
+	if err != nil {
+		return fmt.Errorf("ping moto at %q: %w", endpoint, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("ping moto at %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping moto at %s: GET /moto-api/data.json: %s (is it moto?)", endpoint, resp.Status)
+	}
+	return nil
+}
+
+// waitReady polls the server until it answers HTTP, the process exits or ctx
 // ends.
 func (m *Moto) waitReady(ctx context.Context) error {
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -137,8 +158,8 @@ func (m *Moto) waitReady(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		// Any HTTP answer means the server is up; reset-auth only answers
-		// POST, so a GET is harmless.
+		// Any HTTP answer means the server is up; reset-auth only acts on
+		// POST, so a GET is harmless and cheap (data.json can be large).
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			return nil

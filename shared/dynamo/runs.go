@@ -87,9 +87,11 @@ func (s *RunStore) Get(ctx context.Context, key snapkeep.RunKey) (*snapkeep.Run,
 // the stored run still has prev's updated_at and api_calls; otherwise it
 // writes nothing and returns an error wrapping snapkeep.ErrConflict. It
 // sets next.APICalls to prev.APICalls+len(calls) and the calls' Seq (and
-// RunID when empty). Without calls it is one conditional PutItem; with more
+// RunID when empty). Without calls it is one conditional PutItem. With more
 // than TransactMax-1 calls it takes several transactions, each conditioned
-// on the previous one.
+// on the previous one; the leading ones move only api_calls (so the Runs
+// stream sees the new state once). If a later one fails, the earlier rows
+// stay written and counted.
 func (s *RunStore) Save(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error {
 	key := next.Key()
 	if prev.Key() != key {
@@ -104,20 +106,49 @@ func (s *RunStore) Save(ctx context.Context, prev, next *snapkeep.Run, calls []s
 		}
 		calls[i].Seq = prev.APICalls + i + 1
 	}
-	expUpdated := prev.UpdatedAt
 	expCalls := prev.APICalls
 	for start := 0; ; {
 		end := min(start+TransactMax-1, len(calls))
-		next.APICalls = prev.APICalls + end
-		if err := s.saveChunk(ctx, next, expUpdated, expCalls, calls[start:end]); err != nil {
+		final := end == len(calls)
+		var err error
+		if final {
+			next.APICalls = prev.APICalls + end
+			err = s.saveChunk(ctx, next, prev.UpdatedAt, expCalls, calls[start:end])
+		} else {
+			err = s.countChunk(ctx, key, prev.UpdatedAt, expCalls, prev.APICalls+end, calls[start:end])
+		}
+		if err != nil {
 			return fmt.Errorf("save run %s: %w", key, err)
 		}
-		expUpdated, expCalls = next.UpdatedAt, next.APICalls
-		start = end
-		if start >= len(calls) {
+		if final {
 			return nil
 		}
+		expCalls = prev.APICalls + end
+		start = end
 	}
+}
+
+// countChunk writes calls and moves only the run's api_calls to total (a
+// leading part of a Save with more calls than one transaction holds), so
+// the Runs stream sees no premature state change.
+func (s *RunStore) countChunk(ctx context.Context, key snapkeep.RunKey, expUpdated time.Time, expCalls, total int, calls []snapkeep.APICall) error {
+	updated, err := attributevalue.Marshal(expUpdated.UTC())
+	if err != nil {
+		return err
+	}
+	items := make([]types.TransactWriteItem, 0, len(calls)+1)
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName:           aws.String(s.Table),
+		Key:                 runKeyItem(key),
+		UpdateExpression:    aws.String("SET api_calls = :t"),
+		ConditionExpression: aws.String("updated_at = :u AND api_calls = :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":u": updated,
+			":n": &types.AttributeValueMemberN{Value: strconv.Itoa(expCalls)},
+			":t": &types.AttributeValueMemberN{Value: strconv.Itoa(total)},
+		},
+	}})
+	return s.transact(ctx, items, calls)
 }
 
 func (s *RunStore) saveChunk(ctx context.Context, next *snapkeep.Run, expUpdated time.Time, expCalls int, calls []snapkeep.APICall) error {
@@ -149,6 +180,12 @@ func (s *RunStore) saveChunk(ctx context.Context, next *snapkeep.Run, expUpdated
 		TableName: aws.String(s.Table), Item: item,
 		ConditionExpression: cond, ExpressionAttributeValues: values,
 	}})
+	return s.transact(ctx, items, calls)
+}
+
+// transact writes items and the calls' rows in one TransactWriteItems; a
+// failed condition is an error wrapping snapkeep.ErrConflict.
+func (s *RunStore) transact(ctx context.Context, items []types.TransactWriteItem, calls []snapkeep.APICall) error {
 	for i := range calls {
 		ci, err := marshalAPICall(&calls[i])
 		if err != nil {
@@ -156,7 +193,7 @@ func (s *RunStore) saveChunk(ctx context.Context, next *snapkeep.Run, expUpdated
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.CallsTable), Item: ci}})
 	}
-	_, err = s.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err := s.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
 		for _, r := range tce.CancellationReasons {

@@ -29,7 +29,16 @@ func FromStreamImage(img map[string]events.DynamoDBAttributeValue) (map[string]t
 	return out, nil
 }
 
-func fromStreamValue(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+// fromStreamValue converts one value. aws-lambda-go's accessors panic on a
+// value whose content does not match its data type (the zero
+// DynamoDBAttributeValue claims to be binary but holds nothing); that panic
+// becomes an error here.
+func fromStreamValue(v events.DynamoDBAttributeValue) (av types.AttributeValue, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			av, err = nil, fmt.Errorf("malformed stream attribute value (data type %d): %v", v.DataType(), r)
+		}
+	}()
 	switch t := v.DataType(); t {
 	case events.DataTypeString:
 		return &types.AttributeValueMemberS{Value: v.String()}, nil

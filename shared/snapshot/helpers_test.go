@@ -200,7 +200,9 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.RequestURI = r.URL.RequestURI()
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
 }
 
 // rig is a service on in-memory fakes and a virtual clock.
@@ -241,10 +243,17 @@ func newRig(t *testing.T) *rig {
 			Resource:  snapkeep.Resource{Kind: snapkeep.ResourceVolume, ID: "506f78a4-e098-11e5-ad9f-000f53306ae1", Region: "nyc3"},
 			Retention: snapkeep.Retention{KeepLast: 2}},
 	}}
-	r.svc = &snapshot.Service{
+	r.svc = newRigService(r, fake)
+	return r
+}
+
+// newRigService wires a service to the rig's store and policies and fake.
+func newRigService(r *rig, fake *dotest.Server) *snapshot.Service {
+	clock := r.clock
+	return &snapshot.Service{
 		Runs:     r.store,
 		Policies: r.pols,
-		Tokens:   memTokens{"acct1": token},
+		Tokens:   memTokens{"acct1": r.token},
 		Connect: func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
 			return docloud.New(token, docloud.WithBaseURL("http://dotest.invalid"), docloud.WithRecorder(rec),
 				docloud.WithClock(clock.Now), docloud.WithHTTPTransport(handlerTransport{fake}))
@@ -253,7 +262,6 @@ func newRig(t *testing.T) *rig {
 		Sleep: func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil },
 		Log:   slog.New(slog.NewJSONHandler(lockedWriter{r.logBuf, r.logMu}, nil)),
 	}
-	return r
 }
 
 type lockedWriter struct {
@@ -287,10 +295,15 @@ func (r *rig) invoke(input string) *snapshot.Outcome {
 func (r *rig) settle(id string, steps int) snapkeep.Run {
 	r.t.Helper()
 	for i := 0; i < steps; i++ {
-		if run := r.store.run(r.t, id); run.Status.Terminal() {
+		run := r.store.run(r.t, id)
+		if run.Status.Terminal() {
 			return run
 		}
-		r.clock.Advance(time.Minute)
+		if next := run.NextCheckAt; next != nil && next.After(r.clock.Now()) {
+			r.clock.Set(*next)
+		} else {
+			r.clock.Advance(time.Minute)
+		}
 		r.invoke(`{"sweep": true}`)
 	}
 	run := r.store.run(r.t, id)

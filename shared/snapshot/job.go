@@ -238,18 +238,6 @@ func (j *job) get(ctx context.Context, op string, call func(ctx context.Context)
 // snapshot requests the snapshot (after looking for an earlier attempt's
 // one when there may be one).
 func (j *job) snapshot(ctx context.Context) error {
-	now := j.now()
-	if !j.leased {
-		lease := now.Add(j.cfg.Lease)
-		next := ceilSecond(lease)
-		j.run.LeaseUntil = &lease
-		j.run.NextCheckAt = &next
-		j.run.Unfinished = snapkeep.UnfinishedShard
-		if err := j.commit(ctx); err != nil {
-			return err
-		}
-		j.leased = true
-	}
 	if j.resumed || j.run.Attempts > 0 {
 		// An earlier POST may have made a snapshot (5xx, timeout, reset or
 		// a crash between request and record): look for it by its name
@@ -274,6 +262,20 @@ func (j *job) snapshot(ctx context.Context) error {
 			detail = "the slot window passed before the snapshot could be requested"
 		}
 		return j.finish(ctx, snapkeep.RunFailed, class, detail)
+	}
+	if !j.leased {
+		// Only the lease holder may POST: take it over (a conditional
+		// write on the version read), so that of concurrent attempts only
+		// one asks DigitalOcean.
+		lease := j.now().Add(j.cfg.Lease)
+		next := ceilSecond(lease)
+		j.run.LeaseUntil = &lease
+		j.run.NextCheckAt = &next
+		j.run.Unfinished = snapkeep.UnfinishedShard
+		if err := j.commit(ctx); err != nil {
+			return err
+		}
+		j.leased = true
 	}
 	if err := j.pace(ctx); err != nil {
 		return j.retryOrFail(ctx, err, "request the snapshot", j.windowEnd())
@@ -345,6 +347,10 @@ func (j *job) retryOrFail(ctx context.Context, err error, what string, limit tim
 
 // checkAction follows the droplet snapshot action.
 func (j *job) checkAction(ctx context.Context) error {
+	if at, ok := completedAt(j.run.ErrorDetail); ok {
+		// Seen completed before: only the listing is missing.
+		return j.completed(ctx, at)
+	}
 	var a *godo.Action
 	err := j.get(ctx, OpGetAction, func(ctx context.Context) error {
 		var err error
@@ -362,25 +368,12 @@ func (j *job) checkAction(ctx context.Context) error {
 	}
 	switch a.Status {
 	case docloud.StatusCompleted:
-		snaps, err := j.listAll(ctx)
-		if err != nil {
-			return j.retryOrFail(ctx, err, "find the completed snapshot", j.run.Deadline)
-		}
-		if s := findByName(snaps, j.run.SnapshotName); s != nil {
-			j.run.SnapshotID = s.ID
-			return j.succeed(ctx, snaps, true)
-		}
-		completed := now
+		at := now
 		if a.CompletedAt != nil && !a.CompletedAt.Time.IsZero() {
-			completed = a.CompletedAt.Time
+			at = a.CompletedAt.Time
 		}
-		if now.Sub(completed) < j.cfg.ListingGrace && now.Before(j.run.Deadline) {
-			j.run.ErrorDetail = fmt.Sprintf("snapshot action %d completed; snapshot %q not listed yet", a.ID, j.run.SnapshotName)
-			return j.wait(ctx, now.Add(time.Minute))
-		}
-		j.run.HTTPStatus = 0
-		return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassProviderError,
-			fmt.Sprintf("snapshot action %d completed at %s but snapshot %q was not listed within %s", a.ID, completed.UTC().Format(time.RFC3339), j.run.SnapshotName, j.cfg.ListingGrace))
+		j.clearNote()
+		return j.completed(ctx, at)
 	case docloud.StatusErrored:
 		detail := fmt.Sprintf("snapshot action %d errored", a.ID)
 		j.clearNote()
@@ -405,6 +398,60 @@ func (j *job) checkAction(ctx context.Context) error {
 		}
 		return j.wait(ctx, now.Add(checkDelay(now.Sub(started))))
 	}
+}
+
+// completedNote is the ErrorDetail of an unfinished run whose action
+// completed but whose snapshot is not known yet; later checks list the
+// snapshots without asking for the action again.
+const completedNote = "snapshot action completed at %s; waiting for the snapshot to be listed"
+
+// completedAt reads completedNote.
+func completedAt(detail string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(detail, "snapshot action completed at ")
+	if !ok {
+		return time.Time{}, false
+	}
+	ts, _, ok := strings.Cut(rest, ";")
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, ts)
+	return t, err == nil
+}
+
+// completed finds the completed action's snapshot by name; a snapshot not
+// listed yet is looked for again a minute later, for up to ListingGrace.
+func (j *job) completed(ctx context.Context, at time.Time) error {
+	j.run.ErrorDetail = fmt.Sprintf(completedNote, at.UTC().Format(time.RFC3339))
+	snaps, err := j.listAll(ctx)
+	now := j.now()
+	if err != nil {
+		var p *paced
+		e := docloud.Classify(err)
+		if !errors.As(err, &p) && !retryable(e.Class) {
+			return j.retryOrFail(ctx, err, "find the completed snapshot", j.run.Deadline)
+		}
+		if !now.Before(j.run.Deadline) {
+			return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut, "the completed snapshot could not be listed before the deadline: "+err.Error())
+		}
+		d := time.Minute
+		if p != nil {
+			d = p.d
+		} else if e.RetryAfter > d {
+			d = e.RetryAfter
+		}
+		return j.wait(ctx, now.Add(d))
+	}
+	if s := findByName(snaps, j.run.SnapshotName); s != nil {
+		j.run.SnapshotID = s.ID
+		return j.succeed(ctx, snaps, true)
+	}
+	if now.Sub(at) < j.cfg.ListingGrace && now.Before(j.run.Deadline) {
+		return j.wait(ctx, now.Add(time.Minute))
+	}
+	j.run.HTTPStatus = 0
+	return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassProviderError,
+		fmt.Sprintf("snapshot action %d completed at %s but snapshot %q was not listed within %s", j.run.ActionID, at.UTC().Format(time.RFC3339), j.run.SnapshotName, j.cfg.ListingGrace))
 }
 
 // listAll lists every page of the run resource's snapshots.

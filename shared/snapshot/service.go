@@ -390,6 +390,10 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 	}
 	st, err := s.advance(ctx, run, pol, false, true)
 	out.Status = st
+	if errors.Is(err, errLostRace) {
+		out.Action = "lost_race"
+		return out, nil
+	}
 	return out, err
 }
 

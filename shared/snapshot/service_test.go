@@ -260,3 +260,92 @@ func TestRejectedInput(t *testing.T) {
 		t.Error("rejected input reached DigitalOcean")
 	}
 }
+
+// A 429's retry-after is respected: the next attempt is not before it.
+func TestRetryAfterRespected(t *testing.T) {
+	r := newRig(t)
+	r.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultStatus, Status: 429, RetryAfter: 420, Operation: dotest.OpDropletSnapshot, Count: 1})
+	r.invoke(slotInput("p1", start))
+	run := r.store.run(t, runID("p1", start))
+	if run.Status != snapkeep.RunClaimed || run.NextCheckAt == nil || run.NextCheckAt.Before(start.Add(420*time.Second)) {
+		t.Fatalf("after 429: %s next %v", run.Status, run.NextCheckAt)
+	}
+	if run.HTTPStatus != 429 || run.ProviderErrorID != "too_many_requests" || run.ErrorClass != "" {
+		t.Errorf("unfinished run notes %d %q class %q", run.HTTPStatus, run.ProviderErrorID, run.ErrorClass)
+	}
+	run = r.settle(run.RunID, 30)
+	if run.Status != snapkeep.RunSucceeded || run.Attempts != 2 {
+		t.Errorf("run %s attempts %d", run.Status, run.Attempts)
+	}
+	for _, q := range r.fake.Requests() {
+		if q.Operation == dotest.OpDropletSnapshot && q.Status == 201 && q.Time.Before(start.Add(420*time.Second)) {
+			t.Errorf("retried at %s, before retry-after", q.Time)
+		}
+	}
+}
+
+// The service backs off before the token's hourly budget is spent: no 429.
+func TestPacesBeforeTheBudgetIsSpent(t *testing.T) {
+	r := newRig(t)
+	clock := r.clock
+	fake := dotest.New(dotest.WithVirtualClock(clock), dotest.WithActionDuration(3*time.Minute), dotest.WithRateLimits(4, 250))
+	fake.AddToken(r.token)
+	if err := fake.AddDroplet(dotest.Droplet{ID: dropletID, Disk: 25}); err != nil {
+		t.Fatal(err)
+	}
+	r.fake = fake
+	r.svc = newRigService(r, fake)
+	r.invoke(slotInput("p1", start))
+	run := r.settle(runID("p1", start), 30)
+	if run.Status != snapkeep.RunSucceeded {
+		for _, q := range fake.Requests() {
+			t.Logf("%s %s %s %d", q.Time.Format(time.TimeOnly), q.Method, q.Path, q.Status)
+		}
+		t.Fatalf("run %s %s %q", run.Status, run.ErrorClass, run.ErrorDetail)
+	}
+	for _, q := range fake.Requests() {
+		if q.Status == 429 {
+			t.Errorf("request %d got a 429", q.Seq)
+		}
+	}
+	if run.FinishedAt.Sub(start) < 30*time.Minute {
+		t.Errorf("finished at %s: no wait for the hourly window", run.FinishedAt)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	r := newRig(t)
+	for i := 0; i < 5; i++ {
+		id := fmt.Sprintf("p%d", i+10)
+		p := r.pols.m["p1"]
+		p.PolicyID = id
+		r.pols.m[id] = p
+	}
+	// Five policies of the same droplet: one gets the action, the others
+	// find it busy and retry.
+	for i := 0; i < 5; i++ {
+		r.invoke(slotInput(fmt.Sprintf("p%d", i+10), start))
+	}
+	// A sweep whose invocation is nearly out of time starts nothing.
+	r.clock.Advance(10 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := r.svc.Sweep(ctx)
+	if err != nil || out.Due != 5 || out.Handled != 0 {
+		t.Errorf("sweep near the deadline: %+v, %v", out, err)
+	}
+	for i := 0; i < 60; i++ {
+		r.clock.Advance(time.Minute)
+		r.invoke(`{"sweep": true}`)
+	}
+	for i := 0; i < 5; i++ {
+		run := r.store.run(t, runID(fmt.Sprintf("p%d", i+10), start))
+		if !run.Status.Terminal() {
+			t.Errorf("run %s still %s", run.RunID, run.Status)
+		}
+		r.store.callRows(t, run.RunID)
+	}
+	if due, _ := r.store.DueUnfinished(context.Background(), r.clock.Now().Add(24*time.Hour), 100); len(due) != 0 {
+		t.Errorf("%d runs still unfinished", len(due))
+	}
+}

@@ -16,6 +16,38 @@
 //	}
 //
 // Tests never skip: without moto_server, Main fails with how to install it.
+//
+// Besides the tables, Env gives clients for the other services the stack
+// uses (SESv2, Scheduler, SecretsManager, SQS, or any client built from
+// Env.Config) and helpers: PutSecret, VerifySender, SentEmails/SentEmailsTo,
+// CreateScheduleGroup, CreateQueue. Everything but the tables is global to
+// the moto server, which other test binaries may share: put Env.Prefix into
+// the names of secrets, groups, queues and email addresses.
+//
+// Where moto 5.2.1 differs from AWS (checked by this package's tests or by
+// hand; write tests that do not depend on these):
+//
+//   - DynamoDB Streams: a write that changes nothing (PutItem of an identical
+//     item) still produces a MODIFY record; AWS writes none. Records carry
+//     eventVersion "1.0" (Lambda delivers "1.1") and SizeBytes is an
+//     overestimate. StreamRecords reports AWSRegion as the Env's region
+//     (moto always says us-east-1).
+//   - DynamoDB TTL: moto stores the TTL setting but never expires items.
+//   - SES v2 SendEmail: a Simple message with both Text and Html bodies is
+//     stored with the Html body only; ReplyToAddresses, ConfigurationSetName
+//     (even an unknown one is accepted), headers and tags are not stored;
+//     Content.Template fails with HTTP 500. The sender must be verified
+//     (VerifySender), as in the SES sandbox; a display name
+//     ("Name <addr>") is accepted.
+//   - Scheduler: CreateSchedule in a group that does not exist answers HTTP
+//     500 (the SDK retries it), not ResourceNotFoundException; likewise
+//     DeleteScheduleGroup of a missing group. Expressions and time zones are
+//     not validated. UpdateSchedule without State leaves State empty (AWS:
+//     ENABLED). Without Target.RetryPolicy moto stores 185 attempts / 86400s,
+//     AWS's defaults. Deleting a group deletes its schedules at once. Nothing
+//     ever fires. Target.Input, ScheduleExpressionTimezone, State,
+//     FlexibleTimeWindow, DeadLetterConfig and RetryPolicy are stored and
+//     returned as given.
 package awstest
 
 import (
@@ -64,7 +96,15 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) int {
 	ep := os.Getenv(EndpointEnv)
-	if ep == "" {
+	if ep != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := awslocal.Ping(ctx, ep)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "awstest: FAIL: $%s=%s does not answer: %v\n(unset %s to let the tests start their own moto_server)\n", EndpointEnv, ep, err, EndpointEnv)
+			return 1
+		}
+	} else {
 		moto, err := awslocal.StartMoto(context.Background(), awslocal.Options{})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "awstest: FAIL: %v\n", err)

@@ -104,8 +104,13 @@ func (e *Env) CreateScheduleGroup(t testing.TB, name string) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		_, err := sc.DeleteScheduleGroup(ctx, &scheduler.DeleteScheduleGroupInput{Name: aws.String(name)})
+		// moto answers DeleteScheduleGroup of a missing group with HTTP 500,
+		// so look first: the test may have deleted the group itself.
 		var nf *schedulertypes.ResourceNotFoundException
+		if _, err := sc.GetScheduleGroup(ctx, &scheduler.GetScheduleGroupInput{Name: aws.String(name)}); errors.As(err, &nf) {
+			return
+		}
+		_, err := sc.DeleteScheduleGroup(ctx, &scheduler.DeleteScheduleGroupInput{Name: aws.String(name)})
 		if err != nil && !errors.As(err, &nf) {
 			t.Errorf("awstest: cleanup: delete schedule group %s: %v", name, err)
 		}
@@ -166,10 +171,11 @@ func (m SentEmail) Recipients() []string {
 	return append(append(append([]string(nil), m.To...), m.Cc...), m.Bcc...)
 }
 
-// SentEmails returns every email moto's SES has accepted, oldest first. moto
-// keeps sent mail for the whole server (every test, account and region), so
-// tests should send to addresses unique to them (put e.Prefix into the
-// address) and filter, e.g. with SentEmailsTo. It reads moto's
+// SentEmails returns every email moto's SES has accepted: Simple messages,
+// then Raw ones, each in the order they were sent. moto keeps sent mail for
+// the whole server (every test, account and region), so tests should send to
+// addresses unique to them (put e.Prefix into the address) and filter, e.g.
+// with SentEmailsTo. It reads moto's
 // GET /moto-api/data.json (models "ses.Message" and "ses.RawMessage").
 func (e *Env) SentEmails(t testing.TB) []SentEmail {
 	t.Helper()

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/dynamo"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
+)
+
+// TestConcurrentDeliveries fires the same slot 20 times at once: exactly
+// one snapshot POST and one run.
+func TestConcurrentDeliveries(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	var wg sync.WaitGroup
+	var claimed atomic.Int32
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := s.h.Handle(context.Background(), []byte(slotInput("p1", slot0)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if out.Action == "claimed" {
+				claimed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := claimed.Load(); n != 1 {
+		t.Errorf("%d deliveries claimed the slot, want 1", n)
+	}
+	if n := s.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 1 {
+		t.Errorf("%d snapshot POSTs, want 1", n)
+	}
+	runs, err := s.runs.ListByPolicy(context.Background(), "p1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 {
+		t.Errorf("%d runs, want 1", len(runs))
+	}
+	r := s.settle("p1", slot0, 20)
+	if r.Status != snapkeep.RunSucceeded {
+		t.Errorf("run %s %s %q", r.Status, r.ErrorClass, r.ErrorDetail)
+	}
+	s.checkCalls(r)
+	s.checkNoToken()
+}
+
+// TestReplays delivers the slot again at every stage: nothing new happens.
+func TestReplays(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	s.invoke(slotInput("p1", slot0))
+	for _, in := range []string{slotInput("p1", slot0), slotInput("p1", slot0.Add(0))} {
+		if out := s.invoke(in); out.Action != "not_due" {
+			t.Errorf("replay in progress: %+v", out)
+		}
+	}
+	r := s.settle("p1", slot0, 20)
+	for i := 0; i < 3; i++ {
+		s.clock.Advance(time.Hour)
+		if out := s.invoke(slotInput("p1", slot0)); out.Action != "finished_before" {
+			t.Errorf("replay after the end: %+v", out)
+		}
+	}
+	if n := s.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 1 {
+		t.Errorf("%d snapshot POSTs, want 1", n)
+	}
+	r2 := s.run("p1", slot0)
+	if !r2.UpdatedAt.Equal(r.UpdatedAt) {
+		t.Error("a replay wrote the finished run")
+	}
+}
+
+// failingDB fails the first TransactWriteItems: the invocation crashes
+// after its snapshot POST, before recording it.
+type failingDB struct {
+	dynamo.Client
+	failed atomic.Bool
+}
+
+func (f *failingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return nil, errors.New("injected: DynamoDB unreachable")
+	}
+	return f.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+// TestResumeCrashedClaim: the attempt that claimed the slot made the POST
+// and died before writing; the sweep takes over once the lease lapsed,
+// finds the action's snapshot by name and never takes a second one.
+func TestResumeCrashedClaim(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	db := &failingDB{Client: s.env.DynamoDB}
+	s.h.svc.Runs.(*dynamo.RunStore).Client = db
+	if _, err := s.h.Handle(context.Background(), []byte(slotInput("p1", slot0))); err == nil {
+		t.Fatal("the crashed attempt reported no error")
+	}
+	r := s.run("p1", slot0)
+	if r.Status != snapkeep.RunClaimed || r.LeaseUntil == nil || r.APICalls != 1 {
+		t.Fatalf("after the crash: %s lease %v api_calls %d", r.Status, r.LeaseUntil, r.APICalls)
+	}
+	if out := s.invoke(`{"sweep": true}`); out.Handled != 0 {
+		t.Errorf("sweep during the lease handled %d runs", out.Handled)
+	}
+	r = s.settle("p1", slot0, 40)
+	if r.Status != snapkeep.RunSucceeded {
+		t.Fatalf("run %s %s %q", r.Status, r.ErrorClass, r.ErrorDetail)
+	}
+	if n := len(s.own("droplet", fmt.Sprint(dropletID))); n != 1 {
+		t.Errorf("%d snapshots, want 1", n)
+	}
+	s.checkCalls(r)
+	s.checkNoToken()
+	if !strings.Contains(s.logs.String(), "resuming a run whose attempt lapsed") {
+		t.Error("resume not logged")
+	}
+}
+
+// TestRetentionWithForeignSnapshots: only the policy's own snapshots beyond
+// keep_last are deleted; the customer's own, DigitalOcean backups, another
+// policy's and look-alike names stay.
+func TestRetentionWithForeignSnapshots(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	d := fmt.Sprint(dropletID)
+	add := func(name, typ string, age time.Duration) dotest.Snapshot {
+		sn, err := s.fake.AddSnapshot(dotest.Snapshot{ResourceType: "droplet", ResourceID: d, Name: name, Type: typ, CreatedAt: slot0.Add(-age)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sn
+	}
+	keep := []dotest.Snapshot{
+		add("customer-before-upgrade", "", 30*24*time.Hour),
+		add("daily-backup", dotest.TypeBackup, 24*time.Hour),
+		add("snapkeep-p1-x-20261101T000000Z", "", 20*24*time.Hour),
+		add("snapkeep-p1-manual", "", 19*24*time.Hour),
+		add("snapkeep-p1-20261123T030000Z", "", 24*time.Hour), // newest older own: kept (keep_last 2)
+	}
+	gone := []dotest.Snapshot{
+		add("snapkeep-p1-20261122T030000Z", "", 48*time.Hour),
+		add("snapkeep-p1-20261121T030000Z", "", 72*time.Hour),
+	}
+	s.invoke(slotInput("p1", slot0))
+	r := s.settle("p1", slot0, 20)
+	if r.Status != snapkeep.RunSucceeded || r.Retention == nil {
+		t.Fatalf("run %s %+v", r.Status, r.Retention)
+	}
+	if len(r.Retention.Deleted) != 2 || r.Retention.Kept != 2 || len(r.Retention.Failed) != 0 {
+		t.Errorf("retention = %+v", r.Retention)
+	}
+	deleted := map[string]bool{}
+	for _, sn := range s.fake.Deleted() {
+		deleted[sn.ID] = true
+	}
+	for _, sn := range gone {
+		if !deleted[sn.ID] {
+			t.Errorf("%s not deleted", sn.Name)
+		}
+	}
+	for _, sn := range keep {
+		if deleted[sn.ID] {
+			t.Errorf("%s deleted", sn.Name)
+		}
+	}
+	if deleted[r.SnapshotID] || len(deleted) != 2 {
+		t.Errorf("deleted %v (new %s)", deleted, r.SnapshotID)
+	}
+	s.checkCalls(r)
+	s.checkNoToken()
+}
+
+// TestRetentionDeleteFails: a failed delete is recorded and does not fail
+// the backup; the next run deletes it.
+func TestRetentionDeleteFails(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	old, err := s.fake.AddSnapshot(dotest.Snapshot{ResourceType: "droplet", ResourceID: fmt.Sprint(dropletID), Name: "snapkeep-p1-20261120T030000Z", CreatedAt: slot0.Add(-96 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.fake.AddSnapshot(dotest.Snapshot{ResourceType: "droplet", ResourceID: fmt.Sprint(dropletID), Name: "snapkeep-p1-20261121T030000Z", CreatedAt: slot0.Add(-72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	s.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultStatus, Status: 500, Operation: dotest.OpDeleteSnapshot, Count: 1})
+	s.invoke(slotInput("p1", slot0))
+	r := s.settle("p1", slot0, 20)
+	if r.Status != snapkeep.RunSucceeded || r.Retention == nil || len(r.Retention.Failed) != 1 || r.Retention.Failed[0] != old.ID || r.Retention.Error == "" {
+		t.Fatalf("run %s retention %+v", r.Status, r.Retention)
+	}
+	slot1 := slot0.Add(time.Hour)
+	s.clock.Set(slot1.Add(time.Second))
+	s.invoke(slotInput("p1", slot1))
+	r1 := s.settle("p1", slot1, 20)
+	if r1.Retention == nil || len(r1.Retention.Failed) != 0 || len(r1.Retention.Deleted) != 2 {
+		t.Errorf("next run retention %+v", r1.Retention)
+	}
+	if _, ok := s.fake.Snapshot(old.ID); ok {
+		t.Error("the snapshot whose delete failed is still there after the next run")
+	}
+}
+
+// TestOnDemandAndFollowUp: an on-demand run takes its slot from the clock;
+// a follow-up checks it before its next check is due.
+func TestOnDemandAndFollowUp(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	now := s.clock.Now().Truncate(time.Second)
+	out := s.invoke(`{"policy_id": "p1"}`)
+	if out.Action != "claimed" || out.RunID != snapkeep.NewRunKey("p1", now).RunID() {
+		t.Fatalf("on-demand: %+v", out)
+	}
+	r := s.run("p1", now)
+	if r.Trigger != snapkeep.TriggerOnDemand {
+		t.Errorf("trigger %s", r.Trigger)
+	}
+	s.clock.Advance(4 * time.Minute)
+	follow := fmt.Sprintf(`{"policy_id":"p1","scheduled_time":%q,"follow_up":true}`, now.Format(snapkeep.SlotTimeFormat))
+	if out := s.invoke(follow); out.Status != snapkeep.RunSucceeded {
+		t.Errorf("follow-up: %+v", out)
+	}
+	if out := s.invoke(`{"policy_id":"p1","scheduled_time":"2026-11-24T03:00:00Z","follow_up":true}`); out.Action != "not_found" {
+		t.Errorf("follow-up of no run: %+v", out)
+	}
+}
+
+// TestRejectedInputRecorded: an input with an unknown field becomes a
+// failed run (internal), and the handler returns no error.
+func TestRejectedInputRecorded(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	out, err := s.h.Handle(context.Background(), []byte(`{"policy_id":"p1","scheduled_time":"2026-11-24T03:00:00Z","execution_id":"x"}`))
+	if err != nil || out.Action != "rejected" {
+		t.Fatalf("%+v, %v", out, err)
+	}
+	r := s.run("p1", slot0)
+	if r.Status != snapkeep.RunFailed || r.ErrorClass != snapkeep.ClassInternal || !strings.Contains(r.ErrorDetail, "execution_id") {
+		t.Errorf("run %s %s %q", r.Status, r.ErrorClass, r.ErrorDetail)
+	}
+	fails, err := s.runs.Failures(context.Background(), snapkeep.ClassInternal, slot0.Add(-time.Hour))
+	if err != nil || len(fails) != 1 {
+		t.Errorf("failures index: %d, %v", len(fails), err)
+	}
+	if _, err := s.h.Handle(context.Background(), []byte(`{"nonsense":true}`)); err != nil {
+		t.Errorf("bad input without a key: %v", err)
+	}
+}

@@ -1,0 +1,148 @@
+package awslocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// sharedMoto serves the package's tests that need a running moto.
+var sharedMoto *Moto
+
+func TestMain(m *testing.M) {
+	moto, err := StartMoto(context.Background(), Options{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "awslocal tests: FAIL: %v\n", err)
+		os.Exit(1)
+	}
+	sharedMoto = moto
+	code := m.Run()
+	moto.Stop()
+	os.Exit(code)
+}
+
+func TestStartMotoMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	m, err := StartMoto(context.Background(), Options{})
+	if err == nil {
+		m.Stop()
+		t.Fatal("StartMoto succeeded without moto_server on PATH")
+	}
+	if !errors.Is(err, ErrMotoNotFound) {
+		t.Errorf("error %v does not wrap ErrMotoNotFound", err)
+	}
+	for _, want := range []string{"moto_server not found on PATH", "make tools", "python3 -m pip install -r infra/requirements.txt"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// writeScript writes an executable shell script standing in for moto_server.
+func writeScript(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fake_moto_server")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestStartMotoExitsEarly(t *testing.T) {
+	t.Parallel()
+	script := writeScript(t, `echo "ImportError: No module named flask_cors" >&2; exit 3`)
+	m, err := StartMoto(context.Background(), Options{Command: script})
+	if err == nil {
+		m.Stop()
+		t.Fatal("StartMoto succeeded with a server that exits")
+	}
+	for _, want := range []string{"exited before answering", "exit status 3", "No module named flask_cors"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+func TestStartMotoNeverAnswers(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The script and its child (sleep) must both die: Stop kills the group.
+	script := writeScript(t, `sleep 300 & echo $! > `+pidFile+`; echo "starting"; wait`)
+	_, err := StartMoto(context.Background(), Options{Command: script, StartTimeout: 500 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "starting") {
+		t.Fatalf("StartMoto error = %v, want one saying it did not answer, with its output", err)
+	}
+	raw, rerr := os.ReadFile(pidFile)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	assertGone(t, pid)
+}
+
+// assertGone checks that process pid no longer runs (a zombie awaiting its
+// reaper counts as gone).
+func assertGone(t *testing.T, pid int) {
+	t.Helper()
+	if pid <= 0 {
+		t.Fatalf("bad pid %d", pid)
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return // gone
+	}
+	// Field 3 of /proc/<pid>/stat is the state; Z is a zombie.
+	if f := strings.Fields(string(stat)); len(f) > 2 && f[2] == "Z" {
+		return
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("process %d still runs after Stop", pid)
+	}
+}
+
+func TestStartMotoAndStop(t *testing.T) {
+	t.Parallel()
+	m, err := StartMoto(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	if !strings.HasPrefix(m.Endpoint, "http://127.0.0.1:") || m.Endpoint == sharedMoto.Endpoint {
+		t.Errorf("endpoint %q (shared moto %q)", m.Endpoint, sharedMoto.Endpoint)
+	}
+	cfg, err := Config(context.Background(), m.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dynamodb.NewFromConfig(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("moto does not answer DynamoDB: %v", err)
+	}
+	if !strings.Contains(m.Output(), "Running on http://127.0.0.1") {
+		t.Errorf("moto output not captured: %q", m.Output())
+	}
+	pid := m.cmd.Process.Pid
+	m.Stop()
+	m.Stop() // twice is fine
+	assertGone(t, pid)
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := &tailBuffer{max: 8}
+	for _, s := range []string{"abc", "defgh", "ijklmnopq"} {
+		if n, err := b.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if got := b.String(); got != "jklmnopq" {
+		t.Errorf("tail = %q, want the last 8 bytes", got)
+	}
+}
