@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -28,22 +26,7 @@ type CustomerStore struct {
 // Get returns the customer with the given id, or an error wrapping
 // snapkeep.ErrNotFound.
 func (s *CustomerStore) Get(ctx context.Context, customerID string) (*snapkeep.Customer, error) {
-	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.Table),
-		Key:            map[string]types.AttributeValue{attrCustomerID: &types.AttributeValueMemberS{Value: customerID}},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get customer %q: %w", customerID, err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("get customer %q: %w", customerID, snapkeep.ErrNotFound)
-	}
-	var c snapkeep.Customer
-	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
-		return nil, fmt.Errorf("get customer %q: decode item: %w", customerID, err)
-	}
-	return &c, nil
+	return getItem[snapkeep.Customer](ctx, s.Client, s.Table, map[string]types.AttributeValue{attrCustomerID: &types.AttributeValueMemberS{Value: customerID}}, fmt.Sprintf("customer %q", customerID))
 }
 
 // Put creates or replaces the customer. It sets c.UpdatedAt to now; an

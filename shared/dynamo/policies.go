@@ -47,22 +47,7 @@ type PolicyStore struct {
 // Get returns the policy with the given id, or an error wrapping
 // snapkeep.ErrNotFound.
 func (s *PolicyStore) Get(ctx context.Context, policyID string) (*snapkeep.Policy, error) {
-	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.Table),
-		Key:            policyKey(policyID),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get policy %q: %w", policyID, err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("get policy %q: %w", policyID, snapkeep.ErrNotFound)
-	}
-	var p snapkeep.Policy
-	if err := attributevalue.UnmarshalMap(out.Item, &p); err != nil {
-		return nil, fmt.Errorf("get policy %q: decode item: %w", policyID, err)
-	}
-	return &p, nil
+	return getItem[snapkeep.Policy](ctx, s.Client, s.Table, policyKey(policyID), fmt.Sprintf("policy %q", policyID))
 }
 
 // Put creates or replaces the policy. It sets p.UpdatedAt to now; an
