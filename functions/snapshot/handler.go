@@ -12,7 +12,8 @@ import (
 	"github.com/snapkeep/snapkeep/shared/snapshot"
 )
 
-// clients are the AWS clients the function uses.
+// clients are the outside world newHandler wires the service to: the AWS
+// clients, and for tests a clock, a sleep and DigitalOcean client options.
 type clients struct {
 	DynamoDB dynamo.Client
 	Secrets  secrets.Client

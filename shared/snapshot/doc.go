@@ -86,15 +86,16 @@
 // then fails provider_error; errored → a new POST after the backoff while
 // the slot window is open (an errored action made no snapshot, and
 // action_errored is transient), else the run fails action_errored. A run
-// still unfinished at its Deadline (slot + Config.Deadline, 6 h) ends
-// timed_out.
+// still unfinished at its Deadline (Config.Deadline, 6 h, after the slot,
+// or after the claim when the delivery came late) ends timed_out.
 //
 // # Failures and retries
 //
 // Transient classes (provider_error, rate_limited, resource_busy, network,
-// action_errored) are retried within the slot window (slot +
-// Config.SlotWindow, 30 min): GETs up to Config.GetAttempts times within an
-// invocation with short waits; POSTs only in a later invocation, after 1, 2,
+// action_errored) are retried within the slot window (Config.SlotWindow,
+// 30 min, after the slot, or after the claim when the delivery came late,
+// as with a flexible time window): GETs up to Config.GetAttempts times
+// within an invocation with short waits; POSTs only in a later invocation, after 1, 2,
 // 4, 8 minutes or DigitalOcean's retry-after / ratelimit-reset when longer
 // (docloud.Error.RetryAfter); checks of a started action are retried until
 // the deadline instead. While retrying, the run keeps the latest

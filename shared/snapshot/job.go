@@ -61,7 +61,9 @@ func (p *paced) Error() string {
 
 func (j *job) now() time.Time { return j.s.now() }
 
-func (j *job) windowEnd() time.Time { return j.run.ScheduledAt.Add(j.cfg.SlotWindow) }
+func (j *job) windowEnd() time.Time {
+	return windowStart(j.run.ScheduledAt, j.run.ClaimedAt).Add(j.cfg.SlotWindow)
+}
 
 func (j *job) start(ctx context.Context) error {
 	do, err := j.s.client(ctx, j.run.AccountID)
@@ -324,7 +326,7 @@ func (j *job) retryOrFail(ctx context.Context, err error, what string, limit tim
 		at := now.Add(p.d)
 		if at.After(limit) {
 			j.run.HTTPStatus = 0
-			return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassRateLimited, what+": "+p.Error()+", past the slot window")
+			return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassRateLimited, what+": "+p.Error()+", past the retry window")
 		}
 		return j.wait(ctx, at)
 	}

@@ -74,11 +74,12 @@ type Connector func(token string, rec docloud.Recorder) DigitalOcean
 
 // Config holds the service's tunables; zero fields take the defaults.
 type Config struct {
-	// SlotWindow is how long after its slot a run may still (re)try to
-	// request its snapshot (transient failures); default 30 minutes.
+	// SlotWindow is how long after its slot (or its claim, when the
+	// delivery came later) a run may still (re)try to request its snapshot
+	// (transient failures); default 30 minutes.
 	SlotWindow time.Duration
-	// Deadline is how long after its slot an unfinished run ends
-	// timed_out; default 6 hours.
+	// Deadline is how long after its slot (or its claim, when the delivery
+	// came later) an unfinished run ends timed_out; default 6 hours.
 	Deadline time.Duration
 	// APICallTTL is how long ApiCalls rows are kept; default 90 days.
 	APICallTTL time.Duration
@@ -193,10 +194,12 @@ type Outcome struct {
 	// "resumed", "checked", "duplicate", "not_due", "leased_elsewhere",
 	// "finished_before", "lost_race", "not_found", "rejected".
 	Action string `json:"action,omitempty"`
-	// Due, Handled and Failed count a sweep's runs.
-	Due     int `json:"due,omitempty"`
+	// Due counts the runs a sweep found due.
+	Due int `json:"due,omitempty"`
+	// Handled counts the due runs a sweep worked on without error.
 	Handled int `json:"handled,omitempty"`
-	Failed  int `json:"failed,omitempty"`
+	// Failed counts the due runs whose check returned an error.
+	Failed int `json:"failed,omitempty"`
 }
 
 // Invoke handles one function input. A malformed input is logged and, when
@@ -315,7 +318,7 @@ func (s *Service) newRun(key snapkeep.RunKey, pol *snapkeep.Policy, trigger snap
 		Status:       snapkeep.RunClaimed,
 		SnapshotName: SnapshotName(key),
 		ClaimedAt:    now.Truncate(time.Second),
-		Deadline:     key.ScheduledAt.Add(c.Deadline),
+		Deadline:     windowStart(key.ScheduledAt, now).Add(c.Deadline),
 		UpdatedAt:    now,
 	}
 	if pol != nil {
@@ -522,6 +525,17 @@ func (s *Service) client(ctx context.Context, accountID string) (DigitalOcean, e
 	a := &account{token: token, client: s.Connect(token, docloud.RecorderFunc(dispatch))}
 	s.clients[accountID] = a
 	return a.client, nil
+}
+
+// windowStart is when a run's slot window and deadline start counting: the
+// slot, or the claim when the delivery came later (a flexible time window,
+// Scheduler's retries, Lambda's queue), so that a late delivery still gets
+// its full window.
+func windowStart(slot, claimed time.Time) time.Time {
+	if claimed.After(slot) {
+		return claimed.Truncate(time.Second)
+	}
+	return slot
 }
 
 func ceilSecond(t time.Time) time.Time {

@@ -338,14 +338,43 @@ func TestSweep(t *testing.T) {
 		r.clock.Advance(time.Minute)
 		r.invoke(`{"sweep": true}`)
 	}
+	succeeded := 0
 	for i := 0; i < 5; i++ {
 		run := r.store.run(t, runID(fmt.Sprintf("p%d", i+10), start))
 		if !run.Status.Terminal() {
 			t.Errorf("run %s still %s", run.RunID, run.Status)
 		}
+		t.Logf("%s: %s %s attempts %d %q", run.RunID, run.Status, run.ErrorClass, run.Attempts, run.ErrorDetail)
+		switch {
+		case run.Status == snapkeep.RunSucceeded:
+			succeeded++
+		case run.Status == snapkeep.RunFailed && run.ErrorClass == snapkeep.ClassResourceBusy:
+		default:
+			t.Errorf("run %s ended %s %s, want succeeded or failed resource_busy", run.RunID, run.Status, run.ErrorClass)
+		}
 		r.store.callRows(t, run.RunID)
+	}
+	if n := len(r.fake.SnapshotsOf("droplet", fmt.Sprint(dropletID))); n != succeeded || n == 0 {
+		t.Errorf("%d snapshots at the fake for %d succeeded runs", n, succeeded)
 	}
 	if due, _ := r.store.DueUnfinished(context.Background(), r.clock.Now().Add(24*time.Hour), 100); len(due) != 0 {
 		t.Errorf("%d runs still unfinished", len(due))
+	}
+}
+
+// A delivery that comes late (a flexible time window) still gets its full
+// retry window and deadline, counted from the claim.
+func TestLateDeliveryGetsItsWindow(t *testing.T) {
+	r := newRig(t)
+	r.clock.Set(start.Add(2 * time.Hour))
+	r.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultStatus, Status: 500, Operation: dotest.OpDropletSnapshot, Count: 1})
+	r.invoke(slotInput("p1", start))
+	run := r.store.run(t, runID("p1", start))
+	if !run.Deadline.Equal(start.Add(8 * time.Hour)) {
+		t.Errorf("deadline %s, want 6 h after the claim", run.Deadline)
+	}
+	run = r.settle(run.RunID, 20)
+	if run.Status != snapkeep.RunSucceeded || run.Attempts != 2 {
+		t.Errorf("late run %s %s attempts %d", run.Status, run.ErrorClass, run.Attempts)
 	}
 }
