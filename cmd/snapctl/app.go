@@ -144,7 +144,10 @@ func (a *app) scrub(s string) string {
 // usageError is bad input: exit code 2 and a pointer to --help.
 type usageError struct{ err error }
 
+// Error returns the message of the bad input.
 func (e *usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
@@ -157,7 +160,10 @@ type hintError struct {
 	hint string
 }
 
+// Error returns the error's message without the hint.
 func (e *hintError) Error() string { return e.err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *hintError) Unwrap() error { return e.err }
 
 func withHint(err error, format string, args ...any) error {

@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
@@ -339,4 +343,26 @@ func TestInvalidStoredPolicy(t *testing.T) {
 	if got.InvalidReason != "" {
 		t.Errorf("invalid_reason %q kept after a valid put", got.InvalidReason)
 	}
+}
+
+// TestUnreadableStoredPolicy covers an item edited by hand into something
+// that is not a policy: get and list fail as bad input naming the
+// attribute; delete still works.
+func TestUnreadableStoredPolicy(t *testing.T) {
+	c := newCLI(t)
+	ctx := context.Background()
+	c.ok(webFlags...)
+	table := c.vars["POLICIES_TABLE"]
+	key := map[string]types.AttributeValue{"policy_id": &types.AttributeValueMemberS{Value: "pol-web1"}}
+	out, err := c.env.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Item["keep_last"] = &types.AttributeValueMemberS{Value: "seven"}
+	if _, err := c.env.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: out.Item}); err != nil {
+		t.Fatal(err)
+	}
+	assertFails(t, c.run("", "policy", "get", "pol-web1"), exitUsage, `"pol-web1"`, "attribute keep_last")
+	assertFails(t, c.run("", "policy", "list"), exitUsage, `"pol-web1"`, "attribute keep_last")
+	c.ok("policy", "delete", "pol-web1")
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awsscheduler "github.com/aws/aws-sdk-go-v2/service/scheduler"
 
 	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
@@ -398,4 +400,48 @@ func policyIDs(recs []events.DynamoDBEventRecord) []string {
 		}
 	}
 	return ids
+}
+
+// An item written around the store with an attribute of the wrong type
+// cannot even be read as a policy: it is marked with a reason naming the
+// attribute, loses its schedule, and neither it nor the mark's own record
+// fails or blocks the batch.
+func TestUnreadablePolicyIsMarkedAgainstMoto(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	s.put(policy("pol-odd"))
+	s.deliver()
+	s.assertNames("pol-odd")
+
+	// A console edit: "enabled" as the string "yes".
+	table := s.env.TableName(dynamo.Policies)
+	out, err := s.env.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key:       map[string]types.AttributeValue{"policy_id": &types.AttributeValueMemberS{Value: "pol-odd"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Item["enabled"] = &types.AttributeValueMemberS{Value: "yes"}
+	if _, err := s.env.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: out.Item}); err != nil {
+		t.Fatal(err)
+	}
+	s.put(policy("pol-fine"))
+	s.deliver() // fails the test on any reported failure
+	s.assertNames("pol-fine")
+	s.assertSchedule(policy("pol-fine"))
+
+	out, err = s.env.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key:       map[string]types.AttributeValue{"policy_id": &types.AttributeValueMemberS{Value: "pol-odd"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason, _ := out.Item["invalid_reason"].(*types.AttributeValueMemberS)
+	if reason == nil || !strings.Contains(reason.Value, "attribute enabled") {
+		t.Fatalf("unreadable policy's invalid_reason = %v, want one naming the attribute", out.Item["invalid_reason"])
+	}
+	s.deliver() // the mark's record: no failure, no further write
+	s.quiet()
 }

@@ -45,9 +45,46 @@ type PolicyStore struct {
 }
 
 // Get returns the policy with the given id, or an error wrapping
-// snapkeep.ErrNotFound.
+// snapkeep.ErrNotFound. An item that cannot be read as a policy (an
+// attribute of the wrong type, written around the store, e.g. in the
+// console) is an error wrapping snapkeep.ErrInvalid that names the
+// attribute, so that functions/schedules marks the policy instead of
+// retrying it forever.
 func (s *PolicyStore) Get(ctx context.Context, policyID string) (*snapkeep.Policy, error) {
-	return getItem[snapkeep.Policy](ctx, s.Client, s.Table, policyKey(policyID), fmt.Sprintf("policy %q", policyID))
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.Table),
+		Key:            policyKey(policyID),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get policy %q: %w", policyID, err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("get policy %q: %w", policyID, snapkeep.ErrNotFound)
+	}
+	var p snapkeep.Policy
+	if err := attributevalue.UnmarshalMap(out.Item, &p); err != nil {
+		return nil, fmt.Errorf("get policy %q: the stored item is not a readable policy: %s: %w", policyID, decodeProblem(out.Item, err), snapkeep.ErrInvalid)
+	}
+	return &p, nil
+}
+
+// decodeProblem names the first attribute (by name) of item that does not
+// decode into a Policy, with the decoder's reason; err is the whole item's
+// decode error, used when no single attribute is at fault.
+func decodeProblem(item map[string]types.AttributeValue, err error) string {
+	names := make([]string, 0, len(item))
+	for name := range item {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var p snapkeep.Policy
+		if aerr := attributevalue.UnmarshalMap(map[string]types.AttributeValue{name: item[name]}, &p); aerr != nil {
+			return fmt.Sprintf("attribute %s: %v", name, aerr)
+		}
+	}
+	return err.Error()
 }
 
 // Put creates or replaces the policy. It sets p.UpdatedAt to now; an
@@ -136,7 +173,11 @@ func (s *PolicyStore) List(ctx context.Context, customerID string) ([]snapkeep.P
 		for _, item := range items {
 			var p snapkeep.Policy
 			if err := attributevalue.UnmarshalMap(item, &p); err != nil {
-				return nil, fmt.Errorf("list policies: decode item: %w", err)
+				id := ""
+				if v, ok := item[attrPolicyID].(*types.AttributeValueMemberS); ok {
+					id = v.Value
+				}
+				return nil, fmt.Errorf("list policies: stored policy %q is not a readable policy: %s: %w", id, decodeProblem(item, err), snapkeep.ErrInvalid)
 			}
 			policies = append(policies, p)
 		}
@@ -171,8 +212,8 @@ func (s *PolicyStore) SetEnabled(ctx context.Context, policyID string, enabled b
 	})
 	if isConditionFailed(err) {
 		// Either the policy is gone or the flag already has this value.
-		if _, gerr := s.Get(ctx, policyID); gerr != nil {
-			return fmt.Errorf("set policy %q enabled=%t: %w", policyID, enabled, unwrapGet(gerr))
+		if gerr := s.mustExist(ctx, policyID); gerr != nil {
+			return fmt.Errorf("set policy %q enabled=%t: %w", policyID, enabled, gerr)
 		}
 		return nil
 	}
@@ -205,8 +246,8 @@ func (s *PolicyStore) MarkInvalid(ctx context.Context, policyID, reason string) 
 	_, err := s.Client.UpdateItem(ctx, in)
 	if isConditionFailed(err) {
 		// Either the policy is gone or the reason is already the same.
-		if _, gerr := s.Get(ctx, policyID); gerr != nil {
-			return false, fmt.Errorf("mark policy %q invalid: %w", policyID, unwrapGet(gerr))
+		if gerr := s.mustExist(ctx, policyID); gerr != nil {
+			return false, fmt.Errorf("mark policy %q invalid: %w", policyID, gerr)
 		}
 		return false, nil
 	}
@@ -318,11 +359,21 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-// unwrapGet strips the "get policy %q: " context Get adds, keeping the
-// cause, so the caller's own context is not repeated.
-func unwrapGet(err error) error {
-	if errors.Is(err, snapkeep.ErrNotFound) {
+// mustExist returns nil when the policy's item exists, readable or not,
+// and snapkeep.ErrNotFound when it does not. It reads only the key.
+func (s *PolicyStore) mustExist(ctx context.Context, policyID string) error {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.Table),
+		Key:                      policyKey(policyID),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#k"),
+		ExpressionAttributeNames: map[string]string{"#k": attrPolicyID},
+	})
+	if err != nil {
+		return fmt.Errorf("read policy: %w", err)
+	}
+	if out.Item == nil {
 		return snapkeep.ErrNotFound
 	}
-	return err
+	return nil
 }

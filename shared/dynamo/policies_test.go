@@ -347,3 +347,40 @@ func TestPolicyStoreMarkInvalid(t *testing.T) {
 		t.Errorf("MarkInvalid changed updated_at: %v, created %v", got.UpdatedAt, got.CreatedAt)
 	}
 }
+
+// TestPolicyStoreUnreadableItem covers an item written around the store
+// (e.g. in the console) with an attribute of the wrong type: Get and List
+// answer with an error wrapping ErrInvalid that names the attribute, and
+// MarkInvalid still works on it.
+func TestPolicyStoreUnreadableItem(t *testing.T) {
+	ctx := context.Background()
+	s, _, env := newPolicyStore(t)
+	if err := s.Put(ctx, samplePolicy("pol-1", "cust-1")); err != nil {
+		t.Fatal(err)
+	}
+	item := rawItem(t, env, s.Table, "policy_id", "pol-1")
+	item["enabled"] = &types.AttributeValueMemberS{Value: "yes"}
+	if _, err := env.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Get(ctx, "pol-1")
+	if !errors.Is(err, snapkeep.ErrInvalid) || errors.Is(err, snapkeep.ErrNotFound) {
+		t.Fatalf("Get of an unreadable item: err = %v, want ErrInvalid", err)
+	}
+	for _, want := range []string{`"pol-1"`, "attribute enabled", "bool"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Get error %q does not mention %s", err, want)
+		}
+	}
+	if _, err := s.List(ctx, ""); !errors.Is(err, snapkeep.ErrInvalid) || !strings.Contains(err.Error(), "attribute enabled") {
+		t.Errorf("List with an unreadable item: err = %v, want ErrInvalid naming the attribute", err)
+	}
+	if changed, err := s.MarkInvalid(ctx, "pol-1", "unreadable"); err != nil || !changed {
+		t.Errorf("MarkInvalid of an unreadable item = %t, %v; want true, nil", changed, err)
+	}
+	// Marking it again with the same reason is a no-op, not an error: the
+	// mark's own stream record must not fail (and block) the stream.
+	if changed, err := s.MarkInvalid(ctx, "pol-1", "unreadable"); err != nil || changed {
+		t.Errorf("second MarkInvalid of an unreadable item = %t, %v; want false, nil", changed, err)
+	}
+}

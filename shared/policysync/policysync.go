@@ -20,8 +20,9 @@ import (
 // Policies is the part of the policy store the syncer uses
 // (*dynamo.PolicyStore implements it).
 type Policies interface {
-	// Get returns the stored policy, or an error wrapping
-	// snapkeep.ErrNotFound when there is none.
+	// Get returns the stored policy, an error wrapping
+	// snapkeep.ErrNotFound when there is none, or one wrapping
+	// snapkeep.ErrInvalid when the stored item cannot be read as a policy.
 	Get(ctx context.Context, policyID string) (*snapkeep.Policy, error)
 	// MarkInvalid sets the policy's invalid_reason ("" clears it), writing
 	// only when it differs; changed reports whether it wrote.
@@ -157,8 +158,9 @@ type Syncer struct {
 
 // Sync makes policyID's schedule match the stored policy:
 //   - no policy: its schedule is deleted;
-//   - an invalid policy (Policy.Validate fails, or Scheduler rejects its
-//     schedule): the schedule is deleted first, so an invalid policy never
+//   - an invalid policy (its item cannot be read as a policy,
+//     Policy.Validate fails, or Scheduler rejects its schedule): the
+//     schedule is deleted first, so an invalid policy never
 //     fires, then the policy is marked with the reason;
 //     this is OutcomeInvalid and not an error;
 //   - a valid policy: the schedule is created or updated (DISABLED when the
@@ -173,6 +175,10 @@ func (s *Syncer) Sync(ctx context.Context, policyID string) (Outcome, error) {
 	p, err := s.Policies.Get(ctx, policyID)
 	if errors.Is(err, snapkeep.ErrNotFound) {
 		return s.removed(ctx, policyID)
+	}
+	if errors.Is(err, snapkeep.ErrInvalid) {
+		// The item is not a readable policy: retrying cannot help.
+		return s.invalid(ctx, policyID, err.Error())
 	}
 	if err != nil {
 		return "", fmt.Errorf("sync policy %s: %w", policyID, err)

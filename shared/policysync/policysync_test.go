@@ -153,6 +153,12 @@ func TestSync(t *testing.T) {
 			wantCalls: []string{"get pol-1", "apply pol-1 enabled=true", "delete pol-1", "mark pol-1 invalid"},
 		},
 		{
+			name:      "unreadable item: schedule deleted, then marked",
+			getErr:    fmt.Errorf("get policy %q: the stored item is not a readable policy: attribute enabled: bad: %w", "pol-1", snapkeep.ErrInvalid),
+			want:      OutcomeInvalid,
+			wantCalls: []string{"get pol-1", "delete pol-1", "mark pol-1 invalid"},
+		},
+		{
 			name: "read fails: error, nothing else", getErr: errBoom,
 			wantErr:   errBoom,
 			wantCalls: []string{"get pol-1"},

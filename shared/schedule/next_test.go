@@ -60,6 +60,10 @@ func TestNext(t *testing.T) {
 			want: []string{"2026-12-07T09:00:00Z", "2027-01-04T09:00:00Z", "2027-02-01T09:00:00Z"}, more: true},
 		{name: "1/10 is 1, 11, 21...", expr: "cron(1/10 * * * ? *)", after: "2026-11-24T12:00:00Z",
 			want: []string{"2026-11-24T12:01:00Z", "2026-11-24T12:11:00Z", "2026-11-24T12:21:00Z"}, more: true},
+		// Scheduler user guide: "10:15 AM (UTC+0) on the last Friday of each
+		// month during the years 2022 to 2023".
+		{name: "10:15 last Friday 2022-2023", expr: "cron(15 10 ? * 6L 2022-2023)", after: "2023-10-01T00:00:00Z",
+			want: []string{"2023-10-27T10:15:00Z", "2023-11-24T10:15:00Z", "2023-12-29T10:15:00Z"}},
 
 		// Day-of-week numbering: 1 = SUN ... 7 = SAT.
 		{name: "1 is Sunday", expr: "cron(0 12 ? * 1 *)", after: "2026-11-24T12:00:00Z",
@@ -92,6 +96,8 @@ func TestNext(t *testing.T) {
 			want: []string{"2026-01-30T00:00:00Z", "2026-02-27T00:00:00Z", "2026-03-31T00:00:00Z", "2026-04-30T00:00:00Z", "2026-05-29T00:00:00Z"}, more: true},
 		{name: "6L last Friday", expr: "cron(0 0 ? * 6L *)", after: "2026-11-24T00:00:00Z",
 			want: []string{"2026-11-27T00:00:00Z", "2026-12-25T00:00:00Z"}, more: true},
+		{name: "6L in a month that ends on a Friday is only the 31st", expr: "cron(0 0 ? * 6L *)", after: "2026-07-01T00:00:00Z",
+			want: []string{"2026-07-31T00:00:00Z", "2026-08-28T00:00:00Z"}, more: true},
 		{name: "3#2 second Tuesday", expr: "cron(0 0 ? * 3#2 *)", after: "2026-11-24T00:00:00Z",
 			want: []string{"2026-12-08T00:00:00Z", "2027-01-12T00:00:00Z"}, more: true},
 		{name: "2#5 fifth Monday, only some months", expr: "cron(0 0 ? * 2#5 *)", after: "2026-11-24T00:00:00Z",

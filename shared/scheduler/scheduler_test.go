@@ -230,3 +230,84 @@ func TestApplyMissingGroupIsAnError(t *testing.T) {
 	}
 	t.Logf("Apply in a missing group: %v", err)
 }
+
+// TestApplyRepairsEachField changes one field of the schedule at a time,
+// as a policy change or a hand edit in the console would, and checks that
+// Apply notices each one and puts the schedule back exactly.
+func TestApplyRepairsEachField(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, g := newSchedules(t)
+	input := policysync.TargetInput("pol-2")
+	spec := policysync.ScheduleSpec{
+		Name: "pol-2", Expression: "cron(0 3 * * ? *)", TimeZone: "Europe/Berlin", Enabled: true,
+		FlexibleWindowMinutes: 15, Input: input,
+	}
+	want := baseView(input)
+	want.WindowMode, want.WindowMinutes = "FLEXIBLE", 15
+	if _, err := s.Apply(ctx, spec); err != nil {
+		t.Fatalf("Apply (create): %v", err)
+	}
+
+	// A policy change of the window's width alone is written.
+	spec.FlexibleWindowMinutes = 30
+	if changed, err := s.Apply(ctx, spec); err != nil || !changed {
+		t.Fatalf("Apply (window 15 → 30) = %t, %v; want true, nil", changed, err)
+	}
+	want.WindowMinutes = 30
+	if got := viewOf(t, g.Get(t, "pol-2")); got != want {
+		t.Fatalf("after window change:\n got  %+v\n want %+v", got, want)
+	}
+
+	edits := []struct {
+		name string
+		edit func(in *awsscheduler.UpdateScheduleInput)
+	}{
+		{"window width", func(in *awsscheduler.UpdateScheduleInput) {
+			in.FlexibleTimeWindow.MaximumWindowInMinutes = aws.Int32(45)
+		}},
+		{"target input", func(in *awsscheduler.UpdateScheduleInput) {
+			in.Target.Input = aws.String(`{"policy_id":"pol-other","scheduled_time":"<aws.scheduler.scheduled-time>"}`)
+		}},
+		{"retry attempts", func(in *awsscheduler.UpdateScheduleInput) {
+			in.Target.RetryPolicy.MaximumRetryAttempts = aws.Int32(0)
+		}},
+		{"retry event age", func(in *awsscheduler.UpdateScheduleInput) {
+			in.Target.RetryPolicy.MaximumEventAgeInSeconds = aws.Int32(60)
+		}},
+		{"dead-letter queue removed", func(in *awsscheduler.UpdateScheduleInput) { in.Target.DeadLetterConfig = nil }},
+		{"role", func(in *awsscheduler.UpdateScheduleInput) {
+			in.Target.RoleArn = aws.String(schedulertest.RoleARN + "-other")
+		}},
+		{"state", func(in *awsscheduler.UpdateScheduleInput) { in.State = "DISABLED" }},
+		{"time zone", func(in *awsscheduler.UpdateScheduleInput) { in.ScheduleExpressionTimezone = aws.String("UTC") }},
+	}
+	for _, e := range edits {
+		before := g.Get(t, "pol-2")
+		target := *before.Target
+		retry := *target.RetryPolicy
+		target.RetryPolicy = &retry
+		window := *before.FlexibleTimeWindow
+		in := &awsscheduler.UpdateScheduleInput{
+			Name: aws.String("pol-2"), GroupName: aws.String(g.Name),
+			ScheduleExpression:         before.ScheduleExpression,
+			ScheduleExpressionTimezone: before.ScheduleExpressionTimezone,
+			FlexibleTimeWindow:         &window,
+			Target:                     &target,
+			State:                      before.State,
+		}
+		e.edit(in)
+		if _, err := g.Client.UpdateSchedule(ctx, in); err != nil {
+			t.Fatalf("%s: hand edit: %v", e.name, err)
+		}
+		if viewOf(t, g.Get(t, "pol-2")) == want {
+			t.Fatalf("%s: the hand edit did not change the schedule", e.name)
+		}
+		if changed, err := s.Apply(ctx, spec); err != nil || !changed {
+			t.Fatalf("%s: Apply after hand edit = %t, %v; want true, nil", e.name, changed, err)
+		}
+		if got := viewOf(t, g.Get(t, "pol-2")); got != want {
+			t.Errorf("%s: after repair:\n got  %+v\n want %+v", e.name, got, want)
+		}
+	}
+}
