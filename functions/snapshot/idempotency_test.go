@@ -10,11 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/snapshot"
 )
 
 // TestConcurrentDeliveries fires the same slot 20 times at once: exactly
@@ -253,4 +256,168 @@ func TestRejectedInputRecorded(t *testing.T) {
 	if _, err := s.h.Handle(context.Background(), []byte(`{"nonsense":true}`)); err != nil {
 		t.Errorf("bad input without a key: %v", err)
 	}
+}
+
+// raceDB runs during once, just before the first TransactWriteItems it
+// sees: another attempt that writes the run first.
+type raceDB struct {
+	dynamo.Client
+	fired  atomic.Bool
+	during func()
+}
+
+func (r *raceDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if r.fired.CompareAndSwap(false, true) {
+		r.during()
+	}
+	return r.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+// TestLostRaceKeepsCalls: a follow-up and another follow-up check the same
+// in-progress run at once; the second writes first. The first loses the
+// conditional write on moto, stops, and appends its GET to ApiCalls, so
+// the rows still match DigitalOcean's requests one to one.
+func TestLostRaceKeepsCalls(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	s.invoke(slotInput("p1", slot0))
+	s.clock.Advance(time.Minute)
+	follow := fmt.Sprintf(`{"policy_id":"p1","scheduled_time":%q,"follow_up":true}`, slot0.Format(snapkeep.SlotTimeFormat))
+	var winner *snapshot.Outcome
+	db := &raceDB{Client: s.env.DynamoDB, during: func() { winner = s.invoke(follow) }}
+	s.h.svc.Runs.(*dynamo.RunStore).Client = db
+	loser := s.invoke(follow)
+	if loser.Action != "lost_race" || winner == nil || winner.Action != "checked" {
+		t.Errorf("outcomes: loser %+v, winner %+v; want lost_race and checked", loser, winner)
+	}
+	r := s.run("p1", slot0)
+	if r.APICalls != 3 {
+		t.Errorf("run api_calls = %d, want 3 (POST and two GETs)", r.APICalls)
+	}
+	s.checkCalls(r)
+	r = s.settle("p1", slot0, 20)
+	if r.Status != snapkeep.RunSucceeded {
+		t.Errorf("run %s %s %q", r.Status, r.ErrorClass, r.ErrorDetail)
+	}
+	s.checkCalls(r)
+	s.checkNoToken()
+}
+
+// TestRetentionVolumeLimit: a volume holding 22 of the customer's
+// snapshots and 2 of the policy's gets its 25th from this run; retention
+// deletes the policy's oldest (keep_last would keep it) so that the next
+// run fits under DigitalOcean's limit of 25, and touches nothing else.
+func TestRetentionVolumeLimit(t *testing.T) {
+	s := newStack(t, stackOpt{policy: func(p *snapkeep.Policy) { p.Retention.KeepLast = 10 }})
+	var foreign []dotest.Snapshot
+	for i := 0; i < 22; i++ {
+		sn, err := s.fake.AddSnapshot(dotest.Snapshot{ResourceType: "volume", ResourceID: volumeID, Name: fmt.Sprintf("customer-%d", i), CreatedAt: slot0.Add(-time.Duration(100+i) * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign = append(foreign, sn)
+	}
+	var own []dotest.Snapshot
+	for _, age := range []time.Duration{2, 1} {
+		slot := slot0.Add(-age * time.Hour)
+		sn, err := s.fake.AddSnapshot(dotest.Snapshot{ResourceType: "volume", ResourceID: volumeID, Name: snapshot.SnapshotName(snapkeep.NewRunKey("v1", slot)), CreatedAt: slot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		own = append(own, sn)
+	}
+	s.invoke(slotInput("v1", slot0))
+	r := s.settle("v1", slot0, 10)
+	if r.Status != snapkeep.RunSucceeded || r.Retention == nil {
+		t.Fatalf("run %s %s %q retention %+v", r.Status, r.ErrorClass, r.ErrorDetail, r.Retention)
+	}
+	if len(r.Retention.Deleted) != 1 || r.Retention.Deleted[0] != own[0].ID || r.Retention.Kept != 2 {
+		t.Errorf("retention %+v, want %s (the oldest of ours) deleted and 2 kept", r.Retention, own[0].ID)
+	}
+	left := map[string]bool{}
+	for _, sn := range s.fake.SnapshotsOf("volume", volumeID) {
+		left[sn.ID] = true
+	}
+	if len(left) != snapshot.VolumeSnapshotLimit-1 {
+		t.Errorf("%d snapshots on the volume, want %d", len(left), snapshot.VolumeSnapshotLimit-1)
+	}
+	for _, sn := range append(foreign, own[1]) {
+		if !left[sn.ID] {
+			t.Errorf("%s was deleted", sn.Name)
+		}
+	}
+	if !left[r.SnapshotID] {
+		t.Error("the new snapshot was deleted")
+	}
+	s.checkCalls(r)
+	s.checkNoToken()
+}
+
+// TestPolicyOutcomes: on moto and Secrets Manager, a slot whose policy is
+// disabled, marked invalid, unreadable or gone, or whose account has no
+// token, ends at once with its recorded terminal outcome and no
+// DigitalOcean request.
+func TestPolicyOutcomes(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	ctx := context.Background()
+	pols := &dynamo.PolicyStore{Client: s.env.DynamoDB, Table: s.env.TableName(dynamo.Policies)}
+	base, err := pols.Get(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(id string, change func(p *snapkeep.Policy)) {
+		p := *base
+		p.PolicyID = id
+		change(&p)
+		if err := pols.Put(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("off", func(p *snapkeep.Policy) { p.Enabled = false })
+	put("marked", func(p *snapkeep.Policy) { p.InvalidReason = "schedule: cron(0 3 * * ? *) needs 6 fields" })
+	put("notoken", func(p *snapkeep.Policy) { p.AccountID = "acct-without-token" })
+	put("unchecked", func(p *snapkeep.Policy) { p.Schedule = "every night" }) // not (yet) marked invalid
+	if _, err := s.env.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.env.TableName(dynamo.Policies)),
+		Item: map[string]types.AttributeValue{
+			"policy_id": &types.AttributeValueMemberS{Value: "garbled"},
+			"enabled":   &types.AttributeValueMemberS{Value: "yes"},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		policy string
+		status snapkeep.RunStatus
+		class  snapkeep.ErrorClass
+		detail string
+	}{
+		{"off", snapkeep.RunSkipped, "", "disabled"},
+		{"marked", snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, "needs 6 fields"},
+		{"garbled", snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, "enabled"},
+		{"unchecked", snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, "schedule"},
+		{"gone", snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, "does not exist"},
+		{"notoken", snapkeep.RunFailed, snapkeep.ClassAuthRevoked, "no DigitalOcean token"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			out, err := s.h.Handle(ctx, []byte(slotInput(tc.policy, slot0)))
+			if err != nil {
+				t.Fatalf("handler error %v: the outcome is not recorded, Lambda would retry", err)
+			}
+			r := s.run(tc.policy, slot0)
+			if out.Status != tc.status || r.Status != tc.status || r.ErrorClass != tc.class || !strings.Contains(r.ErrorDetail, tc.detail) {
+				t.Errorf("run %s %q %q, want %s %q (%s)", r.Status, r.ErrorClass, r.ErrorDetail, tc.status, tc.class, tc.detail)
+			}
+			if r.FinishedAt == nil || r.Unfinished != "" || r.NextCheckAt != nil || r.LeaseUntil != nil {
+				t.Errorf("terminal run keeps unfinished state: finished %v unfinished %q next %v lease %v", r.FinishedAt, r.Unfinished, r.NextCheckAt, r.LeaseUntil)
+			}
+		})
+	}
+	if n := len(s.fake.Requests()); n != 0 {
+		t.Errorf("%d DigitalOcean requests, want 0", n)
+	}
+	fails, err := s.runs.Failures(ctx, snapkeep.ClassInvalidPolicy, slot0.Add(-time.Hour))
+	if err != nil || len(fails) != 4 {
+		t.Errorf("failures index: %d invalid_policy runs, %v; want 4", len(fails), err)
+	}
+	s.checkNoToken()
 }

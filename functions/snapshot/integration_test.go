@@ -214,8 +214,20 @@ func (s *stack) checkCalls(r *snapkeep.Run) []snapkeep.APICall {
 		if c.Method == "" || c.Path == "" || c.Operation == "" || c.Attempt < 1 || c.StartedAt.IsZero() || c.ExpiresAt == 0 {
 			s.t.Errorf("row %d incomplete: %+v", c.Seq, c)
 		}
-		if c.StatusCode != 0 && (c.ResponseHeaders["x-request-id"] == "" || c.ResponseHeaders["ratelimit-remaining"] == "" || c.ProviderRequestID == "") {
+		if c.StatusCode != 0 && (c.ResponseHeaders["x-request-id"] == "" || c.ResponseHeaders["ratelimit-remaining"] == "" ||
+			c.ResponseHeaders["ratelimit-reset"] == "" || c.ResponseHeaders["date"] == "" || c.ProviderRequestID == "") {
 			s.t.Errorf("row %d response headers = %v", c.Seq, c.ResponseHeaders)
+		}
+		// DigitalOcean's JSON error bodies give an id and a message; the
+		// edge's HTML pages (502, 504) give neither.
+		if c.StatusCode >= 400 && c.StatusCode != 502 && c.StatusCode != 504 && (c.ErrorID == "" || c.ErrorMessage == "") {
+			s.t.Errorf("row %d: status %d without error id or message: %+v", c.Seq, c.StatusCode, c)
+		}
+		if c.StatusCode != 0 && c.StatusCode < 400 && (c.ErrorID != "" || c.ErrorMessage != "" || c.TransportError != "") {
+			s.t.Errorf("row %d: status %d with an error: %+v", c.Seq, c.StatusCode, c)
+		}
+		if c.DurationMS < 0 {
+			s.t.Errorf("row %d: duration %d ms", c.Seq, c.DurationMS)
 		}
 		if c.StatusCode == 0 && c.TransportError == "" {
 			s.t.Errorf("row %d has neither status nor transport error", c.Seq)
@@ -315,6 +327,12 @@ func TestScenarios(t *testing.T) {
 			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassResourceMissing, http: 404, errorID: "not_found", minPosts: 1, maxPosts: 1}},
 		{name: "timeout once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultHang, Operation: drop, Count: 1}), want: retried},
 		{name: "connection reset once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultReset, Operation: drop, Count: 1}), want: retried},
+		{name: "500 after the action was made, 50-minute snapshot", policy: "p1", setup: func(s *stack) {
+			slowDroplet(s, 50*time.Minute)
+			s.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Status: 500, Operation: drop, Count: 1})
+		}, want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 12}},
+		{name: "volume: reset after the snapshot was made", policy: "v1", setup: fault(dotest.Fault{Kind: dotest.FaultEffectThenReset, Operation: dotest.OpVolumeSnapshot, Count: 1}),
+			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 1}},
 		{name: "reset after the action was made", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultEffectThenReset, Operation: drop, Count: 1}),
 			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 4}},
 		{name: "malformed JSON", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultMalformed, Operation: drop, Count: 1}),
@@ -357,6 +375,14 @@ func TestScenarios(t *testing.T) {
 			if (r.Status == snapkeep.RunSucceeded) != (r.SnapshotID != "") {
 				t.Errorf("snapshot id %q for %s", r.SnapshotID, r.Status)
 			}
+			if r.Status == snapkeep.RunSucceeded && (r.StartedAt == nil || r.Retention == nil || r.Retention.Error != "" || r.ErrorDetail != "" || r.HTTPStatus != 0) {
+				t.Errorf("succeeded run: started %v retention %+v detail %q http %d", r.StartedAt, r.Retention, r.ErrorDetail, r.HTTPStatus)
+			}
+			if r.Status == snapkeep.RunSucceeded {
+				if _, ok := s.fake.Snapshot(r.SnapshotID); !ok {
+					t.Errorf("snapshot %s of the run is not at the fake", r.SnapshotID)
+				}
+			}
 			kind, id := "droplet", fmt.Sprint(dropletID)
 			if tc.policy == "v1" {
 				kind, id = "volume", volumeID
@@ -372,8 +398,15 @@ func TestScenarios(t *testing.T) {
 			}
 			rows := s.checkCalls(r)
 			var ops []string
+			unconfirmed := false // a POST whose action id never came back
 			for _, c := range rows {
 				ops = append(ops, fmt.Sprintf("%s#%d=%d", c.Operation, c.Attempt, c.StatusCode))
+				if c.Operation == snapshot.OpDropletSnapshot && (c.StatusCode == 0 || c.StatusCode >= 500 || (c.StatusCode == 201 && tc.name == "malformed JSON")) {
+					unconfirmed = true
+				}
+			}
+			if r.Status == snapkeep.RunSucceeded && tc.policy == "p1" && r.ActionID == 0 && !unconfirmed {
+				t.Errorf("succeeded droplet run without its action id")
 			}
 			t.Logf("run %s %s attempts=%d http=%d detail=%q calls=%v", r.Status, r.ErrorClass, r.Attempts, r.HTTPStatus, r.ErrorDetail, ops)
 			s.checkNoToken()
@@ -381,6 +414,15 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("%d DynamoDB write requests for %d HTTP attempts: over 1 + attempts", w, a)
 			}
 		})
+	}
+}
+
+// slowDroplet makes the droplet's snapshot actions take d, longer than the
+// slot window.
+func slowDroplet(s *stack, d time.Duration) {
+	s.fake.RemoveDroplet(dropletID)
+	if err := s.fake.AddDroplet(dotest.Droplet{ID: dropletID, Disk: 50, ActionDuration: d}); err != nil {
+		s.t.Fatal(err)
 	}
 }
 

@@ -53,7 +53,13 @@
 // succeeds with it. Not found but the earlier action is still running: the
 // droplet is locked, the re-POST answers 422 "pending event"
 // (resource_busy), which is retried later, and a later look-up finds the
-// snapshot once the action completes. A droplet's in-progress action is not
+// snapshot once the action completes. Such an action can outlast the slot
+// window (about a minute per GB), so a run whose earlier request's outcome
+// is unknown (a 5xx, timeout, reset or malformed answer, or a crashed
+// attempt; the unfinished run's ErrorDetail ends with a note saying so)
+// retries a "pending event" until the deadline instead of the window's
+// end, looking for the snapshot by name before each re-POST; other
+// failures keep the window. A droplet's in-progress action is not
 // listed by name anywhere in DigitalOcean's API (actions carry no snapshot
 // name), which is why the 422 is the signal rather than a list of the
 // droplet's actions. godo's own retry is never used (see shared/docloud):
@@ -98,11 +104,16 @@
 // within an invocation with short waits; POSTs only in a later invocation, after 1, 2,
 // 4, 8 minutes or DigitalOcean's retry-after / ratelimit-reset when longer
 // (docloud.Error.RetryAfter); checks of a started action are retried until
-// the deadline instead. While retrying, the run keeps the latest
+// the deadline instead (and so is a "pending event" after a request whose
+// outcome is unknown, see above). While retrying, the run keeps the latest
 // failure's HTTP status, provider error id/message/request id and detail
 // (but no error_class, which is for terminal runs only: the failures index
 // is sparse). Permanent classes (auth_revoked, resource_missing,
-// quota_exceeded, invalid_policy, internal) fail the run at once. Before
+// quota_exceeded, invalid_policy, internal) fail the run at once. A token
+// that cannot be read (Secrets Manager failing, as opposed to a missing
+// secret, which is auth_revoked) makes the invocation return an error, so
+// Lambda and the sweep try again, until the slot window ends (the run fails
+// internal) or, once the action was started, the deadline (timed_out). Before
 // every request the service asks the client's PaceDelay: a short wait is
 // slept, a long one (the token's hourly budget nearly spent) defers the run
 // to NextCheckAt, so the budget is never spent to zero and no 429 is

@@ -39,7 +39,16 @@ type job struct {
 	resumed bool
 	// leased: this attempt holds the run's lease (needed to POST).
 	leased bool
+	// maybeMade: an earlier snapshot request of the run may have started
+	// a snapshot DigitalOcean did not confirm (a 5xx, timeout, reset or
+	// malformed answer, or a crashed attempt). Kept on the unfinished run
+	// as maybeMadeNote in ErrorDetail.
+	maybeMade bool
 }
+
+// maybeMadeNote ends the ErrorDetail of an unfinished run an earlier
+// snapshot request of which may have started the snapshot.
+const maybeMadeNote = " (an earlier request may have started the snapshot)"
 
 // retryable are the classes retried within the slot window.
 func retryable(c snapkeep.ErrorClass) bool {
@@ -72,7 +81,18 @@ func (j *job) start(ctx context.Context) error {
 			fmt.Sprintf("no DigitalOcean token is stored for account %q", j.run.AccountID))
 	}
 	if err != nil {
-		return fmt.Errorf("token of account %q: %w", j.run.AccountID, err)
+		// Secrets Manager unreachable (or failing): an error, so that the
+		// delivery is retried and the sweep tries again — but never past
+		// the run's limits, or the run would stay unfinished for ever.
+		err = fmt.Errorf("token of account %q: %w", j.run.AccountID, err)
+		now := j.now()
+		switch {
+		case !now.Before(j.run.Deadline):
+			return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut, "the run could not go on before the deadline: "+err.Error())
+		case j.run.ActionID == 0 && j.run.SnapshotID == "" && !now.Before(j.windowEnd()):
+			return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInternal, "the snapshot could not be requested within the slot window: "+err.Error())
+		}
+		return err
 	}
 	j.do = do
 	switch {
@@ -240,13 +260,14 @@ func (j *job) get(ctx context.Context, op string, call func(ctx context.Context)
 // snapshot requests the snapshot (after looking for an earlier attempt's
 // one when there may be one).
 func (j *job) snapshot(ctx context.Context) error {
+	j.maybeMade = j.maybeMade || j.resumed || strings.HasSuffix(j.run.ErrorDetail, maybeMadeNote)
 	if j.resumed || j.run.Attempts > 0 {
 		// An earlier POST may have made a snapshot (5xx, timeout, reset or
 		// a crash between request and record): look for it by its name
 		// before asking again.
 		snaps, err := j.listAll(ctx)
 		if err != nil {
-			return j.retryOrFail(ctx, err, "look for the snapshot of an earlier attempt", j.windowEnd())
+			return j.retryOrFail(ctx, err, "look for the snapshot of an earlier attempt", j.postLimit(j.lastClass()))
 		}
 		if s := findByName(snaps, j.run.SnapshotName); s != nil {
 			j.run.SnapshotID = s.ID
@@ -258,7 +279,7 @@ func (j *job) snapshot(ctx context.Context) error {
 			return j.succeed(ctx, snaps, true)
 		}
 	}
-	if !j.now().Before(j.windowEnd()) {
+	if !j.now().Before(j.postLimit(j.lastClass())) {
 		class, detail := j.lastClass(), j.run.ErrorDetail
 		if detail == "" {
 			detail = "the slot window passed before the snapshot could be requested"
@@ -280,7 +301,7 @@ func (j *job) snapshot(ctx context.Context) error {
 		j.leased = true
 	}
 	if err := j.pace(ctx); err != nil {
-		return j.retryOrFail(ctx, err, "request the snapshot", j.windowEnd())
+		return j.retryOrFail(ctx, err, "request the snapshot", j.postLimit(j.lastClass()))
 	}
 	j.run.Attempts++
 	opCtx := func(op string) context.Context { return docloud.WithOperation(ctx, op, j.run.Attempts) }
@@ -292,7 +313,7 @@ func (j *job) snapshot(ctx context.Context) error {
 		}
 		a, err := j.do.SnapshotDroplet(opCtx(OpDropletSnapshot), id, j.run.SnapshotName)
 		if err != nil {
-			return j.retryOrFail(ctx, err, "request the droplet snapshot", j.windowEnd())
+			return j.postFailed(ctx, err, "request the droplet snapshot")
 		}
 		t := j.now()
 		j.run.ActionID = int64(a.ID)
@@ -304,7 +325,7 @@ func (j *job) snapshot(ctx context.Context) error {
 	case snapkeep.ResourceVolume:
 		sn, err := j.do.SnapshotVolume(opCtx(OpVolumeSnapshot), j.run.Resource.ID, j.run.SnapshotName, []string{"snapkeep"})
 		if err != nil {
-			return j.retryOrFail(ctx, err, "request the volume snapshot", j.windowEnd())
+			return j.postFailed(ctx, err, "request the volume snapshot")
 		}
 		started := j.now().Truncate(time.Second)
 		j.run.StartedAt = &started
@@ -314,6 +335,30 @@ func (j *job) snapshot(ctx context.Context) error {
 		return j.succeed(ctx, nil, false)
 	}
 	return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, fmt.Sprintf("unknown resource kind %q", j.run.Kind))
+}
+
+// postFailed handles a failed snapshot request. A 5xx, timeout, reset or
+// malformed answer may hide a snapshot that was started: the run
+// remembers it (maybeMade), so that a later "pending event" is waited out.
+func (j *job) postFailed(ctx context.Context, err error, what string) error {
+	class := docloud.Classify(err).Class
+	if class == snapkeep.ClassProviderError || class == snapkeep.ClassNetwork {
+		j.maybeMade = true
+	}
+	return j.retryOrFail(ctx, err, what, j.postLimit(class))
+}
+
+// postLimit is until when the snapshot may still be requested after a
+// failure of class: the slot window, or — for a droplet whose earlier
+// request may have started the snapshot, now answered "pending event" —
+// the deadline: the pending event is most likely that snapshot, which can
+// take longer than the window (about a minute per GB). Each retry first
+// looks for the snapshot by name, so the run succeeds once it is listed.
+func (j *job) postLimit(class snapkeep.ErrorClass) time.Time {
+	if j.maybeMade && class == snapkeep.ClassResourceBusy && j.run.Kind == snapkeep.ResourceDroplet {
+		return j.run.Deadline
+	}
+	return j.windowEnd()
 }
 
 // retryOrFail handles a failed step: a transient failure is retried later
@@ -332,6 +377,9 @@ func (j *job) retryOrFail(ctx context.Context, err error, what string, limit tim
 	}
 	e := docloud.Classify(err)
 	detail := what + ": " + e.Error()
+	if j.maybeMade && retryable(e.Class) {
+		detail += maybeMadeNote
+	}
 	j.note(e, detail)
 	if !retryable(e.Class) {
 		return j.finish(ctx, snapkeep.RunFailed, e.Class, detail)

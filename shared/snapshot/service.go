@@ -41,7 +41,9 @@ type RunStore interface {
 
 // PolicySource reads policies (dynamo.PolicyStore implements it).
 type PolicySource interface {
-	// Get returns the policy or an error wrapping snapkeep.ErrNotFound.
+	// Get returns the policy, or an error wrapping snapkeep.ErrNotFound
+	// (no such policy) or snapkeep.ErrInvalid (the stored item is not a
+	// readable policy); either makes the run fail invalid_policy.
 	Get(ctx context.Context, policyID string) (*snapkeep.Policy, error)
 }
 
@@ -358,7 +360,7 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 	out := &Outcome{Kind: kind, RunID: key.RunID()}
 	now := s.now()
 	pol, err := s.Policies.Get(ctx, policyID)
-	if err != nil && !errors.Is(err, snapkeep.ErrNotFound) {
+	if err != nil && !errors.Is(err, snapkeep.ErrNotFound) && !errors.Is(err, snapkeep.ErrInvalid) {
 		return out, fmt.Errorf("run %s: %w", key, err)
 	}
 	run := s.newRun(key, pol, trigger, now)
@@ -400,7 +402,12 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 	return out, err
 }
 
+// policyProblem says why the policy (as Get returned it) cannot run, or "".
 func policyProblem(pol *snapkeep.Policy, err error) string {
+	if errors.Is(err, snapkeep.ErrInvalid) {
+		// The stored item does not read as a policy.
+		return "the policy is not valid: " + err.Error()
+	}
 	if err != nil {
 		return "the policy does not exist"
 	}

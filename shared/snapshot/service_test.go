@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,18 +235,23 @@ func TestRejectedInput(t *testing.T) {
 	for _, tc := range []struct {
 		name, input string
 		run         bool
+		log         string // the log line says what was wrong
 	}{
-		{"unknown field with key", `{"policy_id":"p1","scheduled_time":"2026-11-24T12:00:00Z","extra":1}`, true},
-		{"missing policy", `{"scheduled_time":"2026-11-24T12:00:00Z"}`, false},
-		{"bad time", `{"policy_id":"p1","scheduled_time":"yesterday"}`, false},
-		{"not json", `[1,2`, false},
-		{"sweep with policy", `{"sweep":true,"policy_id":"p1"}`, false},
+		{"unknown field with key", `{"policy_id":"p1","scheduled_time":"2026-11-24T12:00:00Z","extra":1}`, true, `unknown field \"extra\"`},
+		{"missing policy", `{"scheduled_time":"2026-11-24T12:00:00Z"}`, false, "policy_id is missing"},
+		{"bad time", `{"policy_id":"p1","scheduled_time":"yesterday"}`, false, `scheduled_time \"yesterday\": want RFC 3339`},
+		{"not json", `[1,2`, false, "decode input"},
+		{"sweep with policy", `{"sweep":true,"policy_id":"p1"}`, false, "a sweep takes no policy_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(r.store.runs)
+			logged := len(r.logs())
 			out := r.invoke(tc.input)
 			if out.Action != "rejected" {
 				t.Errorf("outcome %+v, want rejected", out)
+			}
+			if line := r.logs()[logged:]; !strings.Contains(line, `"level":"ERROR"`) || !strings.Contains(line, "rejected input") || !strings.Contains(line, tc.log) {
+				t.Errorf("log %s: want an error naming %s", line, tc.log)
 			}
 			if got := len(r.store.runs) - before; (got == 1) != tc.run {
 				t.Errorf("%d runs recorded", got)
@@ -376,5 +382,184 @@ func TestLateDeliveryGetsItsWindow(t *testing.T) {
 	run = r.settle(run.RunID, 20)
 	if run.Status != snapkeep.RunSucceeded || run.Attempts != 2 {
 		t.Errorf("late run %s %s attempts %d", run.Status, run.ErrorClass, run.Attempts)
+	}
+}
+
+// failingTokens is a TokenSource whose store is unreachable.
+type failingTokens struct{}
+
+func (failingTokens) Token(context.Context, string) (string, error) {
+	return "", errors.New("secrets manager: connection refused")
+}
+
+// A token that cannot be read (Secrets Manager down, not a missing
+// secret) is retried by later deliveries and the sweep, but the run never
+// stays unfinished: without an action it fails internal at the end of the
+// slot window; with one it times out at the deadline.
+func TestTokenUnreadableEndsTheRun(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		started  bool // the snapshot action was started before the outage
+		status   snapkeep.RunStatus
+		class    snapkeep.ErrorClass
+		notAfter time.Duration // after the slot
+	}{
+		{"before the request", false, snapkeep.RunFailed, snapkeep.ClassInternal, snapshot.DefaultSlotWindow + snapshot.DefaultLease + time.Minute},
+		{"while the action runs", true, snapkeep.RunTimedOut, snapkeep.ClassTimedOut, snapshot.DefaultDeadline + time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			if tc.started {
+				r.invoke(slotInput("p1", start))
+				r.svc.Tokens = failingTokens{}
+			} else {
+				r.svc.Tokens = failingTokens{}
+				if _, err := r.svc.Invoke(context.Background(), []byte(slotInput("p1", start))); err == nil {
+					t.Error("an unreadable token reported no error (no asynchronous retry)")
+				}
+			}
+			run := r.settle(runID("p1", start), 500)
+			if run.Status != tc.status || run.ErrorClass != tc.class || !strings.Contains(run.ErrorDetail, "connection refused") {
+				t.Errorf("run = %s %q %q, want %s %q", run.Status, run.ErrorClass, run.ErrorDetail, tc.status, tc.class)
+			}
+			if run.FinishedAt.After(start.Add(tc.notAfter)) {
+				t.Errorf("finished at %s, later than %s after the slot", run.FinishedAt, tc.notAfter)
+			}
+			if run.Unfinished != "" || run.NextCheckAt != nil {
+				t.Errorf("terminal run still unfinished: %+v", run)
+			}
+		})
+	}
+}
+
+// Two attempts check the same in-progress run at once (a follow-up and the
+// sweep): one write wins; the loser stops ("lost_race") and its GET is
+// still recorded, so the ApiCalls rows match DigitalOcean's requests.
+func TestLostRaceKeepsCalls(t *testing.T) {
+	r := newRig(t)
+	id := runID("p1", start)
+	key := snapkeep.NewRunKey("p1", start)
+	r.invoke(slotInput("p1", start))
+	r.clock.Advance(time.Minute)
+	var inner atomic.Bool
+	var innerOut *snapshot.Outcome
+	r.store.failSave = func(*snapkeep.Run) error {
+		if inner.CompareAndSwap(false, true) {
+			// The other attempt runs to its write while this one is
+			// about to write.
+			out, err := r.svc.Check(context.Background(), key)
+			if err != nil {
+				t.Errorf("winning attempt: %v", err)
+			}
+			innerOut = out
+		}
+		return nil
+	}
+	out, err := r.svc.Check(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Action != "lost_race" || innerOut == nil || innerOut.Action != "checked" {
+		t.Errorf("outcomes: loser %+v, winner %+v; want lost_race and checked", out, innerOut)
+	}
+	rows := r.store.callRows(t, id)
+	if n := len(r.fake.Requests()); len(rows) != n || n != 3 {
+		t.Errorf("%d ApiCalls rows for %d requests, want 3 (POST and two GETs)", len(rows), n)
+	}
+	r.store.failSave = nil
+	if run := r.settle(id, 20); run.Status != snapkeep.RunSucceeded {
+		t.Errorf("run %s %s %q", run.Status, run.ErrorClass, run.ErrorDetail)
+	}
+	r.store.callRows(t, id)
+}
+
+// An action that completed but whose snapshot is not listed is looked for
+// again every minute, without asking for the action again, for
+// ListingGrace; a snapshot that shows up in time makes the run succeed, one
+// that does not fails it provider_error.
+func TestCompletedButNotListed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lag    time.Duration
+		status snapkeep.RunStatus
+		class  snapkeep.ErrorClass
+	}{
+		{"listed within the grace", 10 * time.Minute, snapkeep.RunSucceeded, ""},
+		{"never listed in time", snapshot.DefaultListingGrace + 10*time.Minute, snapkeep.RunFailed, snapkeep.ClassProviderError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultListingLag, Delay: tc.lag, Operation: dotest.OpDropletSnapshot, Count: 1})
+			r.invoke(slotInput("p1", start))
+			run := r.settle(runID("p1", start), 60)
+			if run.Status != tc.status || run.ErrorClass != tc.class {
+				t.Fatalf("run %s %q %q, want %s %q", run.Status, run.ErrorClass, run.ErrorDetail, tc.status, tc.class)
+			}
+			gets := 0
+			for _, c := range r.store.callRows(t, run.RunID) {
+				if c.Operation == snapshot.OpGetAction && c.StatusCode == 200 {
+					gets++
+				}
+			}
+			if gets > 3 { // one minute, two, three: completed at three
+				t.Errorf("%d GETs of the action: asked again after it completed", gets)
+			}
+			if tc.status == snapkeep.RunFailed && !strings.Contains(run.ErrorDetail, "was not listed within") {
+				t.Errorf("detail %q", run.ErrorDetail)
+			}
+		})
+	}
+}
+
+// The ApiCalls rows' TTL follows Config.APICallTTL
+// (API_CALL_RETENTION_DAYS).
+func TestAPICallTTLConfigurable(t *testing.T) {
+	r := newRig(t)
+	r.svc.Config.APICallTTL = 7 * 24 * time.Hour
+	r.invoke(slotInput("v1", start))
+	rows := r.store.callRows(t, runID("v1", start))
+	if len(rows) == 0 {
+		t.Fatal("no ApiCalls rows")
+	}
+	for _, c := range rows {
+		if want := c.StartedAt.Add(7 * 24 * time.Hour).Unix(); c.ExpiresAt != want {
+			t.Errorf("call %d expires_at %d, want %d", c.Seq, c.ExpiresAt, want)
+		}
+	}
+}
+
+// After a failed request, concurrent checks of the run (deliveries,
+// follow-ups, sweeps) race for the lease before the re-POST: exactly one
+// asks DigitalOcean again; every call of every attempt is recorded.
+func TestConcurrentRetriesPostOnce(t *testing.T) {
+	r := newRig(t)
+	r.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultStatus, Status: 429, RetryAfter: 60, Operation: dotest.OpDropletSnapshot, Count: 1})
+	id := runID("p1", start)
+	r.invoke(slotInput("p1", start))
+	run := r.store.run(t, id)
+	if run.Status != snapkeep.RunClaimed || run.NextCheckAt == nil {
+		t.Fatalf("after the 429: %s next %v", run.Status, run.NextCheckAt)
+	}
+	r.clock.Set(*run.NextCheckAt)
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.svc.Check(context.Background(), snapkeep.NewRunKey("p1", start)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := r.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 2 {
+		t.Errorf("%d snapshot POSTs, want 2 (the 429 and one retry)", n)
+	}
+	rows := r.store.callRows(t, id)
+	if n := len(r.fake.Requests()); len(rows) != n {
+		t.Errorf("%d ApiCalls rows for %d requests", len(rows), n)
+	}
+	if run := r.settle(id, 20); run.Status != snapkeep.RunSucceeded || run.Attempts != 2 {
+		t.Errorf("run %s %s attempts %d", run.Status, run.ErrorClass, run.Attempts)
 	}
 }
