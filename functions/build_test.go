@@ -1,9 +1,10 @@
 // Package functions_test checks that every Lambda function builds the way
 // SAM builds it: `make build-<LogicalId> ARTIFACTS_DIR=...` writes a
-// linux/arm64 bootstrap built with -tags lambda.norpc.
+// linux/arm64 bootstrap built with -tags lambda.norpc, stripped.
 package functions_test
 
 import (
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,21 @@ func TestMakeBuildTargets(t *testing.T) {
 			} {
 				if !strings.Contains(info, want) {
 					t.Errorf("bootstrap build info lacks %q:\n%s", want, info)
+				}
+			}
+			// -trimpath keeps -ldflags out of the build info; check its
+			// effect instead: -s drops the symbol table, -w the DWARF.
+			f, err := elf.Open(bootstrap)
+			if err != nil {
+				t.Fatalf("bootstrap is not an ELF executable: %v", err)
+			}
+			defer f.Close()
+			if f.Machine != elf.EM_AARCH64 || f.Type != elf.ET_EXEC {
+				t.Errorf("bootstrap is %v %v, want an arm64 executable", f.Machine, f.Type)
+			}
+			for _, section := range []string{".symtab", ".debug_info"} {
+				if f.Section(section) != nil {
+					t.Errorf("bootstrap has %s: not built with -ldflags='-s -w'", section)
 				}
 			}
 		})

@@ -1,9 +1,18 @@
 package functions_test
 
 import (
+	"fmt"
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
 
 // TestTemplateLints runs cfn-lint (which applies the SAM transform) on
@@ -16,5 +25,622 @@ func TestTemplateLints(t *testing.T) {
 	out, err := exec.Command(path, "--", "../template.yaml").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
+	}
+}
+
+// The tests below read template.yaml as data (short-form intrinsics become
+// their long form: !Ref X -> {"Ref": "X"}, !GetAtt X.Y -> {"Fn::GetAtt":
+// "X.Y"}) and check what cfn-lint cannot know: that the template is the
+// stack the code and the design expect.
+
+// cfn is a decoded template.
+type cfn struct {
+	Globals    map[string]any
+	Parameters map[string]any
+	Resources  map[string]resource
+	Outputs    map[string]any
+}
+
+type resource struct {
+	Type       string
+	Properties map[string]any
+	Metadata   map[string]any
+	Deletion   string
+}
+
+// functionDirs maps each function's logical id to its folder under functions/.
+var functionDirs = map[string]string{
+	"SnapshotFunction":  "snapshot",
+	"SchedulesFunction": "schedules",
+	"ErrorRateFunction": "errorrate",
+	"NotifyFunction":    "notify",
+}
+
+func loadTemplate(t *testing.T) *cfn {
+	t.Helper()
+	b, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := parseTemplate(b)
+	if err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	return tpl
+}
+
+func parseTemplate(b []byte) (*cfn, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, err
+	}
+	doc, ok := longForm(&root).(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a mapping")
+	}
+	tpl := &cfn{
+		Globals:    asMap(doc["Globals"]),
+		Parameters: asMap(doc["Parameters"]),
+		Outputs:    asMap(doc["Outputs"]),
+		Resources:  map[string]resource{},
+	}
+	for id, raw := range asMap(doc["Resources"]) {
+		m := asMap(raw)
+		r := resource{Properties: asMap(m["Properties"]), Metadata: asMap(m["Metadata"])}
+		r.Type, _ = m["Type"].(string)
+		r.Deletion, _ = m["DeletionPolicy"].(string)
+		tpl.Resources[id] = r
+	}
+	return tpl, nil
+}
+
+// longForm decodes a YAML node, turning CloudFormation's short-form tags
+// into their long form.
+func longForm(n *yaml.Node) any {
+	var v any
+	switch n.Kind {
+	case yaml.DocumentNode:
+		return longForm(n.Content[0])
+	case yaml.AliasNode:
+		return longForm(n.Alias)
+	case yaml.MappingNode:
+		m := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			m[n.Content[i].Value] = longForm(n.Content[i+1])
+		}
+		v = m
+	case yaml.SequenceNode:
+		s := []any{}
+		for _, c := range n.Content {
+			s = append(s, longForm(c))
+		}
+		v = s
+	default:
+		var scalar any
+		if err := n.Decode(&scalar); err != nil || isIntrinsic(n.Tag) {
+			scalar = n.Value
+		}
+		v = scalar
+	}
+	switch {
+	case n.Tag == "!Ref":
+		return map[string]any{"Ref": v}
+	case n.Tag == "!GetAtt":
+		return map[string]any{"Fn::GetAtt": v}
+	case isIntrinsic(n.Tag):
+		return map[string]any{"Fn::" + n.Tag[1:]: v}
+	}
+	return v
+}
+
+// isIntrinsic reports whether a YAML tag is a CloudFormation short form
+// (!Sub, !If, ...) rather than a standard YAML tag (!!str, !!map, ...).
+func isIntrinsic(tag string) bool {
+	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+// ref returns X for {"Ref": "X"} or {"Fn::GetAtt": "X.attr"} (with attr),
+// else "".
+func ref(v any) (id, attr string) {
+	m := asMap(v)
+	if r, ok := m["Ref"].(string); ok {
+		return r, ""
+	}
+	switch g := m["Fn::GetAtt"].(type) {
+	case string:
+		id, attr, _ = strings.Cut(g, ".")
+		return id, attr
+	case []any:
+		if len(g) == 2 {
+			a, _ := g[0].(string)
+			b, _ := g[1].(string)
+			return a, b
+		}
+	}
+	return "", ""
+}
+
+// errorer is what the checks report to: a *testing.T, or a list.
+type errorer interface {
+	Errorf(format string, args ...any)
+}
+
+// problemList collects a check's findings.
+type problemList []string
+
+func (p *problemList) Errorf(format string, args ...any) {
+	*p = append(*p, fmt.Sprintf(format, args...))
+}
+
+func (tpl *cfn) functions(t errorer) map[string]resource {
+	fns := map[string]resource{}
+	for id, r := range tpl.Resources {
+		if r.Type == "AWS::Serverless::Function" {
+			fns[id] = r
+		}
+	}
+	if got, want := slices.Sorted(maps.Keys(fns)), slices.Sorted(maps.Keys(functionDirs)); !slices.Equal(got, want) {
+		t.Errorf("template.yaml functions %v, want %v", got, want)
+	}
+	return fns
+}
+
+// property returns a function's property, falling back to Globals.Function.
+func (tpl *cfn) property(fn resource, name string) any {
+	if v, ok := fn.Properties[name]; ok {
+		return v
+	}
+	return asMap(tpl.Globals["Function"])[name]
+}
+
+// environment merges Globals' and the function's environment variables.
+func (tpl *cfn) environment(fn resource) map[string]any {
+	env := map[string]any{}
+	maps.Copy(env, asMap(asMap(asMap(tpl.Globals["Function"])["Environment"])["Variables"]))
+	maps.Copy(env, asMap(asMap(fn.Properties["Environment"])["Variables"]))
+	return env
+}
+
+func TestTemplateTables(t *testing.T) { checkTables(t, loadTemplate(t)) }
+
+// checkTables: every table the code uses is on-demand, with point-in-time
+// recovery, encrypted, retained, and named to each function by its
+// environment variable. (shared/dynamo's schema test checks keys, indexes,
+// streams and TTL.)
+func checkTables(t errorer, tpl *cfn) {
+	for _, spec := range dynamo.AllTables() {
+		r, ok := tpl.Resources[spec.LogicalID]
+		if !ok || r.Type != "AWS::DynamoDB::Table" {
+			t.Errorf("template.yaml has no AWS::DynamoDB::Table %s (the code's %s)", spec.LogicalID, spec.EnvVar)
+			continue
+		}
+		p := r.Properties
+		if p["BillingMode"] != "PAY_PER_REQUEST" {
+			t.Errorf("%s: BillingMode = %v, want PAY_PER_REQUEST (on-demand)", spec.LogicalID, p["BillingMode"])
+		}
+		if asMap(p["PointInTimeRecoverySpecification"])["PointInTimeRecoveryEnabled"] != true {
+			t.Errorf("%s: point-in-time recovery not enabled: %v", spec.LogicalID, p["PointInTimeRecoverySpecification"])
+		}
+		if asMap(p["SSESpecification"])["SSEEnabled"] != true {
+			t.Errorf("%s: SSE not enabled: %v", spec.LogicalID, p["SSESpecification"])
+		}
+		if r.Deletion != "Retain" {
+			t.Errorf("%s: DeletionPolicy = %q, want Retain (a stack delete must not drop customer data)", spec.LogicalID, r.Deletion)
+		}
+		if _, ok := p["TableName"]; ok {
+			t.Errorf("%s: TableName is set: a fixed name keeps two stages from sharing an account", spec.LogicalID)
+		}
+		for id, fn := range tpl.functions(t) {
+			if got, _ := ref(tpl.environment(fn)[spec.EnvVar]); got != spec.LogicalID {
+				t.Errorf("%s: environment %s = %v, want !Ref %s", id, spec.EnvVar, tpl.environment(fn)[spec.EnvVar], spec.LogicalID)
+			}
+		}
+	}
+}
+
+func TestTemplateFunctions(t *testing.T) { checkFunctions(t, loadTemplate(t)) }
+
+// checkFunctions: the four functions run provided.al2023 on arm64 from a
+// bootstrap the Makefile builds.
+func checkFunctions(t errorer, tpl *cfn) {
+	for id, fn := range tpl.functions(t) {
+		if got := tpl.property(fn, "Runtime"); got != "provided.al2023" {
+			t.Errorf("%s: Runtime = %v, want provided.al2023", id, got)
+		}
+		if got := asList(tpl.property(fn, "Architectures")); len(got) != 1 || got[0] != "arm64" {
+			t.Errorf("%s: Architectures = %v, want [arm64]", id, got)
+		}
+		if got := tpl.property(fn, "Handler"); got != "bootstrap" {
+			t.Errorf("%s: Handler = %v, want bootstrap", id, got)
+		}
+		if got := fn.Metadata["BuildMethod"]; got != "makefile" {
+			t.Errorf("%s: Metadata.BuildMethod = %v, want makefile (build-%s in the Makefile)", id, got, id)
+		}
+		if got := fn.Properties["CodeUri"]; got != "." {
+			t.Errorf("%s: CodeUri = %v, want . (the module root, where the Makefile is)", id, got)
+		}
+		if _, err := os.Stat(filepath.Join(functionDirs[id], "main.go")); err != nil {
+			t.Errorf("%s: functions/%s/main.go: %v", id, functionDirs[id], err)
+		}
+	}
+}
+
+// streamWiring is which function follows which table's stream.
+var streamWiring = map[string]string{
+	"SchedulesFunction": "PoliciesTable",
+	"ErrorRateFunction": "RunsTable",
+	"NotifyFunction":    "RunsTable",
+}
+
+func TestTemplateStreamMappings(t *testing.T) { checkStreams(t, loadTemplate(t)) }
+
+// checkStreams: the Policies stream drives schedules, the Runs stream
+// errorrate and notify, each with partial batch responses, bisection,
+// bounded retries and an SQS on-failure destination.
+func checkStreams(t errorer, tpl *cfn) {
+	for id, fn := range tpl.functions(t) {
+		var streams []string
+		for name, raw := range asMap(fn.Properties["Events"]) {
+			ev := asMap(raw)
+			if ev["Type"] != "DynamoDB" {
+				continue
+			}
+			p := asMap(ev["Properties"])
+			table, attr := ref(p["Stream"])
+			streams = append(streams, table)
+			where := id + " event " + name
+			if attr != "StreamArn" {
+				t.Errorf("%s: Stream = %v, want !GetAtt <table>.StreamArn", where, p["Stream"])
+			}
+			if !slices.Contains(asList(p["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
+				t.Errorf("%s: FunctionResponseTypes = %v, want ReportBatchItemFailures", where, p["FunctionResponseTypes"])
+			}
+			if p["BisectBatchOnFunctionError"] != true {
+				t.Errorf("%s: BisectBatchOnFunctionError = %v, want true", where, p["BisectBatchOnFunctionError"])
+			}
+			// Unset or -1 means retry until the record expires (a day of a
+			// blocked shard); bound both.
+			if n, ok := p["MaximumRetryAttempts"].(int); !ok || n < 0 || n > 100 {
+				t.Errorf("%s: MaximumRetryAttempts = %v, want a bound from 0 to 100", where, p["MaximumRetryAttempts"])
+			}
+			if n, ok := p["MaximumRecordAgeInSeconds"].(int); !ok || n < 60 || n > 86400 {
+				t.Errorf("%s: MaximumRecordAgeInSeconds = %v, want a bound up to a day", where, p["MaximumRecordAgeInSeconds"])
+			}
+			onFailure := asMap(asMap(p["DestinationConfig"])["OnFailure"])
+			queue, qattr := ref(onFailure["Destination"])
+			if onFailure["Type"] != "SQS" || qattr != "Arn" || tpl.Resources[queue].Type != "AWS::SQS::Queue" {
+				t.Errorf("%s: DestinationConfig.OnFailure = %v, want Type SQS and !GetAtt <queue>.Arn of an AWS::SQS::Queue", where, onFailure)
+			}
+		}
+		var want []string
+		if table, ok := streamWiring[id]; ok {
+			want = []string{table}
+		}
+		if !slices.Equal(streams, want) {
+			t.Errorf("%s follows the streams of %v, want %v", id, streams, want)
+		}
+	}
+	for _, spec := range dynamo.AllTables() {
+		view := asMap(tpl.Resources[spec.LogicalID].Properties["StreamSpecification"])["StreamViewType"]
+		if spec.Stream && view != "NEW_AND_OLD_IMAGES" {
+			t.Errorf("%s: StreamViewType = %v, want NEW_AND_OLD_IMAGES", spec.LogicalID, view)
+		}
+	}
+}
+
+// grant is one allowed action on one resource: a logical id, optionally with
+// "/index/<name>" or "/index/*", or an ARN pattern as written.
+type grant struct{ action, resource string }
+
+func (g grant) String() string { return g.action + " on " + g.resource }
+
+// samTemplates are the actions of the SAM policy templates the template may
+// use, as aws-sam-translator 1.110 (cfn-lint 1.51's) defines them.
+var samTemplates = map[string][]string{
+	"DynamoDBReadPolicy":  {"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable"},
+	"DynamoDBWritePolicy": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},
+	"DynamoDBCrudPolicy": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:Query",
+		"dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"},
+}
+
+// grants lists what a function's Policies allow (SAM's own additions for
+// stream reading, logs and destinations aside).
+func grants(t errorer, id string, fn resource) []grant {
+	var out []grant
+	for _, raw := range asList(fn.Properties["Policies"]) {
+		p, ok := raw.(map[string]any)
+		if !ok {
+			t.Errorf("%s: managed policy %v: only statements and DynamoDB policy templates are allowed", id, raw)
+			continue
+		}
+		for name, arg := range p {
+			if name == "Statement" {
+				for _, st := range asList(arg) {
+					out = append(out, statementGrants(t, id, asMap(st))...)
+				}
+				continue
+			}
+			actions, ok := samTemplates[name]
+			table, _ := ref(asMap(arg)["TableName"])
+			if !ok || table == "" {
+				t.Errorf("%s: policy template %s %v: not one this test knows (add its actions to samTemplates)", id, name, arg)
+				continue
+			}
+			for _, a := range actions {
+				out = append(out, grant{a, table}, grant{a, table + "/index/*"})
+			}
+		}
+	}
+	return out
+}
+
+func statementGrants(t errorer, id string, st map[string]any) []grant {
+	if st["Effect"] != "Allow" || st["NotAction"] != nil || st["NotResource"] != nil {
+		t.Errorf("%s: statement %v: want plain Allow statements", id, st)
+		return nil
+	}
+	var out []grant
+	for _, a := range asList(st["Action"]) {
+		for _, r := range asList(st["Resource"]) {
+			out = append(out, grant{fmt.Sprint(a), resourceName(r)})
+		}
+	}
+	return out
+}
+
+// resourceName reduces a statement's resource: !GetAtt X.Arn -> X,
+// !Sub "${X.Arn}/index/i" -> X/index/i, other !Sub -> its text.
+func resourceName(r any) string {
+	if id, attr := ref(r); id != "" && (attr == "Arn" || attr == "") {
+		return id
+	}
+	m := asMap(r)
+	if s, ok := m["Fn::Sub"].(string); ok {
+		if rest, ok := strings.CutPrefix(s, "${"); ok {
+			if x, tail, ok := strings.Cut(rest, ".Arn}"); ok {
+				return x + tail
+			}
+		}
+		return s
+	}
+	if cond := asList(m["Fn::If"]); len(cond) == 3 {
+		return fmt.Sprintf("if %v: %s", cond[0], resourceName(cond[1]))
+	}
+	return fmt.Sprint(r)
+}
+
+// TestTemplateLeastPrivilege checks each function's permissions against the
+// calls its code makes. When the code starts making a new call, add it here
+// and to template.yaml together.
+func TestTemplateLeastPrivilege(t *testing.T) { checkPrivileges(t, loadTemplate(t)) }
+
+func checkPrivileges(t errorer, tpl *cfn) {
+	fns := tpl.functions(t)
+	const secrets = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:snapkeep/${Stage}/accounts/*"
+	const schedules = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*"
+	exact := map[string][]grant{
+		// shared/dynamo PolicyStore.Get; RunStore.Claim/Get/Save/
+		// AppendCalls/DueUnfinished (TransactWriteItems is authorised as
+		// the Put and Update it contains); secrets.Store.Token.
+		"SnapshotFunction": {
+			{"dynamodb:GetItem", "PoliciesTable"},
+			{"dynamodb:GetItem", "RunsTable"},
+			{"dynamodb:PutItem", "RunsTable"},
+			{"dynamodb:UpdateItem", "RunsTable"},
+			{"dynamodb:Query", "RunsTable/index/" + dynamo.IndexRunsUnfinished},
+			{"dynamodb:PutItem", "ApiCallsTable"},
+			{"dynamodb:BatchWriteItem", "ApiCallsTable"},
+			{"secretsmanager:GetSecretValue", secrets},
+		},
+		// PolicyStore.Get and MarkInvalid; shared/scheduler's four calls,
+		// passing the invoke role to Scheduler.
+		"SchedulesFunction": {
+			{"dynamodb:GetItem", "PoliciesTable"},
+			{"dynamodb:UpdateItem", "PoliciesTable"},
+			{"scheduler:GetSchedule", schedules},
+			{"scheduler:CreateSchedule", schedules},
+			{"scheduler:UpdateSchedule", schedules},
+			{"scheduler:DeleteSchedule", schedules},
+			{"iam:PassRole", "SchedulerInvokeRole"},
+		},
+	}
+	cmp := func(a, b grant) int { return strings.Compare(a.String(), b.String()) }
+	for id, want := range exact {
+		got := grants(t, id, fns[id])
+		slices.SortFunc(got, cmp)
+		slices.SortFunc(want, cmp)
+		for _, g := range got {
+			if !slices.Contains(want, g) {
+				t.Errorf("%s may %s, which its code never calls", id, g)
+			}
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%s may not %s, which its code calls", id, w)
+			}
+		}
+	}
+	// errorrate and notify only log today; their grants are what their
+	// design needs (Stats/Incidents, reading Runs, SES). Whatever they
+	// become, they never touch tokens, schedules, policies' or calls'
+	// contents, nor pass roles.
+	for _, id := range []string{"ErrorRateFunction", "NotifyFunction"} {
+		for _, g := range grants(t, id, fns[id]) {
+			service, action, _ := strings.Cut(g.action, ":")
+			switch {
+			case service != "dynamodb" && g.action != "ses:SendEmail":
+				t.Errorf("%s may %s: a stream function needs no %s access", id, g, service)
+			case service == "dynamodb" && (strings.HasPrefix(g.resource, "PoliciesTable") || strings.HasPrefix(g.resource, "ApiCallsTable") || strings.HasPrefix(g.resource, "CustomersTable")) &&
+				!slices.Contains(samTemplates["DynamoDBReadPolicy"], g.action):
+				t.Errorf("%s may %s: it only reads %s", id, g, g.resource)
+			case strings.Contains(action, "*") || g.resource == "*":
+				t.Errorf("%s may %s: no wildcards", id, g)
+			}
+		}
+	}
+}
+
+func TestTemplateScheduler(t *testing.T) { checkScheduler(t, loadTemplate(t)) }
+
+// checkScheduler: the schedule group, the role Scheduler assumes to invoke
+// the snapshot function, the sweep, and where failed invocations go.
+func checkScheduler(t errorer, tpl *cfn) {
+	group := tpl.Resources["ScheduleGroup"]
+	if group.Type != "AWS::Scheduler::ScheduleGroup" || asMap(group.Properties["Name"])["Fn::Sub"] != "snapkeep-${Stage}" {
+		t.Errorf("ScheduleGroup = %+v, want an AWS::Scheduler::ScheduleGroup named snapkeep-${Stage}", group)
+	}
+	role := tpl.Resources["SchedulerInvokeRole"]
+	if role.Type != "AWS::IAM::Role" {
+		t.Errorf("SchedulerInvokeRole is %q, want AWS::IAM::Role", role.Type)
+	}
+	trust := asList(asMap(role.Properties["AssumeRolePolicyDocument"])["Statement"])
+	if len(trust) != 1 || asMap(asMap(trust[0])["Principal"])["Service"] != "scheduler.amazonaws.com" || asMap(trust[0])["Action"] != "sts:AssumeRole" {
+		t.Errorf("SchedulerInvokeRole trust = %v, want only scheduler.amazonaws.com", trust)
+	}
+	var got []grant
+	for _, p := range asList(role.Properties["Policies"]) {
+		for _, st := range asList(asMap(asMap(p)["PolicyDocument"])["Statement"]) {
+			got = append(got, statementGrants(t, "SchedulerInvokeRole", asMap(st))...)
+		}
+	}
+	want := []grant{
+		{"lambda:InvokeFunction", "SnapshotFunction"},
+		{"lambda:InvokeFunction", "SnapshotFunction:*"},
+		{"sqs:SendMessage", "ScheduleDeadLetterQueue"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("SchedulerInvokeRole may %v, want %v", got, want)
+	}
+	env := tpl.environment(tpl.functions(t)["SchedulesFunction"])
+	for name, wantID := range map[string]string{
+		"SCHEDULE_GROUP": "ScheduleGroup", "SNAPSHOT_FUNCTION_ARN": "SnapshotFunction",
+		"SCHEDULER_ROLE_ARN": "SchedulerInvokeRole", "SCHEDULE_DLQ_ARN": "ScheduleDeadLetterQueue",
+	} {
+		if id, _ := ref(env[name]); id != wantID {
+			t.Errorf("SchedulesFunction environment %s = %v, want a reference to %s", name, env[name], wantID)
+		}
+	}
+	// The sweep: a named per-stage schedule (SAM would name every stage's
+	// "SnapshotFunctionSweep" in the default group, and the second stack in
+	// an account would fail to create it).
+	sweep := asMap(asMap(tpl.functions(t)["SnapshotFunction"].Properties["Events"])["Sweep"])
+	sp := asMap(sweep["Properties"])
+	name, _ := asMap(sp["Name"])["Fn::Sub"].(string)
+	if sweep["Type"] != "ScheduleV2" || !strings.Contains(name, "${Stage}") || sp["ScheduleExpression"] != "rate(1 minute)" || sp["Input"] != `{"sweep": true}` {
+		t.Errorf("SnapshotFunction Sweep event = %v, want a ScheduleV2 rate(1 minute) {\"sweep\": true} named per stage", sweep)
+	}
+	// Failed asynchronous invocations go to a queue after bounded retries.
+	eic := asMap(tpl.functions(t)["SnapshotFunction"].Properties["EventInvokeConfig"])
+	dest := asMap(asMap(asMap(eic["DestinationConfig"])["OnFailure"]))
+	if q, attr := ref(dest["Destination"]); dest["Type"] != "SQS" || attr != "Arn" || tpl.Resources[q].Type != "AWS::SQS::Queue" {
+		t.Errorf("SnapshotFunction EventInvokeConfig.DestinationConfig.OnFailure = %v, want an SQS queue", dest)
+	}
+	if n, ok := eic["MaximumRetryAttempts"].(int); !ok || n < 0 || n > 2 {
+		t.Errorf("SnapshotFunction EventInvokeConfig.MaximumRetryAttempts = %v, want 0 to 2", eic["MaximumRetryAttempts"])
+	}
+}
+
+func TestTemplateParametersAndOutputs(t *testing.T) { checkParametersAndOutputs(t, loadTemplate(t)) }
+
+func checkParametersAndOutputs(t errorer, tpl *cfn) {
+	for _, p := range []string{"Stage", "SenderAddress", "OpsAddress", "SESConfigurationSet"} {
+		if _, ok := tpl.Parameters[p]; !ok {
+			t.Errorf("parameter %s missing", p)
+		}
+	}
+	outputs := map[string]string{} // resource -> output
+	for name, raw := range tpl.Outputs {
+		if id, _ := ref(asMap(raw)["Value"]); id != "" {
+			outputs[id] = name
+		}
+	}
+	want := []string{"ScheduleGroup", "SnapshotFunction", "SchedulerInvokeRole", "StreamFailureQueue", "ScheduleDeadLetterQueue", "SnapshotFailureQueue"}
+	for _, spec := range dynamo.AllTables() {
+		want = append(want, spec.LogicalID)
+	}
+	for _, id := range want {
+		if _, ok := outputs[id]; !ok {
+			t.Errorf("no output gives %s", id)
+		}
+	}
+}
+
+// TestTemplateChecksCanFail breaks copies of template.yaml and expects the
+// checks above to name what broke.
+func TestTemplateChecksCanFail(t *testing.T) {
+	orig, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, old, new string
+		check          func(errorer, *cfn)
+		want           string
+	}{
+		{"partial batch responses", "FunctionResponseTypes: [ReportBatchItemFailures]", "FunctionResponseTypes: []", checkStreams,
+			"FunctionResponseTypes = [], want ReportBatchItemFailures"},
+		{"bisect", "BisectBatchOnFunctionError: true", "BisectBatchOnFunctionError: false", checkStreams,
+			"BisectBatchOnFunctionError = false, want true"},
+		{"unbounded retries", "MaximumRetryAttempts: 10", "MaximumRetryAttempts: -1", checkStreams,
+			"MaximumRetryAttempts = -1"},
+		{"no on-failure queue", "                Destination: !GetAtt StreamFailureQueue.Arn", "                Destination: !GetAtt ScheduleGroup.Arn", checkStreams,
+			"DestinationConfig.OnFailure"},
+		{"stream of another table", "Stream: !GetAtt PoliciesTable.StreamArn", "Stream: !GetAtt RunsTable.StreamArn", checkStreams,
+			"SchedulesFunction follows the streams of [RunsTable], want [PoliciesTable]"},
+		{"extra action", "                - dynamodb:UpdateItem\n              Resource: !GetAtt RunsTable.Arn",
+			"                - dynamodb:UpdateItem\n                - dynamodb:DeleteItem\n              Resource: !GetAtt RunsTable.Arn", checkPrivileges,
+			"SnapshotFunction may dynamodb:DeleteItem on RunsTable, which its code never calls"},
+		{"missing action", "              Action: dynamodb:Query\n", "              Action: dynamodb:Scan\n", checkPrivileges,
+			"SnapshotFunction may not dynamodb:Query on RunsTable/index/unfinished, which its code calls"},
+		{"crud template", "        - DynamoDBCrudPolicy:\n            TableName: !Ref StatsTable", "        - DynamoDBCrudPolicy:\n            TableName: !Ref PoliciesTable", checkPrivileges,
+			"ErrorRateFunction may dynamodb:DeleteItem on PoliciesTable: it only reads PoliciesTable"},
+		{"runtime", "Runtime: provided.al2023", "Runtime: go1.x", checkFunctions,
+			"Runtime = go1.x, want provided.al2023"},
+		{"architecture", "Architectures: [arm64]", "Architectures: [x86_64]", checkFunctions,
+			"Architectures = [x86_64], want [arm64]"},
+		{"pitr", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false", checkTables,
+			"PoliciesTable: point-in-time recovery not enabled"},
+		{"billing", "BillingMode: PAY_PER_REQUEST", "BillingMode: PROVISIONED", checkTables,
+			"PoliciesTable: BillingMode = PROVISIONED, want PAY_PER_REQUEST"},
+		{"missing table", "\n  IncidentsTable:\n", "\n  IncidentsTableRenamed:\n", checkTables,
+			"template.yaml has no AWS::DynamoDB::Table IncidentsTable (the code's INCIDENTS_TABLE)"},
+		{"sweep name", "Name: !Sub snapkeep-${Stage}-sweep", "Name: !Sub snapkeep-sweep", checkScheduler,
+			"SnapshotFunction Sweep event"},
+		{"invoke role reach", "                  - !GetAtt SnapshotFunction.Arn\n", "                  - !GetAtt NotifyFunction.Arn\n", checkScheduler,
+			"SchedulerInvokeRole may"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(string(orig), tc.old) {
+				t.Fatalf("template.yaml no longer contains %q: update this test", tc.old)
+			}
+			tpl, err := parseTemplate([]byte(strings.Replace(string(orig), tc.old, tc.new, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var problems problemList
+			tc.check(&problems, tpl)
+			if all := strings.Join(problems, "\n"); !strings.Contains(all, tc.want) {
+				t.Errorf("problems %q do not contain %q", all, tc.want)
+			}
+		})
 	}
 }

@@ -42,9 +42,11 @@ installed_version() {
 }
 
 status=0
-# tool name | check function | requirement package | executable
-for spec in "moto_server|check_moto|moto" "cfn-lint|check_cfnlint|cfn-lint" "aws|check_aws|awscli"; do
-  IFS='|' read -r tool check pkg <<<"$spec"
+# tool name | check function | requirement package | needed by make test/lint
+# (the AWS CLI is only for poking at the local stack by hand: failing to
+# install it is a warning, not a failure)
+for spec in "moto_server|check_moto|moto|required" "cfn-lint|check_cfnlint|cfn-lint|required" "aws|check_aws|awscli|optional"; do
+  IFS='|' read -r tool check pkg need <<<"$spec"
   line="$(requirement "$pkg")"
   want="${line##*==}"
   if "$check"; then
@@ -71,6 +73,12 @@ for spec in "moto_server|check_moto|moto" "cfn-lint|check_cfnlint|cfn-lint" "aws
   fi
   echo "  $python -m pip install '$line'" >&2
   echo "  (or everything: $python -m pip install -r infra/requirements.txt)" >&2
+  echo "  (if pip refuses a system Python as externally managed, work in a virtualenv:" >&2
+  echo "   $python -m venv .venv && . .venv/bin/activate && make test)" >&2
+  if [[ "$need" == optional ]]; then
+    echo "tools: $tool is optional (make test and make lint do not use it); going on without it" >&2
+    continue
+  fi
   status=1
 done
 exit "$status"

@@ -57,8 +57,8 @@ type Moto struct {
 
 // StartMoto starts moto_server on a free loopback port and waits (bounded by
 // Options.StartTimeout and ctx) until it answers HTTP. The error explains how
-// to install moto when moto_server is not on PATH, and carries moto's output
-// when it fails to start. Stop the server with Stop.
+// to install moto when moto_server is not on PATH or fails to start, and
+// then carries moto's output. Stop the server with Stop.
 func StartMoto(ctx context.Context, opts Options) (*Moto, error) {
 	command := opts.Command
 	if command == "" {
@@ -107,6 +107,9 @@ func startMoto(ctx context.Context, path string, port int, extra io.Writer) (*Mo
 	cmd.Stderr = w
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
 	cmd.SysProcAttr = sysProcAttr()
+	// A child that outlives moto keeps the output pipe open; do not let
+	// that hold Wait (and Stop) after moto itself has exited.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto: %s: %w", path, err)
 	}
@@ -122,7 +125,7 @@ func startMoto(ctx context.Context, path string, port int, extra io.Writer) (*Mo
 	}()
 	if err := m.waitReady(ctx); err != nil {
 		m.Stop()
-		return nil, fmt.Errorf("start moto on port %d: %w; moto output:\n%s", port, err, out.String())
+		return nil, fmt.Errorf("start moto on port %d: %w (if moto is broken or half installed, %s); moto output:\n%s", port, err, InstallHint, out.String())
 	}
 	return m, nil
 }
@@ -177,15 +180,12 @@ func (m *Moto) waitReady(ctx context.Context) error {
 // Output returns the last 64 KiB of moto's stdout and stderr.
 func (m *Moto) Output() string { return m.out.String() }
 
-// Stop terminates moto's process group (SIGTERM, then SIGKILL after 5s) and
-// waits for it to exit. It is safe to call more than once.
+// Stop terminates moto's process group: SIGTERM, then SIGKILL after 5s if
+// moto has not exited, then SIGKILL to whatever else of the group outlives
+// it (children of moto or of a wrapper script). It waits for moto itself to
+// exit and is safe to call more than once.
 func (m *Moto) Stop() {
 	m.stopOnce.Do(func() {
-		select {
-		case <-m.done:
-			return
-		default:
-		}
 		terminate(m.cmd)
 		select {
 		case <-m.done:
@@ -193,6 +193,7 @@ func (m *Moto) Stop() {
 			kill(m.cmd)
 			<-m.done
 		}
+		kill(m.cmd)
 	})
 }
 

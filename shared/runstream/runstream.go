@@ -54,23 +54,28 @@ func Decode(rec events.DynamoDBEventRecord) (Change, error) {
 	return ch, nil
 }
 
-// Handle decodes each record of the batch in order and passes it to fn. A
-// record that fails to decode or whose fn fails is reported in the response
-// by its sequence number, as Lambda's ReportBatchItemFailures expects; Lambda
-// then retries from the earliest failed record, so handlers must be
+// Handle decodes each record of the batch in order and passes it to fn. At
+// the first record that fails to decode or whose fn fails, it stops and
+// reports that record's sequence number, as Lambda's ReportBatchItemFailures
+// expects for a stream: Lambda checkpoints the records before it and
+// delivers the batch again from the failed one. The records after it are
+// not processed out of order ahead of it; they come again with the retry.
+// Every record can still be delivered more than once, so fn must be
 // idempotent.
 func Handle(ctx context.Context, log *slog.Logger, ev events.DynamoDBEvent, fn func(context.Context, Change) error) events.DynamoDBEventResponse {
 	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
-	for _, rec := range ev.Records {
+	for i, rec := range ev.Records {
 		ch, err := Decode(rec)
 		if err == nil {
 			err = fn(ctx, ch)
 		}
 		if err != nil {
-			log.ErrorContext(ctx, "runs stream record failed",
-				"event_id", rec.EventID, "sequence_number", rec.Change.SequenceNumber, "error", err.Error())
+			log.ErrorContext(ctx, "runs stream record failed; the batch is retried from it",
+				"event_id", rec.EventID, "sequence_number", rec.Change.SequenceNumber,
+				"unprocessed", len(ev.Records)-i, "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures,
 				events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+			return resp
 		}
 	}
 	return resp

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -84,8 +85,9 @@ func TestFinished(t *testing.T) {
 	}
 }
 
-func TestHandleReportsFailedRecordsBySequenceNumber(t *testing.T) {
+func TestHandleStopsAtFirstFailure(t *testing.T) {
 	good := loadEvent(t, "../../events/notify/run-failed.json").Records[0]
+	good.Change.SequenceNumber = "100"
 	bad := good
 	bad.Change.SequenceNumber = "200"
 	bad.Change.NewImage = map[string]events.DynamoDBAttributeValue{
@@ -94,33 +96,62 @@ func TestHandleReportsFailedRecordsBySequenceNumber(t *testing.T) {
 	}
 	refused := good
 	refused.Change.SequenceNumber = "300"
+	after := good
+	after.Change.SequenceNumber = "400"
 
-	var logs bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	calls := 0
-	resp := Handle(context.Background(), log, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{good, bad, refused}},
-		func(_ context.Context, ch Change) error {
-			calls++
-			if calls == 2 { // the third record: the bad one never reaches fn
-				return errors.New("downstream refused")
+	tests := []struct {
+		name      string
+		records   []events.DynamoDBEventRecord
+		refuse    string // sequence number fn fails on
+		wantFail  string // "" for none
+		wantCalls []string
+		wantLog   string
+	}{
+		{"all good", []events.DynamoDBEventRecord{good, refused, after}, "", "", []string{"100", "300", "400"}, ""},
+		{"undecodable record", []events.DynamoDBEventRecord{good, bad, refused, after}, "", "200", []string{"100"}, `decode new image of record`},
+		{"refused record", []events.DynamoDBEventRecord{good, refused, after}, "300", "300", []string{"100", "300"}, "downstream refused"},
+		{"first record refused", []events.DynamoDBEventRecord{good, refused}, "100", "100", []string{"100"}, "downstream refused"},
+		{"empty batch", nil, "", "", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&logs, nil))
+			var calls []string
+			resp := Handle(context.Background(), log, events.DynamoDBEvent{Records: tt.records},
+				func(_ context.Context, _ Change) error {
+					n := tt.records[len(calls)].Change.SequenceNumber
+					calls = append(calls, n)
+					if n == tt.refuse {
+						return errors.New("downstream refused")
+					}
+					return nil
+				})
+			var got []string
+			for _, f := range resp.BatchItemFailures {
+				got = append(got, f.ItemIdentifier)
 			}
-			return nil
+			var want []string
+			if tt.wantFail != "" {
+				want = []string{tt.wantFail}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("failures %v, want %v", got, want)
+			}
+			if !slices.Equal(calls, tt.wantCalls) {
+				t.Errorf("fn saw records %v, want %v (nothing after the first failure)", calls, tt.wantCalls)
+			}
+			if tt.wantLog != "" && (!bytes.Contains(logs.Bytes(), []byte(tt.wantLog)) || !bytes.Contains(logs.Bytes(), []byte(`"sequence_number":"`+tt.wantFail+`"`))) {
+				t.Errorf("log lacks %q and the sequence number:\n%s", tt.wantLog, logs.String())
+			}
+			b, _ := json.Marshal(resp)
+			wantJSON := `{"batchItemFailures":[]}`
+			if tt.wantFail != "" {
+				wantJSON = `{"batchItemFailures":[{"itemIdentifier":"` + tt.wantFail + `"}]}`
+			}
+			if string(b) != wantJSON {
+				t.Errorf("response JSON %s, want Lambda's shape %s", b, wantJSON)
+			}
 		})
-	var got []string
-	for _, f := range resp.BatchItemFailures {
-		got = append(got, f.ItemIdentifier)
-	}
-	if len(got) != 2 || got[0] != "200" || got[1] != "300" {
-		t.Fatalf("failures %v, want [200 300]", got)
-	}
-	if calls != 2 {
-		t.Errorf("fn called %d times, want 2", calls)
-	}
-	if !bytes.Contains(logs.Bytes(), []byte("downstream refused")) {
-		t.Errorf("log lacks the failure:\n%s", logs.String())
-	}
-	b, _ := json.Marshal(resp)
-	if !bytes.Contains(b, []byte(`"batchItemFailures":[{"itemIdentifier":"200"}`)) {
-		t.Errorf("response JSON is not Lambda's shape: %s", b)
 	}
 }

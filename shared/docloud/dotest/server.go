@@ -321,28 +321,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	setCommon(w, now, reqID, rate)
 
+	// Each request is logged before its answer (or reset) leaves, so that a
+	// client holding its answer finds the request in Requests.
 	if early != nil {
-		rec.Status = s.write(w, early, reqID)
+		rec.Status = early.status
 		s.log(rec)
+		s.write(w, early, reqID)
 		return
 	}
 	if respFault != nil {
 		switch respFault.Kind {
 		case FaultStatus:
-			rec.Status = s.write(w, statusReply(respFault), reqID)
+			rep := statusReply(respFault)
+			rec.Status = rep.status
 			s.log(rec)
+			s.write(w, rep, reqID)
 			return
 		case FaultReset:
-			resetConn(w)
 			s.log(rec)
+			resetConn(w)
 			return
 		case FaultHang:
+			// Logged once the client gave up (or the server closes).
 			select {
 			case <-r.Context().Done():
+				s.log(rec)
 			case <-s.done:
+				s.log(rec)
 				resetConn(w)
 			}
-			s.log(rec)
 			return
 		case FaultLatency:
 			if !s.sleep(r.Context(), respFault.Delay) {
@@ -367,8 +374,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case FaultEffectThenStatus:
 			rep = statusReply(respFault)
 		case FaultEffectThenReset:
-			resetConn(w)
 			s.log(rec)
+			resetConn(w)
 			return
 		case FaultMalformed:
 			rep.body = rep.body[:len(rep.body)/2]
@@ -377,12 +384,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	rec.Status = s.write(w, rep, reqID)
+	rec.Status = rep.status
 	s.log(rec)
+	s.write(w, rep, reqID)
 }
 
 // write sends rep; error bodies get the request id.
-func (s *Server) write(w http.ResponseWriter, rep *reply, reqID string) int {
+func (s *Server) write(w http.ResponseWriter, rep *reply, reqID string) {
 	body := rep.body
 	if rep.status >= 400 && rep.contentType == "" && len(body) > 0 {
 		var e errorBody
@@ -404,7 +412,6 @@ func (s *Server) write(w http.ResponseWriter, rep *reply, reqID string) int {
 	}
 	w.WriteHeader(rep.status)
 	_, _ = w.Write(body)
-	return rep.status
 }
 
 func (s *Server) log(rec Request) {

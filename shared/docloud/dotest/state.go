@@ -244,7 +244,10 @@ func (s *Server) Action(id int) (Action, bool) {
 }
 
 // Requests returns the API requests received so far, in order (admin
-// requests under /_fake/ are not included). Tokens are never kept.
+// requests under /_fake/ are not included). A request is logged before its
+// answer or connection reset is sent, so a client that has its answer finds
+// it here; a hung request (FaultHang) is logged when the client gives up.
+// Tokens are never kept.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
