@@ -64,22 +64,7 @@ func (s *RunStore) Claim(ctx context.Context, run *snapkeep.Run) error {
 // Get returns the run with a strongly consistent read, or an error
 // wrapping snapkeep.ErrNotFound.
 func (s *RunStore) Get(ctx context.Context, key snapkeep.RunKey) (*snapkeep.Run, error) {
-	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.Table),
-		Key:            runKeyItem(key),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get run %s: %w", key, err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("get run %s: %w", key, snapkeep.ErrNotFound)
-	}
-	var r snapkeep.Run
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return nil, fmt.Errorf("get run %s: decode item: %w", key, err)
-	}
-	return &r, nil
+	return getItem[snapkeep.Run](ctx, s.Client, s.Table, runKeyItem(key), "run "+key.String())
 }
 
 // Save replaces the stored run with next and writes calls as the run's
