@@ -57,10 +57,10 @@ lint: tools
 	$(GO) vet ./...
 	cfn-lint template.yaml
 
-## demo: run the product locally
+## demo: run the product locally: the real function binaries under a Lambda
+## Runtime API emulator, moto in server mode and the fake DigitalOcean
 demo: tools
-	@echo "make demo: not yet — the local runner (Scheduler and stream replay on a virtual clock) is its own issue."
-	@echo "Today: 'make test' runs every piece against moto and the fake DigitalOcean."
+	$(GO) run ./cmd/snaplocal demo
 
 ## deploy: build with SAM and deploy (asks for parameters the first time)
 deploy:
