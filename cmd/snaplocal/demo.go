@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/snapkeep/snapkeep/shared/awslocal"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/runstream"
@@ -92,7 +93,7 @@ type Demo struct {
 	logs    *lockedBuffer
 	runs    *dynamo.RunStore
 	calls   *dynamo.APICallStore
-	runsStr *streamReader
+	runsStr *awslocal.StreamReader
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent writers.
@@ -157,7 +158,7 @@ func runDemo(ctx context.Context, opts DemoOptions) (err error) {
 	d.Stack = st
 	d.runs = &dynamo.RunStore{Client: st.DynamoDB, Table: st.TableName(dynamo.Runs), CallsTable: st.TableName(dynamo.APICalls)}
 	d.calls = &dynamo.APICallStore{Client: st.DynamoDB, Table: st.TableName(dynamo.APICalls)}
-	d.runsStr = newStreamReader(st.AWS, st.TableName(dynamo.Runs))
+	d.runsStr = awslocal.NewStreamReader(st.AWS, st.TableName(dynamo.Runs))
 
 	steps := []struct {
 		name string
@@ -295,7 +296,7 @@ func (d *Demo) seed(ctx context.Context) error {
 func (d *Demo) syncSchedules(ctx context.Context) error {
 	d.say("")
 	d.section("The schedules function follows the Policies table's stream")
-	policies := newStreamReader(d.AWS, d.TableName(dynamo.Policies))
+	policies := awslocal.NewStreamReader(d.AWS, d.TableName(dynamo.Policies))
 	total := 0
 	// The function may write back (an invalid policy is marked), which
 	// makes new records; hand them over until the stream is quiet.

@@ -90,8 +90,8 @@ func runUp(ctx context.Context, opts UpOptions) error {
 	}
 
 	r := &upRunner{st: st, say: say,
-		policies: newStreamReader(st.AWS, st.TableName(dynamo.Policies)),
-		runs:     newStreamReader(st.AWS, st.TableName(dynamo.Runs)),
+		policies: awslocal.NewStreamReader(st.AWS, st.TableName(dynamo.Policies)),
+		runs:     awslocal.NewStreamReader(st.AWS, st.TableName(dynamo.Runs)),
 		last:     time.Now().UTC(),
 	}
 	t := time.NewTicker(tick)
@@ -115,7 +115,7 @@ func runUp(ctx context.Context, opts UpOptions) error {
 type upRunner struct {
 	st             *Stack
 	say            func(string, ...any)
-	policies, runs *streamReader
+	policies, runs *awslocal.StreamReader
 	last           time.Time // schedules have fired up to here
 	lastSweep      time.Time
 }

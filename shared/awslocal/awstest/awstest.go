@@ -62,7 +62,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/snapkeep/snapkeep/shared/awslocal"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
@@ -194,9 +193,8 @@ type Env struct {
 	// names) unique to the test too.
 	Prefix string
 
-	streams *dynamodbstreams.Client
 	mu      sync.Mutex
-	readers map[string]*streamReader // by logical id
+	readers map[string]*awslocal.StreamReader // by logical id
 }
 
 // New creates, for this test only, every DynamoDB table of template.yaml as
@@ -217,8 +215,7 @@ func New(t testing.TB) *Env {
 		Endpoint: ep,
 		DynamoDB: dynamodb.NewFromConfig(cfg),
 		Prefix:   awslocal.DefaultPrefix + randomHex(t, 4) + "-",
-		streams:  dynamodbstreams.NewFromConfig(cfg),
-		readers:  map[string]*streamReader{},
+		readers:  map[string]*awslocal.StreamReader{},
 	}
 	names, err := awslocal.CreateTables(ctx, e.DynamoDB, tables, e.Prefix)
 	t.Cleanup(func() {
