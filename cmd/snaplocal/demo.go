@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/mail"
 	"sort"
 	"strings"
 	"sync"
@@ -704,7 +702,7 @@ func (d *Demo) summary(ctx context.Context) error {
 // tellEmails lists the emails moto's SES accepted (notify's and
 // errorrate's, once they send any).
 func (d *Demo) tellEmails(ctx context.Context) error {
-	mails, err := sentEmails(ctx, d.Moto.Endpoint)
+	mails, err := awslocal.SentEmails(ctx, d.Moto.Endpoint)
 	if err != nil {
 		return err
 	}
@@ -714,57 +712,9 @@ func (d *Demo) tellEmails(ctx context.Context) error {
 	}
 	d.say("  Emails sent through SES (moto): %d", len(mails))
 	for _, m := range mails {
-		d.say("    to %s: %s", strings.Join(m.to, ", "), m.subject)
+		d.say("    to %s: %s", strings.Join(m.Recipients(), ", "), m.Subject)
 	}
 	return nil
-}
-
-type sentEmail struct {
-	to      []string
-	subject string
-}
-
-// sentEmails reads the emails moto's SES holds from GET /moto-api/data.json.
-func sentEmails(ctx context.Context, endpoint string) ([]sentEmail, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/moto-api/data.json", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("read moto's sent emails: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("read moto's sent emails: %s", resp.Status)
-	}
-	var doc struct {
-		SES struct {
-			Message []struct {
-				Subject      string              `json:"subject"`
-				Destinations map[string][]string `json:"destinations"`
-			} `json:"Message"`
-			RawMessage []struct {
-				Destinations []string `json:"destinations"`
-				RawData      string   `json:"raw_data"`
-			} `json:"RawMessage"`
-		} `json:"ses"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return nil, fmt.Errorf("read moto's sent emails: %w", err)
-	}
-	var out []sentEmail
-	for _, m := range doc.SES.Message {
-		out = append(out, sentEmail{to: m.Destinations["ToAddresses"], subject: m.Subject})
-	}
-	for _, m := range doc.SES.RawMessage {
-		e := sentEmail{to: m.Destinations}
-		if msg, err := mail.ReadMessage(strings.NewReader(m.RawData)); err == nil {
-			e.subject = msg.Header.Get("Subject")
-		}
-		out = append(out, e)
-	}
-	return out, nil
 }
 
 // ------------------------------------------------------------ token check
