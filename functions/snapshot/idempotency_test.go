@@ -102,33 +102,58 @@ func (f *failingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 }
 
 // TestResumeCrashedClaim: the attempt that claimed the slot made the POST
-// and died before writing; the sweep takes over once the lease lapsed,
-// finds the action's snapshot by name and never takes a second one.
+// and died before writing; the sweep takes over once the lease lapsed and
+// never takes a second snapshot: it finds the snapshot by name when the
+// action is done, or adopts the action still running (found among the
+// droplet's actions) and follows it.
 func TestResumeCrashedClaim(t *testing.T) {
-	s := newStack(t, stackOpt{})
-	db := &failingDB{Client: s.env.DynamoDB}
-	s.h.svc.Runs.(*dynamo.RunStore).Client = db
-	if _, err := s.h.Handle(context.Background(), []byte(slotInput("p1", slot0))); err == nil {
-		t.Fatal("the crashed attempt reported no error")
-	}
-	r := s.run("p1", slot0)
-	if r.Status != snapkeep.RunClaimed || r.LeaseUntil == nil || r.APICalls != 1 {
-		t.Fatalf("after the crash: %s lease %v api_calls %d", r.Status, r.LeaseUntil, r.APICalls)
-	}
-	if out := s.invoke(`{"sweep": true}`); out.Handled != 0 {
-		t.Errorf("sweep during the lease handled %d runs", out.Handled)
-	}
-	r = s.settle("p1", slot0, 40)
-	if r.Status != snapkeep.RunSucceeded {
-		t.Fatalf("run %s %s %q", r.Status, r.ErrorClass, r.ErrorDetail)
-	}
-	if n := len(s.own("droplet", fmt.Sprint(dropletID))); n != 1 {
-		t.Errorf("%d snapshots, want 1", n)
-	}
-	s.checkCalls(r)
-	s.checkNoToken()
-	if !strings.Contains(s.logs.String(), "resuming a run whose attempt lapsed") {
-		t.Error("resume not logged")
+	for _, tc := range []struct {
+		name    string
+		slow    time.Duration // the droplet's action duration; 0: the stack's 3 minutes
+		adopted bool
+	}{
+		{name: "action done at the takeover"},
+		{name: "action still running at the takeover", slow: 30 * time.Minute, adopted: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, stackOpt{})
+			if tc.slow > 0 {
+				slowDroplet(s, tc.slow)
+			}
+			db := &failingDB{Client: s.env.DynamoDB}
+			s.h.svc.Runs.(*dynamo.RunStore).Client = db
+			if _, err := s.h.Handle(context.Background(), []byte(slotInput("p1", slot0))); err == nil {
+				t.Fatal("the crashed attempt reported no error")
+			}
+			r := s.run("p1", slot0)
+			if r.Status != snapkeep.RunClaimed || r.LeaseUntil == nil || r.APICalls != 1 {
+				t.Fatalf("after the crash: %s lease %v api_calls %d", r.Status, r.LeaseUntil, r.APICalls)
+			}
+			if out := s.invoke(`{"sweep": true}`); out.Handled != 0 {
+				t.Errorf("sweep during the lease handled %d runs", out.Handled)
+			}
+			r = s.settle("p1", slot0, 40)
+			if r.Status != snapkeep.RunSucceeded {
+				t.Fatalf("run %s %s %q", r.Status, r.ErrorClass, r.ErrorDetail)
+			}
+			if n := len(s.own("droplet", fmt.Sprint(dropletID))); n != 1 {
+				t.Errorf("%d snapshots, want 1", n)
+			}
+			if n := s.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 1 {
+				t.Errorf("%d snapshot POSTs, want 1", n)
+			}
+			rows := s.checkCalls(r)
+			if tc.adopted {
+				checkAdopted(t, s, r, rows)
+			}
+			s.checkNoToken()
+			if !strings.Contains(s.logs.String(), "resuming a run whose attempt lapsed") {
+				t.Error("resume not logged")
+			}
+			if tc.adopted && !strings.Contains(s.logs.String(), "adopting the snapshot action of an earlier request") {
+				t.Error("adoption not logged")
+			}
+		})
 	}
 }
 

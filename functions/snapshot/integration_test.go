@@ -290,8 +290,12 @@ func TestScenarios(t *testing.T) {
 		snapshots int // of ours at the fake afterwards
 		minPosts  int
 		maxPosts  int
+		// adopted: the run's action is the one its unconfirmed first POST
+		// made, found among the droplet's actions (exactly one POST).
+		adopted bool
 	}
 	ok := want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 1}
+	adopted := want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 1, adopted: true}
 	retried := want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 2, maxPosts: 3}
 	drop := dotest.OpDropletSnapshot
 	for _, tc := range []struct {
@@ -307,7 +311,12 @@ func TestScenarios(t *testing.T) {
 		{name: "500 Server Error always", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 500, Operation: drop}),
 			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassProviderError, http: 500, errorID: "server_error", minPosts: 3, maxPosts: 6}},
 		{name: "500 after the action was made", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Status: 500, Operation: drop, Count: 1}),
-			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 4}},
+			want: adopted},
+		{name: "500 once, the customer's older snapshot action not adopted", policy: "p1", setup: func(s *stack) {
+			olderAction(s, slot0.Add(-10*time.Minute))
+			olderAction(s, slot0.Add(-snapshot.AdoptSkew-time.Second))
+			s.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultStatus, Status: 500, Operation: drop, Count: 1})
+		}, want: retried},
 		{name: "502 once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 502, Operation: drop, Count: 1}), want: retried},
 		{name: "503 once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 503, Operation: drop, Count: 1}), want: retried},
 		{name: "504 once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultStatus, Status: 504, Operation: drop, Count: 1}), want: retried},
@@ -330,13 +339,13 @@ func TestScenarios(t *testing.T) {
 		{name: "500 after the action was made, 50-minute snapshot", policy: "p1", setup: func(s *stack) {
 			slowDroplet(s, 50*time.Minute)
 			s.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Status: 500, Operation: drop, Count: 1})
-		}, want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 12}},
+		}, want: adopted},
 		{name: "volume: reset after the snapshot was made", policy: "v1", setup: fault(dotest.Fault{Kind: dotest.FaultEffectThenReset, Operation: dotest.OpVolumeSnapshot, Count: 1}),
 			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 1}},
 		{name: "reset after the action was made", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultEffectThenReset, Operation: drop, Count: 1}),
-			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 4}},
+			want: adopted},
 		{name: "malformed JSON", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultMalformed, Operation: drop, Count: 1}),
-			want: want{status: snapkeep.RunSucceeded, snapshots: 1, minPosts: 1, maxPosts: 4}},
+			want: adopted},
 		{name: "action errored once", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultActionErrored, Operation: drop, Count: 1}), want: retried},
 		{name: "action errored always", policy: "p1", setup: fault(dotest.Fault{Kind: dotest.FaultActionErrored, Operation: drop}),
 			want: want{status: snapkeep.RunFailed, class: snapkeep.ClassActionErrored, minPosts: 3, maxPosts: 12}},
@@ -408,6 +417,14 @@ func TestScenarios(t *testing.T) {
 			if r.Status == snapkeep.RunSucceeded && tc.policy == "p1" && r.ActionID == 0 && !unconfirmed {
 				t.Errorf("succeeded droplet run without its action id")
 			}
+			if w.adopted {
+				checkAdopted(t, s, r, rows)
+			}
+			if r.ActionID != 0 {
+				if a, ok := s.fake.Action(int(r.ActionID)); !ok || a.SnapshotName != r.SnapshotName {
+					t.Errorf("run action %d is not one of the run's POSTs at the fake: %+v", r.ActionID, a)
+				}
+			}
 			t.Logf("run %s %s attempts=%d http=%d detail=%q calls=%v", r.Status, r.ErrorClass, r.Attempts, r.HTTPStatus, r.ErrorDetail, ops)
 			s.checkNoToken()
 			if w, a := s.db.writes.Load(), len(rows); r.Status == snapkeep.RunSucceeded && w > int64(1+a) {
@@ -415,6 +432,41 @@ func TestScenarios(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkAdopted asserts the run made exactly one snapshot POST and follows
+// the action it made, found by listing the droplet's actions.
+func checkAdopted(t *testing.T, s *stack, r *snapkeep.Run, rows []snapkeep.APICall) {
+	t.Helper()
+	if n := s.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)); n != 1 {
+		t.Errorf("%d snapshot POSTs, want exactly 1", n)
+	}
+	var ours []dotest.Action
+	for _, a := range s.fake.Actions() {
+		if a.SnapshotName == r.SnapshotName {
+			ours = append(ours, a)
+		}
+	}
+	if len(ours) != 1 || r.ActionID != int64(ours[0].ID) {
+		t.Errorf("run action id %d, actions of its POSTs %+v: want the one action adopted", r.ActionID, ours)
+	}
+	listed := false
+	for _, c := range rows {
+		listed = listed || (c.Operation == snapshot.OpListActions && c.StatusCode == 200)
+	}
+	if !listed {
+		t.Error("no list_actions call recorded")
+	}
+}
+
+// olderAction adds a completed snapshot action of the customer's own on
+// the droplet, started at started (before the run).
+func olderAction(s *stack, started time.Time) dotest.Action {
+	a, err := s.fake.AddAction(dotest.Action{ResourceID: dropletID, StartedAt: started})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return a
 }
 
 // slowDroplet makes the droplet's snapshot actions take d, longer than the

@@ -197,6 +197,28 @@ func (c *Client) GetAction(ctx context.Context, actionID int) (*godo.Action, err
 	return a, nil
 }
 
+// ListDropletActions returns one page (from 1) of a droplet's actions (GET
+// /v2/droplets/{id}/actions), newest first as DigitalOcean lists them, and
+// whether more pages follow. It is how an ambiguous snapshot request is
+// resolved: an action's Type is "snapshot" and its StartedAt says when it
+// began (actions carry no snapshot name).
+func (c *Client) ListDropletActions(ctx context.Context, dropletID int, page int) ([]godo.Action, bool, error) {
+	if c.initErr != nil {
+		return nil, false, c.initErr
+	}
+	if err := checkIntID("droplet", dropletID); err != nil {
+		return nil, false, c.fail(err, "list actions of droplet %d", dropletID)
+	}
+	if page < 1 {
+		page = 1
+	}
+	actions, resp, err := c.godo.Droplets.Actions(ctx, dropletID, &godo.ListOptions{Page: page, PerPage: PerPage})
+	if err != nil {
+		return nil, false, c.fail(err, "list actions of droplet %d page %d", dropletID, page)
+	}
+	return actions, more(resp), nil
+}
+
 // GetDroplet returns a droplet (GET /v2/droplets/{id}).
 func (c *Client) GetDroplet(ctx context.Context, dropletID int) (*godo.Droplet, error) {
 	if c.initErr != nil {

@@ -50,20 +50,44 @@
 // 20060102T150405Z>), so before any re-POST — whenever the run has
 // attempts, or was taken over from a crashed attempt — the service lists
 // the resource's snapshots and looks for the name. Found: the run
-// succeeds with it. Not found but the earlier action is still running: the
-// droplet is locked, the re-POST answers 422 "pending event"
+// succeeds with it.
+//
+// Not found, and the earlier request's outcome is unknown (a 5xx, timeout,
+// reset or malformed answer, or a crashed attempt; the unfinished run's
+// ErrorDetail ends with a note saying so), a droplet's action may still be
+// running, or have completed with its snapshot not listed yet: the service
+// lists the droplet's actions (GET /v2/droplets/{id}/actions, newest
+// first; at most a few pages, stopping at the first action older than the
+// bound) and adopts the newest "snapshot" action that started at or after
+// the run's ClaimedAt less AdoptSkew (2 minutes). The claim is stored
+// before the run's first snapshot request, so that request's action
+// starts after it; the skew allows for DigitalOcean's clock being behind
+// the function's. Actions carry no snapshot name, so that time is the
+// only tie to the run. The adopted action's id is recorded and followed
+// like an answered POST's: in progress, checked again later; completed,
+// its snapshot is looked for by name (for up to ListingGrace); errored,
+// the errored rules below (request again after the backoff within the
+// window, else action_errored). Only when neither the snapshot nor such
+// an action exists is the snapshot requested again.
+//
+// Known limits of the adoption: a snapshot action the customer started on
+// the droplet after the run's claim would be adopted too (its snapshot
+// does not have the run's name, so the run fails provider_error after
+// ListingGrace); and an errored action of the run's own, found again after
+// a later unconfirmed request, is followed once more (one more backoff
+// before the next request). Both need the same minutes' coincidence.
+//
+// The name look-up and the 422 stay as the backstop (an action not listed
+// yet, or listed outside the pages read): while an earlier action still
+// runs, the droplet is locked, the re-POST answers 422 "pending event"
 // (resource_busy), which is retried later, and a later look-up finds the
 // snapshot once the action completes. Such an action can outlast the slot
 // window (about a minute per GB), so a run whose earlier request's outcome
-// is unknown (a 5xx, timeout, reset or malformed answer, or a crashed
-// attempt; the unfinished run's ErrorDetail ends with a note saying so)
-// retries a "pending event" until the deadline instead of the window's
-// end, looking for the snapshot by name before each re-POST; other
-// failures keep the window. A droplet's in-progress action is not
-// listed by name anywhere in DigitalOcean's API (actions carry no snapshot
-// name), which is why the 422 is the signal rather than a list of the
-// droplet's actions. godo's own retry is never used (see shared/docloud):
-// every docloud call is exactly one HTTP request.
+// is unknown retries a "pending event" until the deadline instead of the
+// window's end, looking for the snapshot by name (and the action) before
+// each re-POST; other failures keep the window. godo's own retry is never
+// used (see shared/docloud): every docloud call is exactly one HTTP
+// request.
 //
 // # Asynchronous completion: the one-minute sweep
 //

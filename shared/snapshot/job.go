@@ -19,6 +19,7 @@ const (
 	OpDropletSnapshot = "droplet_snapshot"
 	OpVolumeSnapshot  = "volume_snapshot"
 	OpGetAction       = "get_action"
+	OpListActions     = "list_actions"
 	OpListSnapshots   = "list_snapshots"
 	OpDeleteSnapshot  = "delete_snapshot"
 )
@@ -278,6 +279,18 @@ func (j *job) snapshot(ctx context.Context) error {
 			}
 			return j.succeed(ctx, snaps, true)
 		}
+		if j.maybeMade && j.run.Kind == snapkeep.ResourceDroplet {
+			// Not listed (yet): the earlier request may still have started
+			// the action. Look for it among the droplet's actions before
+			// asking again.
+			a, err := j.findAction(ctx)
+			if err != nil {
+				return j.retryOrFail(ctx, err, "look for the snapshot action of an earlier attempt", j.postLimit(j.lastClass()))
+			}
+			if a != nil {
+				return j.adopt(ctx, a)
+			}
+		}
 	}
 	if !j.now().Before(j.postLimit(j.lastClass())) {
 		class, detail := j.lastClass(), j.run.ErrorDetail
@@ -416,6 +429,13 @@ func (j *job) checkAction(ctx context.Context) error {
 		}
 		return j.retryOrFail(ctx, err, fmt.Sprintf("check snapshot action %d", j.run.ActionID), j.run.Deadline)
 	}
+	return j.follow(ctx, a, now)
+}
+
+// follow acts on the snapshot action a as seen at now: completed, find
+// its snapshot; errored, request again within the window or fail; in
+// progress, look again later.
+func (j *job) follow(ctx context.Context, a *godo.Action, now time.Time) error {
 	switch a.Status {
 	case docloud.StatusCompleted:
 		at := now
@@ -448,6 +468,75 @@ func (j *job) checkAction(ctx context.Context) error {
 		}
 		return j.wait(ctx, now.Add(checkDelay(now.Sub(started))))
 	}
+}
+
+// AdoptSkew is how much earlier than the run's claim a droplet snapshot
+// action may have started and still be taken for the run's own: the claim
+// is stored before the first snapshot request, so the action of that
+// request starts after it, but DigitalOcean's started_at comes from
+// DigitalOcean's clock, not the function's.
+const AdoptSkew = 2 * time.Minute
+
+// maxActionPages bounds the droplet's action pages read when looking for
+// an earlier attempt's action (they are newest first, so the first page
+// nearly always decides).
+const maxActionPages = 5
+
+// findAction returns the newest snapshot action of the run's droplet that
+// started at or after the run's claim (less AdoptSkew): the action an
+// earlier, unconfirmed request of the run started. nil when there is none.
+func (j *job) findAction(ctx context.Context) (*godo.Action, error) {
+	id, err := strconv.Atoi(j.run.Resource.ID)
+	if err != nil {
+		return nil, nil // the POST path reports the bad id
+	}
+	since := j.run.ClaimedAt.Add(-AdoptSkew)
+	for page := 1; page <= maxActionPages; page++ {
+		var actions []godo.Action
+		var more bool
+		err := j.get(ctx, OpListActions, func(ctx context.Context) error {
+			var err error
+			actions, more, err = j.do.ListDropletActions(ctx, id, page)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list actions of droplet %d: %w", id, err)
+		}
+		older := false
+		for i := range actions {
+			a := &actions[i]
+			if a.StartedAt == nil || a.StartedAt.Time.IsZero() {
+				continue
+			}
+			if a.StartedAt.Time.Before(since) {
+				older = true
+				continue
+			}
+			if a.Type == "snapshot" && (a.ResourceID == 0 || a.ResourceID == id) {
+				return a, nil
+			}
+		}
+		if older || !more {
+			return nil, nil
+		}
+	}
+	return nil, nil
+}
+
+// adopt takes a, the action an earlier unconfirmed request started, as
+// the run's own and follows it like one whose POST was answered.
+func (j *job) adopt(ctx context.Context, a *godo.Action) error {
+	j.s.log().InfoContext(ctx, "adopting the snapshot action of an earlier request",
+		"run_id", j.run.RunID, "action_id", a.ID, "action_status", a.Status, "action_started_at", a.StartedAt.Time.UTC().Format(time.RFC3339))
+	j.run.ActionID = int64(a.ID)
+	j.run.Status = snapkeep.RunInProgress
+	started := a.StartedAt.Time.UTC().Truncate(time.Second)
+	if started.Before(j.run.ClaimedAt) {
+		started = j.run.ClaimedAt
+	}
+	j.run.StartedAt = &started
+	j.clearNote()
+	return j.follow(ctx, a, j.now())
 }
 
 // completedNote is the ErrorDetail of an unfinished run whose action

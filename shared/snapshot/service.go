@@ -60,6 +60,7 @@ type DigitalOcean interface {
 	GetAction(ctx context.Context, actionID int) (*godo.Action, error)
 	SnapshotVolume(ctx context.Context, volumeID, name string, tags []string) (*godo.Snapshot, error)
 	ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, resourceID string, page int) ([]godo.Snapshot, bool, error)
+	ListDropletActions(ctx context.Context, dropletID int, page int) ([]godo.Action, bool, error)
 	DeleteSnapshot(ctx context.Context, snapshotID string) error
 	PaceDelay(now time.Time) time.Duration
 }

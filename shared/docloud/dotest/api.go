@@ -30,6 +30,7 @@ type route struct {
 
 var routes = []route{
 	{http.MethodPost, split("/v2/droplets/{id}/actions"), OpDropletSnapshot, (*Server).postDropletAction},
+	{http.MethodGet, split("/v2/droplets/{id}/actions"), OpListActions, (*Server).listDropletActions},
 	{http.MethodGet, split("/v2/droplets/{id}/actions/{action_id}"), OpGetAction, (*Server).getDropletAction},
 	{http.MethodGet, split("/v2/actions/{action_id}"), OpGetAction, (*Server).getAction},
 	{http.MethodGet, split("/v2/droplets/{id}/snapshots"), OpListSnapshots, (*Server).listDropletSnapshots},
@@ -173,6 +174,9 @@ func (s *Server) settleLocked(now time.Time) {
 			continue
 		}
 		a.Status = StatusCompleted
+		if a.SnapshotName == "" {
+			continue // an added action that makes no snapshot
+		}
 		s.nextImage++
 		snap := &Snapshot{
 			ID: strconv.Itoa(s.nextImage), Name: a.SnapshotName, ResourceType: "droplet",
@@ -208,6 +212,28 @@ func (s *Server) getDropletAction(c *call) *reply {
 		return notFound()
 	}
 	return jsonReply(http.StatusOK, map[string]any{"action": actionJSON(a)})
+}
+
+// listDropletActions answers a droplet's actions, newest first (by
+// started_at, then id) as DigitalOcean lists them, paged.
+func (s *Server) listDropletActions(c *call) *reply {
+	d := s.droplet(c)
+	if d == nil {
+		return notFound()
+	}
+	var items []*Action
+	for _, a := range s.actions {
+		if a.ResourceID == d.ID && a.ResourceType == "droplet" {
+			items = append(items, a)
+		}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if !items[i].StartedAt.Equal(items[j].StartedAt) {
+			return items[i].StartedAt.After(items[j].StartedAt)
+		}
+		return items[i].ID > items[j].ID
+	})
+	return page(c, "actions", items, actionJSON)
 }
 
 func actionJSON(a *Action) map[string]any {
@@ -378,7 +404,7 @@ func imageJSON(sn *Snapshot) map[string]any {
 
 // page answers a paged list: page and per_page (default 20, at most 200),
 // links.pages with absolute first/prev/next/last URLs, meta.total.
-func page(c *call, key string, items []*Snapshot, render func(*Snapshot) map[string]any) *reply {
+func page[T any](c *call, key string, items []T, render func(T) map[string]any) *reply {
 	q := c.r.URL.Query()
 	pg, _ := strconv.Atoi(q.Get("page"))
 	if pg < 1 {

@@ -22,6 +22,7 @@
 //	POST   /v2/droplets/{id}/actions              {"type":"snapshot","name":...} -> 201 {"action":{...}}
 //	GET    /v2/actions/{id}                       {"action":{...}}
 //	GET    /v2/droplets/{id}/actions/{action_id}  {"action":{...}}
+//	GET    /v2/droplets/{id}/actions              paged {"actions":[...]}, newest first
 //	GET    /v2/droplets/{id}                      {"droplet":{...}}
 //	GET    /v2/volumes/{id}                       {"volume":{...}}
 //	GET    /v2/droplets/{id}/snapshots            paged {"snapshots":[images]} (integer ids)
@@ -66,7 +67,8 @@
 // disk, then "completed" (the snapshot appears, after an optional listing
 // lag) or "errored" (Droplet.ActionOutcome, or FaultActionErrored); a
 // "stuck" one never finishes. While a droplet has an action in progress,
-// a new snapshot POST answers 422 pending event.
+// a new snapshot POST answers 422 pending event. AddAction adds an action
+// nobody POSTed (the customer's own, from before a test's run).
 //
 // Every duration is measured on the injected clock (WithClock,
 // WithVirtualClock), so a test advances a Clock instead of sleeping. Only

@@ -58,6 +58,7 @@ const (
 const (
 	OpDropletSnapshot = "droplet_snapshot" // POST /v2/droplets/{id}/actions
 	OpGetAction       = "get_action"       // GET /v2/actions/{id}, GET /v2/droplets/{id}/actions/{action_id}
+	OpListActions     = "list_actions"     // GET /v2/droplets/{id}/actions
 	OpGetDroplet      = "get_droplet"      // GET /v2/droplets/{id}
 	OpGetVolume       = "get_volume"       // GET /v2/volumes/{id}
 	OpVolumeSnapshot  = "volume_snapshot"  // POST /v2/volumes/{id}/snapshots

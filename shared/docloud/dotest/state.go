@@ -231,6 +231,57 @@ func (s *Server) Actions() []Action {
 	return out
 }
 
+// AddAction adds a droplet action nobody POSTed to this fake — the
+// customer's own snapshot, say, from before a test's run — and returns it
+// with its id and defaults filled: Type "snapshot", Status completed,
+// StartedAt now, CompletedAt StartedAt for a finished action, the droplet's
+// region. An in-progress action (DueAt set, or zero: stuck) locks the
+// droplet like a POSTed one, and makes no snapshot when it completes unless
+// SnapshotName is set. The droplet must exist.
+func (s *Server) AddAction(a Action) (Action, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.droplets[a.ResourceID]
+	if d == nil {
+		return Action{}, fmt.Errorf("add action: no droplet %d", a.ResourceID)
+	}
+	if a.Type == "" {
+		a.Type = "snapshot"
+	}
+	if a.Status == "" {
+		a.Status = StatusCompleted
+	}
+	switch a.Status {
+	case StatusCompleted, StatusErrored, StatusInProgress:
+	default:
+		return Action{}, fmt.Errorf("add action: status %q: want %s, %s or %s", a.Status, StatusInProgress, StatusCompleted, StatusErrored)
+	}
+	if a.StartedAt.IsZero() {
+		a.StartedAt = s.now()
+	}
+	if a.Status != StatusInProgress && a.CompletedAt.IsZero() {
+		a.CompletedAt = a.StartedAt
+	}
+	if a.Outcome == "" {
+		a.Outcome = OutcomeCompleted
+		if a.Status == StatusErrored {
+			a.Outcome = OutcomeErrored
+		}
+		if a.Status == StatusInProgress && a.DueAt.IsZero() {
+			a.Outcome = OutcomeStuck
+		}
+	}
+	a.ResourceType = "droplet"
+	if a.RegionSlug == "" {
+		a.RegionSlug = d.Region
+	}
+	s.nextAction++
+	a.ID = s.nextAction
+	stored := a
+	s.actions[a.ID] = &stored
+	return a, nil
+}
+
 // Action returns the action with that id, after settling due actions.
 func (s *Server) Action(id int) (Action, bool) {
 	s.mu.Lock()
