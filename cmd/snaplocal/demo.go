@@ -579,7 +579,7 @@ func (d *Demo) tellRun(ctx context.Context, key snapkeep.RunKey) error {
 		switch {
 		case info.CustomerAction != "":
 			d.say("      what to do: %s", info.CustomerAction)
-		case info.Transient:
+		case info.Retried:
 			d.say("      what to do: nothing; snapkeep tries again at the next slot on its own")
 		}
 		if run.ProviderRequestID != "" {

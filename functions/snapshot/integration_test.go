@@ -410,7 +410,7 @@ func TestScenarios(t *testing.T) {
 			unconfirmed := false // a POST whose action id never came back
 			for _, c := range rows {
 				ops = append(ops, fmt.Sprintf("%s#%d=%d", c.Operation, c.Attempt, c.StatusCode))
-				if c.Operation == snapshot.OpDropletSnapshot && (c.StatusCode == 0 || c.StatusCode >= 500 || (c.StatusCode == 201 && tc.name == "malformed JSON")) {
+				if c.Operation == snapkeep.OpSnapshotDroplet && (c.StatusCode == 0 || c.StatusCode >= 500 || (c.StatusCode == 201 && tc.name == "malformed JSON")) {
 					unconfirmed = true
 				}
 			}
@@ -452,7 +452,7 @@ func checkAdopted(t *testing.T, s *stack, r *snapkeep.Run, rows []snapkeep.APICa
 	}
 	listed := false
 	for _, c := range rows {
-		listed = listed || (c.Operation == snapshot.OpListActions && c.StatusCode == 200)
+		listed = listed || (c.Operation == snapkeep.OpListActions && c.StatusCode == 200)
 	}
 	if !listed {
 		t.Error("no list_actions call recorded")

@@ -27,10 +27,10 @@ func TestFakeListDropletActions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListDropletActions: %v", err)
 	}
-	if more || len(got) != 2 || got[0].ID != a.ID || got[1].ID != older.ID {
+	if more || len(got) != 2 || got[0].ID != a.ID || got[1].ID != int64(older.ID) {
 		t.Errorf("actions = %+v (more %v), want %d then %d", got, more, a.ID, older.ID)
 	}
-	if got[0].Type != "snapshot" || got[0].Status != docloud.StatusInProgress || got[0].StartedAt == nil || !got[0].StartedAt.Time.Equal(a.StartedAt.Time) {
+	if got[0].Type != "snapshot" || got[0].Status != snapkeep.ActionInProgress || !got[0].StartedAt.Equal(a.StartedAt) {
 		t.Errorf("newest action = %+v, want the POSTed one", got[0])
 	}
 	if _, _, err := e.client.ListDropletActions(ctx, 999, 1); docloud.Classify(err) == nil || docloud.Classify(err).Class != snapkeep.ClassResourceMissing {

@@ -31,13 +31,13 @@ func TestListDropletActions(t *testing.T) {
 		t.Fatalf("got %d actions, want 2: %+v", len(got), got)
 	}
 	a := got[0]
-	if a.ID != 36805187 || a.Type != "snapshot" || a.Status != StatusInProgress || a.ResourceID != 3164444 || a.ResourceType != "droplet" {
+	if a.ID != 36805187 || a.Type != "snapshot" || a.Status != snapkeep.ActionInProgress || a.ResourceID != 3164444 {
 		t.Errorf("first action = %+v", a)
 	}
-	if want := time.Date(2026, 11, 24, 12, 0, 5, 0, time.UTC); a.StartedAt == nil || !a.StartedAt.Time.Equal(want) {
+	if want := time.Date(2026, 11, 24, 12, 0, 5, 0, time.UTC); !a.StartedAt.Equal(want) {
 		t.Errorf("StartedAt = %v, want %v", a.StartedAt, want)
 	}
-	if got[1].Type != "power_on" || got[1].Status != StatusCompleted {
+	if got[1].Type != "power_on" || got[1].Status != snapkeep.ActionCompleted {
 		t.Errorf("second action = %+v", got[1])
 	}
 	calls := f.rec.all()

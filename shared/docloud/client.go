@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,17 +13,6 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
-)
-
-// Action statuses. godo defines only the first two; a snapshot action that
-// fails ends "errored".
-const (
-	// StatusInProgress is an action still running.
-	StatusInProgress = godo.ActionInProgress
-	// StatusCompleted is an action that finished well.
-	StatusCompleted = godo.ActionCompleted
-	// StatusErrored is an action that failed.
-	StatusErrored = "errored"
 )
 
 // Defaults.
@@ -158,10 +148,69 @@ func missing(what string) error {
 	return &Error{Class: snapkeep.ClassProviderError, Message: "response has no " + what}
 }
 
+// malformed is the error for a 2xx response whose object does not hold
+// what DigitalOcean's API description promises (an id below 1, ...).
+func malformed(format string, args ...any) error {
+	return &Error{Class: snapkeep.ClassProviderError, Message: "malformed response: " + fmt.Sprintf(format, args...)}
+}
+
+// actionOf converts godo's action; nil or an id below 1 is a malformed
+// answer (provider_error).
+func actionOf(a *godo.Action) (*snapkeep.Action, error) {
+	if a == nil {
+		return nil, missing("action")
+	}
+	if a.ID < 1 {
+		return nil, malformed("action id %d", a.ID)
+	}
+	out := &snapkeep.Action{
+		ID:         int64(a.ID),
+		Type:       a.Type,
+		Status:     snapkeep.ActionStatus(a.Status),
+		ResourceID: int64(a.ResourceID),
+	}
+	if a.StartedAt != nil {
+		out.StartedAt = a.StartedAt.Time.UTC()
+	}
+	if a.CompletedAt != nil {
+		out.CompletedAt = a.CompletedAt.Time.UTC()
+	}
+	return out, nil
+}
+
+// snapshotOf converts godo's volume snapshot; nil or an empty id is a
+// malformed answer (provider_error).
+func snapshotOf(s *godo.Snapshot) (*snapkeep.Snapshot, error) {
+	if s == nil {
+		return nil, missing("snapshot")
+	}
+	if s.ID == "" {
+		return nil, malformed("snapshot without an id")
+	}
+	return &snapkeep.Snapshot{
+		ID:         s.ID,
+		Name:       s.Name,
+		ResourceID: s.ResourceID,
+		Created:    parseCreated(s.Created),
+		SizeGB:     s.SizeGigaBytes,
+		Tags:       s.Tags,
+	}, nil
+}
+
+// parseCreated reads DigitalOcean's created_at text (RFC 3339); zero when
+// it does not parse.
+func parseCreated(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
 // SnapshotDroplet starts a snapshot of a droplet (POST
 // /v2/droplets/{id}/actions, type "snapshot") and returns the action, whose
-// Status is StatusInProgress at first. Follow it with GetAction.
-func (c *Client) SnapshotDroplet(ctx context.Context, dropletID int, name string) (*godo.Action, error) {
+// Status is in progress at first. Follow it with GetAction.
+func (c *Client) SnapshotDroplet(ctx context.Context, dropletID int, name string) (*snapkeep.Action, error) {
 	if c.initErr != nil {
 		return nil, c.initErr
 	}
@@ -172,29 +221,31 @@ func (c *Client) SnapshotDroplet(ctx context.Context, dropletID int, name string
 	if err != nil {
 		return nil, c.fail(err, "snapshot droplet %d", dropletID)
 	}
-	if a == nil {
-		return nil, c.fail(missing("action"), "snapshot droplet %d", dropletID)
+	out, err := actionOf(a)
+	if err != nil {
+		return nil, c.fail(err, "snapshot droplet %d", dropletID)
 	}
-	return a, nil
+	return out, nil
 }
 
-// GetAction returns an action (GET /v2/actions/{id}); its Status is
-// StatusInProgress, StatusCompleted or StatusErrored.
-func (c *Client) GetAction(ctx context.Context, actionID int) (*godo.Action, error) {
+// GetAction returns an action (GET /v2/actions/{id}); its Status is in
+// progress, completed or errored.
+func (c *Client) GetAction(ctx context.Context, actionID int64) (*snapkeep.Action, error) {
 	if c.initErr != nil {
 		return nil, c.initErr
 	}
-	if err := checkIntID("action", actionID); err != nil {
-		return nil, c.fail(err, "get action %d", actionID)
+	if actionID < 1 || actionID > math.MaxInt32 {
+		return nil, c.fail(&Error{Class: snapkeep.ClassInternal, Message: fmt.Sprintf("invalid action id %d", actionID)}, "get action %d", actionID)
 	}
-	a, _, err := c.godo.Actions.Get(ctx, actionID)
+	a, _, err := c.godo.Actions.Get(ctx, int(actionID))
 	if err != nil {
 		return nil, c.fail(err, "get action %d", actionID)
 	}
-	if a == nil {
-		return nil, c.fail(missing("action"), "get action %d", actionID)
+	out, err := actionOf(a)
+	if err != nil {
+		return nil, c.fail(err, "get action %d", actionID)
 	}
-	return a, nil
+	return out, nil
 }
 
 // ListDropletActions returns one page (from 1) of a droplet's actions (GET
@@ -202,7 +253,7 @@ func (c *Client) GetAction(ctx context.Context, actionID int) (*godo.Action, err
 // whether more pages follow. It is how an ambiguous snapshot request is
 // resolved: an action's Type is "snapshot" and its StartedAt says when it
 // began (actions carry no snapshot name).
-func (c *Client) ListDropletActions(ctx context.Context, dropletID int, page int) ([]godo.Action, bool, error) {
+func (c *Client) ListDropletActions(ctx context.Context, dropletID int, page int) ([]snapkeep.Action, bool, error) {
 	if c.initErr != nil {
 		return nil, false, c.initErr
 	}
@@ -216,7 +267,15 @@ func (c *Client) ListDropletActions(ctx context.Context, dropletID int, page int
 	if err != nil {
 		return nil, false, c.fail(err, "list actions of droplet %d page %d", dropletID, page)
 	}
-	return actions, more(resp), nil
+	out := make([]snapkeep.Action, 0, len(actions))
+	for i := range actions {
+		a, err := actionOf(&actions[i])
+		if err != nil {
+			return nil, false, c.fail(err, "list actions of droplet %d page %d", dropletID, page)
+		}
+		out = append(out, *a)
+	}
+	return out, more(resp), nil
 }
 
 // GetDroplet returns a droplet (GET /v2/droplets/{id}).
@@ -257,7 +316,7 @@ func (c *Client) GetVolume(ctx context.Context, volumeID string) (*godo.Volume, 
 
 // SnapshotVolume snapshots a volume (POST /v2/volumes/{id}/snapshots).
 // Volume snapshots are synchronous: the returned snapshot exists.
-func (c *Client) SnapshotVolume(ctx context.Context, volumeID, name string, tags []string) (*godo.Snapshot, error) {
+func (c *Client) SnapshotVolume(ctx context.Context, volumeID, name string, tags []string) (*snapkeep.Snapshot, error) {
 	if c.initErr != nil {
 		return nil, c.initErr
 	}
@@ -268,10 +327,11 @@ func (c *Client) SnapshotVolume(ctx context.Context, volumeID, name string, tags
 	if err != nil {
 		return nil, c.fail(err, "snapshot volume %q", volumeID)
 	}
-	if s == nil {
-		return nil, c.fail(missing("snapshot"), "snapshot volume %q", volumeID)
+	out, err := snapshotOf(s)
+	if err != nil {
+		return nil, c.fail(err, "snapshot volume %q", volumeID)
 	}
-	return s, nil
+	return out, nil
 }
 
 // ListSnapshots returns one page (from 1; 0 means 1) of a resource's
@@ -285,7 +345,7 @@ func (c *Client) SnapshotVolume(ctx context.Context, volumeID, name string, tags
 // it) and Tags. A droplet id that is not a positive number, or a volume id
 // that is empty or holds '/', '?', '#', '%', '\' or a space, fails with
 // ClassInvalidPolicy without a request.
-func (c *Client) ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, resourceID string, page int) ([]godo.Snapshot, bool, error) {
+func (c *Client) ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, resourceID string, page int) ([]snapkeep.Snapshot, bool, error) {
 	if c.initErr != nil {
 		return nil, false, c.initErr
 	}
@@ -302,7 +362,15 @@ func (c *Client) ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, 
 		if err != nil {
 			return nil, false, c.fail(err, "list snapshots of volume %s page %d", resourceID, page)
 		}
-		return snaps, more(resp), nil
+		out := make([]snapkeep.Snapshot, 0, len(snaps))
+		for i := range snaps {
+			s, err := snapshotOf(&snaps[i])
+			if err != nil {
+				return nil, false, c.fail(err, "list snapshots of volume %s page %d", resourceID, page)
+			}
+			out = append(out, *s)
+		}
+		return out, more(resp), nil
 	case snapkeep.ResourceDroplet:
 		id, err := strconv.Atoi(resourceID)
 		if err == nil {
@@ -315,18 +383,18 @@ func (c *Client) ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, 
 		if err != nil {
 			return nil, false, c.fail(err, "list snapshots of droplet %d page %d", id, page)
 		}
-		snaps := make([]godo.Snapshot, 0, len(images))
+		snaps := make([]snapkeep.Snapshot, 0, len(images))
 		for _, im := range images {
-			snaps = append(snaps, godo.Snapshot{
-				ID:            strconv.Itoa(im.ID),
-				Name:          im.Name,
-				ResourceID:    resourceID,
-				ResourceType:  string(snapkeep.ResourceDroplet),
-				Regions:       im.Regions,
-				MinDiskSize:   im.MinDiskSize,
-				SizeGigaBytes: im.SizeGigaBytes,
-				Created:       im.Created,
-				Tags:          im.Tags,
+			if im.ID < 1 {
+				return nil, false, c.fail(malformed("snapshot image id %d", im.ID), "list snapshots of droplet %d page %d", id, page)
+			}
+			snaps = append(snaps, snapkeep.Snapshot{
+				ID:         strconv.Itoa(im.ID),
+				Name:       im.Name,
+				ResourceID: resourceID,
+				Created:    parseCreated(im.Created),
+				SizeGB:     im.SizeGigaBytes,
+				Tags:       im.Tags,
 			})
 		}
 		return snaps, more(resp), nil

@@ -129,7 +129,7 @@ func serve(t *testing.T, w http.ResponseWriter, status int, file string) {
 	}
 }
 
-func ctxOp(op string) context.Context { return WithOperation(context.Background(), op, 1) }
+func ctxOp(op snapkeep.Operation) context.Context { return WithOperation(context.Background(), op, 1) }
 
 func TestSnapshotDroplet(t *testing.T) {
 	f := setup(t)
@@ -144,11 +144,11 @@ func TestSnapshotDroplet(t *testing.T) {
 		}
 		serve(t, w, http.StatusCreated, "action.json")
 	})
-	a, err := f.client.SnapshotDroplet(ctxOp("droplet_snapshot"), 3164444, "snapkeep-pol2-20261124T120000Z")
+	a, err := f.client.SnapshotDroplet(ctxOp(snapkeep.OpSnapshotDroplet), 3164444, "snapkeep-pol2-20261124T120000Z")
 	if err != nil {
 		t.Fatalf("SnapshotDroplet: %v", err)
 	}
-	if a.ID != 36804745 || a.Status != StatusInProgress || a.Type != "snapshot" || a.ResourceID != 3164444 {
+	if a.ID != 36804745 || a.Status != snapkeep.ActionInProgress || a.Type != "snapshot" || a.ResourceID != 3164444 {
 		t.Errorf("SnapshotDroplet = %+v", a)
 	}
 }
@@ -157,22 +157,22 @@ func TestGetAction(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
 		id     int
-		status string
+		status snapkeep.ActionStatus
 	}{
-		{"action.json", 36804745, StatusInProgress},
-		{"action_errored.json", 36804746, StatusErrored},
+		{"action.json", 36804745, snapkeep.ActionInProgress},
+		{"action_errored.json", 36804746, snapkeep.ActionErrored},
 	} {
-		t.Run(tc.status, func(t *testing.T) {
+		t.Run(string(tc.status), func(t *testing.T) {
 			f := setup(t)
 			f.mux.HandleFunc(fmt.Sprintf("/v2/actions/%d", tc.id), func(w http.ResponseWriter, r *http.Request) {
 				testMethod(t, r, http.MethodGet)
 				serve(t, w, http.StatusOK, tc.file)
 			})
-			a, err := f.client.GetAction(context.Background(), tc.id)
+			a, err := f.client.GetAction(context.Background(), int64(tc.id))
 			if err != nil {
 				t.Fatalf("GetAction: %v", err)
 			}
-			if a.ID != tc.id || a.Status != tc.status {
+			if a.ID != int64(tc.id) || a.Status != tc.status {
 				t.Errorf("GetAction = id %d status %q, want %d %q", a.ID, a.Status, tc.id, tc.status)
 			}
 		})
@@ -225,10 +225,10 @@ func TestSnapshotVolume(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SnapshotVolume: %v", err)
 	}
-	want := &godo.Snapshot{
+	want := &snapkeep.Snapshot{
 		ID: "8fa70202-873f-11e6-8b68-000f533176b1", Name: "snapkeep-pol1-20261124T120000Z",
-		ResourceID: id, ResourceType: "volume", Regions: []string{"nyc1"}, MinDiskSize: 10,
-		SizeGigaBytes: 0.5, Created: "2026-11-24T12:00:01Z", Tags: []string{"snapkeep", "snapkeep:pol1"},
+		ResourceID: id, SizeGB: 0.5, Created: time.Date(2026, 11, 24, 12, 0, 1, 0, time.UTC),
+		Tags: []string{"snapkeep", "snapkeep:pol1"},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("SnapshotVolume = %+v, want %+v", s, want)
@@ -245,32 +245,30 @@ func TestListSnapshots(t *testing.T) {
 		path     string
 		file     string
 		wantPage string
-		want     []godo.Snapshot
+		want     []snapkeep.Snapshot
 		more     bool
 	}{
 		{
 			name: "volume first page", kind: snapkeep.ResourceVolume, id: volID, page: 0,
 			path: "/v2/volumes/" + volID + "/snapshots", file: "volume_snapshots_page1.json", wantPage: "1",
-			want: []godo.Snapshot{{
+			want: []snapkeep.Snapshot{{
 				ID: "8fa70202-873f-11e6-8b68-000f533176b1", Name: "snapkeep-pol1-20261124T120000Z",
-				ResourceID: volID, ResourceType: "volume", Regions: []string{"nyc1"}, MinDiskSize: 10,
-				SizeGigaBytes: 0.5, Created: "2026-11-24T12:00:01Z", Tags: []string{"snapkeep"},
+				ResourceID: volID, SizeGB: 0.5, Created: time.Date(2026, 11, 24, 12, 0, 1, 0, time.UTC),
+				Tags: []string{"snapkeep"},
 			}},
 			more: true,
 		},
 		{
 			name: "droplet last page", kind: snapkeep.ResourceDroplet, id: "3164444", page: 2,
 			path: "/v2/droplets/3164444/snapshots", file: "droplet_snapshots_last.json", wantPage: "2",
-			want: []godo.Snapshot{
+			want: []snapkeep.Snapshot{
 				{
 					ID: "6372321", Name: "snapkeep-pol2-20261124T120000Z", ResourceID: "3164444",
-					ResourceType: "droplet", Regions: []string{"nyc3"}, MinDiskSize: 25, SizeGigaBytes: 2.34,
-					Created: "2026-11-24T12:00:01Z", Tags: []string{"snapkeep"},
+					SizeGB: 2.34, Created: time.Date(2026, 11, 24, 12, 0, 1, 0, time.UTC), Tags: []string{"snapkeep"},
 				},
 				{
-					ID: "6372322", Name: "manual", ResourceID: "3164444", ResourceType: "droplet",
-					Regions: []string{"nyc3", "sfo3"}, MinDiskSize: 25, SizeGigaBytes: 2.1,
-					Created: "2026-11-20T08:00:00Z",
+					ID: "6372322", Name: "manual", ResourceID: "3164444", SizeGB: 2.1,
+					Created: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC),
 				},
 			},
 			more: false,
@@ -336,8 +334,10 @@ func TestInvalidBaseURL(t *testing.T) {
 }
 
 func TestStatusConstants(t *testing.T) {
-	if StatusInProgress != "in-progress" || StatusCompleted != "completed" || StatusErrored != "errored" {
-		t.Errorf("status constants %q %q %q", StatusInProgress, StatusCompleted, StatusErrored)
+	// DigitalOcean's wire values, which actionOf passes through as the
+	// domain's statuses.
+	if snapkeep.ActionInProgress != "in-progress" || snapkeep.ActionCompleted != "completed" || snapkeep.ActionErrored != "errored" {
+		t.Errorf("status constants %q %q %q", snapkeep.ActionInProgress, snapkeep.ActionCompleted, snapkeep.ActionErrored)
 	}
 }
 
@@ -352,7 +352,6 @@ func TestInvalidIDsMakeNoRequest(t *testing.T) {
 	ctx := context.Background()
 	errs := map[string]error{}
 	_, errs["SnapshotDroplet(0)"] = f.client.SnapshotDroplet(ctx, 0, "n")
-	_, errs["GetAction(-1)"] = f.client.GetAction(ctx, -1)
 	_, errs["GetDroplet(0)"] = f.client.GetDroplet(ctx, 0)
 	_, errs[`GetVolume("")`] = f.client.GetVolume(ctx, "")
 	_, errs[`GetVolume("../droplets/1")`] = f.client.GetVolume(ctx, "../droplets/1")
@@ -364,6 +363,11 @@ func TestInvalidIDsMakeNoRequest(t *testing.T) {
 		if e := Classify(err); e == nil || e.Class != snapkeep.ClassInvalidPolicy {
 			t.Errorf("%s: %v, want invalid_policy", name, err)
 		}
+	}
+	// An action id is snapkeep's own record, not the customer's: a bad one
+	// is internal.
+	if _, err := f.client.GetAction(ctx, -1); Classify(err) == nil || Classify(err).Class != snapkeep.ClassInternal {
+		t.Errorf("GetAction(-1): %v, want internal", err)
 	}
 	if n := len(f.rec.all()); n != 0 {
 		t.Errorf("%d calls recorded, want 0", n)

@@ -35,7 +35,7 @@
 //
 //	c := docloud.New(token, docloud.WithRecorder(rec), docloud.WithClock(now))
 //	if d := c.PaceDelay(now()); d > 0 { /* wait or defer the run */ }
-//	ctx = docloud.WithOperation(ctx, "droplet_snapshot", attempt)
+//	ctx = docloud.WithOperation(ctx, snapkeep.OpSnapshotDroplet, attempt)
 //	action, err := c.SnapshotDroplet(ctx, dropletID, name)
-//	if e := docloud.Classify(err); e != nil && e.Transient() { /* retry later */ }
+//	if e := docloud.Classify(err); e != nil && e.Retried() { /* retry later */ }
 package docloud

@@ -83,15 +83,15 @@ func TestFakeDropletSnapshotLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SnapshotDroplet: %v", err)
 	}
-	if a.Status != docloud.StatusInProgress || a.Type != "snapshot" {
+	if a.Status != snapkeep.ActionInProgress || a.Type != "snapshot" {
 		t.Errorf("action = %+v", a)
 	}
-	if got, err := e.client.GetAction(ctx, a.ID); err != nil || got.Status != docloud.StatusInProgress {
+	if got, err := e.client.GetAction(ctx, a.ID); err != nil || got.Status != snapkeep.ActionInProgress {
 		t.Errorf("GetAction before completion = %+v, %v", got, err)
 	}
 	e.clock.Advance(3 * time.Minute)
 	got, err := e.client.GetAction(ctx, a.ID)
-	if err != nil || got.Status != docloud.StatusCompleted {
+	if err != nil || got.Status != snapkeep.ActionCompleted {
 		t.Fatalf("GetAction after completion = %+v, %v", got, err)
 	}
 	snaps, more, err := e.client.ListSnapshots(ctx, snapkeep.ResourceDroplet, "100", 1)
@@ -99,7 +99,7 @@ func TestFakeDropletSnapshotLifecycle(t *testing.T) {
 		t.Fatalf("ListSnapshots = %+v, %v, %v", snaps, more, err)
 	}
 	s := snaps[0]
-	if s.Name != "snapkeep-pol-1" || s.ResourceID != "100" || s.ResourceType != "droplet" || s.ID == "" || s.Created == "" {
+	if s.Name != "snapkeep-pol-1" || s.ResourceID != "100" || s.ID == "" || s.Created.IsZero() {
 		t.Errorf("snapshot = %+v", s)
 	}
 	if err := e.client.DeleteSnapshot(ctx, s.ID); err != nil {

@@ -70,9 +70,9 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Transient reports whether retrying later can succeed without anyone
-// acting (the class's snapkeep.ClassInfo.Transient).
-func (e *Error) Transient() bool { return e.Class.Info().Transient }
+// Retried reports whether the run path retries a failure of this class
+// (the one rule, snapkeep.ClassInfo.Retried).
+func (e *Error) Retried() bool { return e.Class.Info().Retried }
 
 // Classify maps an error from a Client method (or from godo through our
 // transport) to a snapkeep error class; it returns nil for nil and the

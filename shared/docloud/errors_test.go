@@ -28,57 +28,57 @@ func TestClassifyResponses(t *testing.T) {
 		message    string
 		requestID  string
 		retryAfter time.Duration
-		transient  bool
+		retried    bool
 	}{
 		{
 			name: "500 server error", status: 500,
 			body:  `{"id":"server_error","message":"Server Error","request_id":"r-500"}`,
-			class: snapkeep.ClassProviderError, id: "server_error", message: "Server Error", requestID: "r-500", transient: true,
+			class: snapkeep.ClassProviderError, id: "server_error", message: "Server Error", requestID: "r-500", retried: true,
 		},
 		{
 			name: "502 gateway html", status: 502, headers: map[string]string{"Content-Type": "text/html", "X-Request-Id": "r-502"},
 			body:  "<html><body><h1>502 Bad Gateway</h1></body></html>",
-			class: snapkeep.ClassProviderError, message: "Bad Gateway", requestID: "r-502", transient: true,
+			class: snapkeep.ClassProviderError, message: "Bad Gateway", requestID: "r-502", retried: true,
 		},
 		{
 			name: "503 empty body", status: 503,
-			class: snapkeep.ClassProviderError, message: "Service Unavailable", transient: true,
+			class: snapkeep.ClassProviderError, message: "Service Unavailable", retried: true,
 		},
 		{
 			name: "504 gateway timeout", status: 504, headers: map[string]string{"Content-Type": "text/plain"},
 			body:  "upstream request timeout",
-			class: snapkeep.ClassProviderError, message: "Gateway Timeout", transient: true,
+			class: snapkeep.ClassProviderError, message: "Gateway Timeout", retried: true,
 		},
 		{
 			name: "429 retry-after seconds", status: 429,
 			headers: map[string]string{"Retry-After": "17", "Ratelimit-Reset": reset, "Date": date},
 			body:    `{"id":"too_many_requests","message":"API Rate limit exceeded.","request_id":"r-429"}`,
 			class:   snapkeep.ClassRateLimited, id: "too_many_requests", message: "API Rate limit exceeded.", requestID: "r-429",
-			retryAfter: 17 * time.Second, transient: true,
+			retryAfter: 17 * time.Second, retried: true,
 		},
 		{
 			name: "429 retry-after date", status: 429,
 			headers: map[string]string{"Retry-After": "Tue, 24 Nov 2026 12:00:05 GMT", "Date": date},
 			body:    `{"id":"too_many_requests","message":"API Rate limit exceeded."}`,
 			class:   snapkeep.ClassRateLimited, id: "too_many_requests", message: "API Rate limit exceeded.",
-			retryAfter: 5 * time.Second, transient: true,
+			retryAfter: 5 * time.Second, retried: true,
 		},
 		{
 			name: "429 ratelimit-reset", status: 429,
 			headers: map[string]string{"Ratelimit-Reset": reset, "Date": date, "X-Request-Id": "r-hdr"},
 			body:    `{"id":"too_many_requests","message":"API Rate limit exceeded.","request_id":"r-body"}`,
 			class:   snapkeep.ClassRateLimited, id: "too_many_requests", message: "API Rate limit exceeded.", requestID: "r-hdr",
-			retryAfter: 42 * time.Second, transient: true,
+			retryAfter: 42 * time.Second, retried: true,
 		},
 		{
 			name: "422 pending event", status: 422,
 			body:  `{"id":"unprocessable_entity","message":"Droplet already has a pending event.","request_id":"r-422"}`,
-			class: snapkeep.ClassResourceBusy, id: "unprocessable_entity", message: "Droplet already has a pending event.", requestID: "r-422", transient: true,
+			class: snapkeep.ClassResourceBusy, id: "unprocessable_entity", message: "Droplet already has a pending event.", requestID: "r-422", retried: true,
 		},
 		{
 			name: "422 action in progress", status: 422,
 			body:  `{"id":"unprocessable_entity","message":"Volume already has an action in progress"}`,
-			class: snapkeep.ClassResourceBusy, id: "unprocessable_entity", message: "Volume already has an action in progress", transient: true,
+			class: snapkeep.ClassResourceBusy, id: "unprocessable_entity", message: "Volume already has an action in progress", retried: true,
 		},
 		{
 			name: "422 snapshot limit", status: 422,
@@ -113,7 +113,7 @@ func TestClassifyResponses(t *testing.T) {
 		{
 			name: "400", status: 400,
 			body:  `{"id":"bad_request","message":"unexpected field"}`,
-			class: snapkeep.ClassInternal, id: "bad_request", message: "unexpected field", transient: true,
+			class: snapkeep.ClassInternal, id: "bad_request", message: "unexpected field",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,8 +145,8 @@ func TestClassifyResponses(t *testing.T) {
 					e.Class, e.StatusCode, e.ErrorID, e.Message, e.RequestID, e.RetryAfter,
 					tc.class, tc.status, tc.id, tc.message, tc.requestID, tc.retryAfter)
 			}
-			if e.Transient() != tc.transient {
-				t.Errorf("Transient() = %v, want %v", e.Transient(), tc.transient)
+			if e.Retried() != tc.retried {
+				t.Errorf("Transient() = %v, want %v", e.Retried(), tc.retried)
 			}
 			// No hidden retry: one request, one record, for every status.
 			if n := requests.Load(); n != 1 {

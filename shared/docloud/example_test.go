@@ -34,12 +34,12 @@ func Example() {
 	ctx = docloud.WithOperation(context.Background(), "droplet_snapshot", 2)
 	_, err = c.SnapshotDroplet(ctx, 3164444, "nightly")
 	e := docloud.Classify(err)
-	fmt.Println("class:", e.Class, e.StatusCode, e.ErrorID, "transient:", e.Transient())
+	fmt.Println("class:", e.Class, e.StatusCode, e.ErrorID, "retried:", e.Retried())
 	fmt.Println("wait:", c.PaceDelay(clock.Now()))
 	// Output:
 	// recorded: droplet_snapshot 1 POST /v2/droplets/3164444/actions 201  REDACTED
 	// action: in-progress
 	// recorded: droplet_snapshot 2 POST /v2/droplets/3164444/actions 422 unprocessable_entity REDACTED
-	// class: resource_busy 422 unprocessable_entity transient: true
+	// class: resource_busy 422 unprocessable_entity retried: true
 	// wait: 0s
 }

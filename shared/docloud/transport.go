@@ -41,19 +41,20 @@ func (f RecorderFunc) Record(ctx context.Context, call snapkeep.APICall) { f(ctx
 type operationKey struct{}
 
 type operation struct {
-	name    string
+	name    snapkeep.Operation
 	attempt int
 }
 
 // WithOperation returns a context whose requests are recorded as operation
-// op (e.g. "droplet_snapshot"), attempt number attempt (1 for the first try).
-func WithOperation(ctx context.Context, op string, attempt int) context.Context {
+// op (e.g. snapkeep.OpSnapshotDroplet), attempt number attempt (1 for the
+// first try).
+func WithOperation(ctx context.Context, op snapkeep.Operation, attempt int) context.Context {
 	return context.WithValue(ctx, operationKey{}, operation{op, attempt})
 }
 
 // OperationFrom returns the operation and attempt WithOperation put in ctx,
 // or "" and 0.
-func OperationFrom(ctx context.Context) (op string, attempt int) {
+func OperationFrom(ctx context.Context) (op snapkeep.Operation, attempt int) {
 	o, _ := ctx.Value(operationKey{}).(operation)
 	return o.name, o.attempt
 }

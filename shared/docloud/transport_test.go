@@ -148,7 +148,7 @@ func TestTransportConnectionReset(t *testing.T) {
 				_, err = f.client.GetAction(ctxOp("action_poll"), 5)
 			}
 			e := Classify(err)
-			if e == nil || e.Class != snapkeep.ClassNetwork || e.StatusCode != 0 || !e.Transient() {
+			if e == nil || e.Class != snapkeep.ClassNetwork || e.StatusCode != 0 || !e.Retried() {
 				t.Fatalf("error %v classified %+v, want network", err, e)
 			}
 			if n.Load() != 1 {

@@ -181,8 +181,9 @@ func TestStreamEventFixture(t *testing.T) {
 		t.Errorf("failure: %q %d %q", failed.ErrorClass, failed.HTTPStatus, failed.ProviderErrorID)
 	case failed.Resource != (snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "3164444", Region: "nyc3"}) || failed.ResourceKey != failed.Resource.Key():
 		t.Errorf("resource %+v key %q", failed.Resource, failed.ResourceKey)
-	case failed.Attempts != 3 || failed.APICalls != 3 || !failed.Notified:
-		t.Errorf("attempts %d api calls %d notified %v", failed.Attempts, failed.APICalls, failed.Notified)
+	case failed.Attempts != 3 || failed.APICalls != 3 || failed.Notices[snapkeep.ChannelEmail].Kind != snapkeep.NoticeFailure ||
+		failed.Notices[snapkeep.ChannelEmail].ID != "0100018f-ses-message":
+		t.Errorf("attempts %d api calls %d notices %+v", failed.Attempts, failed.APICalls, failed.Notices)
 	case failed.FinishedAt == nil || !failed.FinishedAt.Equal(finished) || failed.Unfinished != "" || failed.NextCheckAt != nil:
 		t.Errorf("finished %v unfinished %q next check %v", failed.FinishedAt, failed.Unfinished, failed.NextCheckAt)
 	case before.Unfinished != snapkeep.UnfinishedShard || before.LeaseUntil == nil || before.FinishedAt != nil:

@@ -16,8 +16,8 @@ type APICall struct {
 	ResourceKey string `json:"resource_key,omitempty" dynamodbav:"resource_key,omitempty"`
 	// Region is the resource's region.
 	Region string `json:"region,omitempty" dynamodbav:"region,omitempty"`
-	// Operation names what the call was for, e.g. "droplet_snapshot".
-	Operation string `json:"operation,omitempty" dynamodbav:"operation,omitempty"`
+	// Operation names what the call was for, e.g. "snapshot_droplet".
+	Operation Operation `json:"operation,omitempty" dynamodbav:"operation,omitempty"`
 	// Attempt is 1 for the first try of an operation, 2 for its first retry...
 	Attempt int `json:"attempt" dynamodbav:"attempt"`
 	// Method is the HTTP method.

@@ -19,7 +19,8 @@ const (
 	ClassInternal        ErrorClass = "internal"
 )
 
-// ClassInfo describes an error class in the words customers and ops read.
+// ClassInfo describes an error class in the words customers and ops read,
+// and holds the one rule of which classes the run path retries.
 type ClassInfo struct {
 	// Class is the class described.
 	Class ErrorClass
@@ -30,25 +31,39 @@ type ClassInfo struct {
 	ServerAffected bool
 	// CustomerAction is what the customer should do, or "" for nothing.
 	CustomerAction string
-	// Transient is true when retrying later can succeed without anyone acting.
-	Transient bool
+	// Retried is the one retry rule: true when the run path tries again by
+	// itself, within the slot window (or, once a snapshot was started, the
+	// deadline), because a later try can succeed without anyone acting.
+	// timed_out (the deadline has passed) and internal (a fault of ours
+	// that retrying does not mend) are not retried: the run ends.
+	Retried bool
 	// ProviderSide is true when the failure counts against DigitalOcean's
 	// error rate (the errorrate detector watches these).
 	ProviderSide bool
 }
 
 var classes = map[ErrorClass]ClassInfo{
-	ClassProviderError:   {ClassProviderError, "DigitalOcean's API answered with a server error", false, "", true, true},
-	ClassRateLimited:     {ClassRateLimited, "the DigitalOcean API token's request budget (5,000 an hour, 250 a minute) was spent", false, "", true, false},
-	ClassResourceBusy:    {ClassResourceBusy, "the droplet already had another action in progress", false, "", true, false},
-	ClassAuthRevoked:     {ClassAuthRevoked, "the DigitalOcean API token was revoked or lacks the scopes snapkeep needs", false, "reconnect your DigitalOcean account in snapkeep", false, false},
-	ClassResourceMissing: {ClassResourceMissing, "the droplet or volume no longer exists at DigitalOcean", true, "update the backup policy to the new resource, or delete it", false, false},
-	ClassQuotaExceeded:   {ClassQuotaExceeded, "a DigitalOcean snapshot limit was reached", false, "raise the limit with DigitalOcean or keep fewer snapshots", false, false},
-	ClassActionErrored:   {ClassActionErrored, "DigitalOcean started the snapshot but reported it as errored", false, "", true, true},
-	ClassTimedOut:        {ClassTimedOut, "the snapshot did not finish before the deadline", false, "", true, true},
-	ClassNetwork:         {ClassNetwork, "snapkeep could not reach DigitalOcean's API (timeout, reset or DNS)", false, "", true, true},
-	ClassInvalidPolicy:   {ClassInvalidPolicy, "the backup policy is no longer valid", false, "fix the backup policy", false, false},
-	ClassInternal:        {ClassInternal, "a fault inside snapkeep", false, "", true, false},
+	ClassProviderError: {Class: ClassProviderError, Cause: "DigitalOcean's API answered with a server error",
+		Retried: true, ProviderSide: true},
+	ClassRateLimited: {Class: ClassRateLimited, Cause: "the DigitalOcean API token's request budget (5,000 an hour, 250 a minute) was spent",
+		Retried: true},
+	ClassResourceBusy: {Class: ClassResourceBusy, Cause: "the droplet already had another action in progress",
+		Retried: true},
+	ClassAuthRevoked: {Class: ClassAuthRevoked, Cause: "the DigitalOcean API token was revoked, is malformed or lacks the scopes snapkeep needs",
+		CustomerAction: "reconnect your DigitalOcean account in snapkeep"},
+	ClassResourceMissing: {Class: ClassResourceMissing, Cause: "the droplet or volume no longer exists at DigitalOcean",
+		ServerAffected: true, CustomerAction: "update the backup policy to the new resource, or delete it"},
+	ClassQuotaExceeded: {Class: ClassQuotaExceeded, Cause: "a DigitalOcean snapshot limit was reached",
+		CustomerAction: "raise the limit with DigitalOcean or keep fewer snapshots"},
+	ClassActionErrored: {Class: ClassActionErrored, Cause: "DigitalOcean started the snapshot but reported it as errored",
+		Retried: true, ProviderSide: true},
+	ClassTimedOut: {Class: ClassTimedOut, Cause: "the snapshot did not finish before the deadline",
+		ProviderSide: true},
+	ClassNetwork: {Class: ClassNetwork, Cause: "snapkeep could not reach DigitalOcean's API (timeout, reset or DNS)",
+		Retried: true, ProviderSide: true},
+	ClassInvalidPolicy: {Class: ClassInvalidPolicy, Cause: "the backup policy is no longer valid",
+		CustomerAction: "fix the backup policy"},
+	ClassInternal: {Class: ClassInternal, Cause: "a fault inside snapkeep"},
 }
 
 // Info returns the description of c; an unknown class is described as internal.

@@ -80,9 +80,16 @@ type NotificationMode string
 
 // Notification modes.
 const (
+	// NotifyEveryFailure writes about every failed run (the default) and
+	// when a policy recovers.
 	NotifyEveryFailure NotificationMode = "every_failure"
-	NotifyDailyDigest  NotificationMode = "daily_digest"
-	NotifyNone         NotificationMode = "none"
+	// NotifyFirstFailure writes about a policy's first failure after a
+	// success, then once when it recovers.
+	NotifyFirstFailure NotificationMode = "first_failure"
+	// NotifyDailyDigest writes one summary a day of the day's failures.
+	NotifyDailyDigest NotificationMode = "daily_digest"
+	// NotifyNone never writes.
+	NotifyNone NotificationMode = "none"
 )
 
 // Customer is a snapkeep customer: who to tell when a backup fails.
@@ -95,8 +102,19 @@ type Customer struct {
 	Email string `json:"email" dynamodbav:"email"`
 	// NotificationMode says when to write.
 	NotificationMode NotificationMode `json:"notification_mode" dynamodbav:"notification_mode"`
-	// SlackWebhookURL is an optional Slack incoming webhook.
+	// SlackWebhookURL is an optional Slack incoming webhook. It is a
+	// secret (anyone holding it can post to the channel): never logged or
+	// printed; snapctl shows only whether one is set.
 	SlackWebhookURL string `json:"slack_webhook_url,omitempty" dynamodbav:"slack_webhook_url,omitempty"`
+	// PreferencesToken is the opaque, random token of the customer's
+	// preferences and one-click unsubscribe link (RFC 8058).
+	PreferencesToken string `json:"preferences_token,omitempty" dynamodbav:"preferences_token,omitempty"`
+	// EmailBlocked says why email to the customer stopped (a suppressed
+	// address, a rejected message); empty while email works.
+	EmailBlocked string `json:"email_blocked,omitempty" dynamodbav:"email_blocked,omitempty"`
+	// SlackBlocked says why Slack messages stopped (the webhook answered
+	// 404 or 410, ...); empty while Slack works.
+	SlackBlocked string `json:"slack_blocked,omitempty" dynamodbav:"slack_blocked,omitempty"`
 	// CreatedAt is when the customer was first stored.
 	CreatedAt time.Time `json:"created_at" dynamodbav:"created_at"`
 	// UpdatedAt is when the customer was last changed.

@@ -139,16 +139,125 @@ type Run struct {
 	// Unfinished is UnfinishedShard while the run is not terminal and absent
 	// afterwards (the sparse unfinished-runs index's partition key).
 	Unfinished string `json:"unfinished,omitempty" dynamodbav:"unfinished,omitempty"`
-	// Retention is what retention did after a successful run.
+	// Retention is what retention did after a successful run, or what it
+	// deleted to make room before the snapshot (a volume at its limit).
 	Retention *RetentionResult `json:"retention,omitempty" dynamodbav:"retention,omitempty"`
-	// Notified is set once the customer has been told of a failure.
-	Notified bool `json:"notified,omitempty" dynamodbav:"notified,omitempty"`
+
+	// Retry state of an unfinished run, as fields (the stream readers and
+	// support read them; the run path decides by them).
+
+	// RetryClass is the class of the latest transient failure while the
+	// run is still retrying; empty when it is not (a terminal run carries
+	// ErrorClass instead).
+	RetryClass ErrorClass `json:"retry_class,omitempty" dynamodbav:"retry_class,omitempty"`
+	// RequestUncertain is true when an earlier snapshot request may have
+	// started a snapshot DigitalOcean did not confirm (a 5xx, timeout,
+	// reset or malformed answer, or a crashed attempt): before asking
+	// again the run looks for it.
+	RequestUncertain bool `json:"request_uncertain,omitempty" dynamodbav:"request_uncertain,omitempty"`
+	// Requests are the times of the run's snapshot requests whose outcome
+	// was uncertain, by snapkeep's clock corrected for DigitalOcean's (at
+	// most MaxRequestWindows, newest last): an action is adopted as the
+	// run's own only if it started inside one of them.
+	Requests []RequestWindow `json:"requests,omitempty" dynamodbav:"requests,omitempty"`
+	// Adopted is true when the run's action was found among the droplet's
+	// actions rather than returned by a request; if it completes without
+	// the run's named snapshot, it was not the run's.
+	Adopted bool `json:"adopted,omitempty" dynamodbav:"adopted,omitempty"`
+	// ActionCompletedAt is when the run's action completed; set while the
+	// run waits for its snapshot to be listed.
+	ActionCompletedAt *time.Time `json:"action_completed_at,omitempty" dynamodbav:"action_completed_at,omitempty"`
+	// StepFailures counts the run's consecutive steps that ended without
+	// an answer from DigitalOcean (the token could not be read, the
+	// invocation ran out of time, ...); each moves NextCheckAt back off.
+	StepFailures int `json:"step_failures,omitempty" dynamodbav:"step_failures,omitempty"`
+	// StepError says why the latest such step failed.
+	StepError string `json:"step_error,omitempty" dynamodbav:"step_error,omitempty"`
+	// LeaseFor says what LeaseUntil was taken for: "request" (a snapshot
+	// request may be in flight) or "check" (a read-only check).
+	LeaseFor LeasePurpose `json:"lease_for,omitempty" dynamodbav:"lease_for,omitempty"`
+	// BudgetDelays counts the times the run waited for its own token's
+	// request budget (pacing), and BudgetDelayedUntil is the latest wait's
+	// end; a delay of the account's own making, not DigitalOcean's.
+	BudgetDelays       int        `json:"budget_delays,omitempty" dynamodbav:"budget_delays,omitempty"`
+	BudgetDelayedUntil *time.Time `json:"budget_delayed_until,omitempty" dynamodbav:"budget_delayed_until,omitempty"`
+
+	// Notices records the customer messages about this run, by channel
+	// ("email", "slack"): written with a condition, so each is sent once.
+	Notices map[string]Notice `json:"notices,omitempty" dynamodbav:"notices,omitempty"`
 	// UpdatedAt is when the item was last written.
 	UpdatedAt time.Time `json:"updated_at" dynamodbav:"updated_at"`
 }
 
 // UnfinishedShard is the value of Run.Unfinished while a run is not terminal.
 const UnfinishedShard = "unfinished"
+
+// LeasePurpose says what a run's lease was taken for.
+type LeasePurpose string
+
+// Lease purposes.
+const (
+	// LeaseRequest: the holder may send the snapshot request; if the lease
+	// lapses, the request's outcome is uncertain.
+	LeaseRequest LeasePurpose = "request"
+	// LeaseCheck: the holder only reads (follows the action, lists); a
+	// lapsed check lease leaves nothing uncertain.
+	LeaseCheck LeasePurpose = "check"
+)
+
+// MaxRequestWindows bounds Run.Requests.
+const MaxRequestWindows = 8
+
+// RequestWindow is when one snapshot request was in flight.
+type RequestWindow struct {
+	// From is when it was sent.
+	From time.Time `json:"from" dynamodbav:"from"`
+	// To is when its answer (or failure) came.
+	To time.Time `json:"to" dynamodbav:"to"`
+}
+
+// Notice channels.
+const (
+	ChannelEmail = "email"
+	ChannelSlack = "slack"
+)
+
+// NoticeKind says what a customer message was about.
+type NoticeKind string
+
+// Notice kinds.
+const (
+	// NoticeFailure tells of one failed run.
+	NoticeFailure NoticeKind = "failure"
+	// NoticeRecovery tells that a policy succeeded again after failures.
+	NoticeRecovery NoticeKind = "recovery"
+	// NoticeIncident tells of the failures of a provider incident, once
+	// per customer.
+	NoticeIncident NoticeKind = "incident"
+	// NoticeResolved tells that a provider incident is over.
+	NoticeResolved NoticeKind = "resolved"
+	// NoticeDigest is the daily summary.
+	NoticeDigest NoticeKind = "digest"
+	// NoticeHeld marks a failure whose message is held for the incident
+	// notice (hold mode).
+	NoticeHeld NoticeKind = "held"
+	// NoticeSkipped marks a run the customer's preference says not to
+	// write about.
+	NoticeSkipped NoticeKind = "skipped"
+)
+
+// Notice is one customer message about a run on one channel.
+type Notice struct {
+	// Kind is what the message was about.
+	Kind NoticeKind `json:"kind" dynamodbav:"kind"`
+	// ID is the message's id (SES MessageId, or snapkeep's own for Slack).
+	ID string `json:"id,omitempty" dynamodbav:"id,omitempty"`
+	// At is when it was sent or decided.
+	At time.Time `json:"at" dynamodbav:"at"`
+	// Error says why it could not be sent (a permanent rejection, or bad
+	// data such as an unknown customer); it is not retried.
+	Error string `json:"error,omitempty" dynamodbav:"error,omitempty"`
+}
 
 // Key returns the run's key.
 func (r *Run) Key() RunKey { return NewRunKey(r.PolicyID, r.ScheduledAt) }

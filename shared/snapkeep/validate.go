@@ -236,8 +236,8 @@ func shortDuration(d time.Duration) string {
 //   - name: required (not blank); emails address the customer by it.
 //   - email: a single bare address such as ops@example.com (net/mail),
 //     without a display name or angle brackets.
-//   - notification_mode: every_failure, daily_digest, none, or empty, which
-//     means every_failure (DefaultNotificationMode).
+//   - notification_mode: every_failure, first_failure, daily_digest, none,
+//     or empty, which means every_failure (DefaultNotificationMode).
 //   - slack_webhook_url: empty, or an https URL.
 func (c *Customer) Validate() error {
 	var ps problems
@@ -251,9 +251,9 @@ func (c *Customer) Validate() error {
 		ps.add("email", "%q must be a single email address such as ops@example.com", c.Email)
 	}
 	switch c.NotificationMode {
-	case "", NotifyEveryFailure, NotifyDailyDigest, NotifyNone:
+	case "", NotifyEveryFailure, NotifyFirstFailure, NotifyDailyDigest, NotifyNone:
 	default:
-		ps.add("notification_mode", "%q must be every_failure, daily_digest or none (empty means every_failure)", c.NotificationMode)
+		ps.add("notification_mode", "%q must be every_failure, first_failure, daily_digest or none (empty means every_failure)", c.NotificationMode)
 	}
 	if c.SlackWebhookURL != "" {
 		if u, err := url.Parse(c.SlackWebhookURL); err != nil || u.Scheme != "https" || u.Host == "" {

@@ -220,7 +220,7 @@ func TestCustomerValidate(t *testing.T) {
 		{name: "email two", edit: func(c *Customer) { c.Email = "ada@example.com, bob@example.com" }, fields: []string{"email"}},
 		{name: "email spaces", edit: func(c *Customer) { c.Email = " ada@example.com" }, fields: []string{"email"}},
 		{name: "mode unknown", edit: func(c *Customer) { c.NotificationMode = "weekly" },
-			fields: []string{"notification_mode"}, want: []string{`notification_mode: "weekly" must be every_failure, daily_digest or none (empty means every_failure)`}},
+			fields: []string{"notification_mode"}, want: []string{`notification_mode: "weekly" must be every_failure, first_failure, daily_digest or none (empty means every_failure)`}},
 		{name: "slack http", edit: func(c *Customer) { c.SlackWebhookURL = "http://hooks.slack.com/services/T000/B000/SECRET" },
 			fields: []string{"slack_webhook_url"}, want: []string{"slack_webhook_url: must be an https URL"}},
 		{name: "slack not a URL", edit: func(c *Customer) { c.SlackWebhookURL = "hooks.slack.com" }, fields: []string{"slack_webhook_url"}},

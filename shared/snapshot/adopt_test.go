@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digitalocean/godo"
-
 	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -19,15 +17,15 @@ import (
 // listHook is the service's DigitalOcean with ListDropletActions replaced.
 type listHook struct {
 	snapshot.DigitalOcean
-	list func(ctx context.Context, dropletID, page int) ([]godo.Action, bool, error)
+	list func(ctx context.Context, dropletID, page int) ([]snapkeep.Action, bool, error)
 }
 
-func (h *listHook) ListDropletActions(ctx context.Context, dropletID, page int) ([]godo.Action, bool, error) {
+func (h *listHook) ListDropletActions(ctx context.Context, dropletID, page int) ([]snapkeep.Action, bool, error) {
 	return h.list(ctx, dropletID, page)
 }
 
 // hookActions makes the rig's service answer ListDropletActions with list.
-func (r *rig) hookActions(list func(ctx context.Context, dropletID, page int) ([]godo.Action, bool, error)) {
+func (r *rig) hookActions(list func(ctx context.Context, dropletID, page int) ([]snapkeep.Action, bool, error)) {
 	connect := r.svc.Connect
 	r.svc.Connect = func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
 		return &listHook{DigitalOcean: connect(token, rec), list: list}
@@ -37,7 +35,7 @@ func (r *rig) hookActions(list func(ctx context.Context, dropletID, page int) ([
 func (r *rig) posts() int { return r.fake.SnapshotPosts("droplet", fmt.Sprint(dropletID)) }
 
 // ops counts the run's recorded calls of an operation.
-func (r *rig) ops(id, op string) int {
+func (r *rig) ops(id string, op snapkeep.Operation) int {
 	n := 0
 	for _, c := range r.store.callRows(r.t, id) {
 		if c.Operation == op {
@@ -79,7 +77,7 @@ func TestAdoptActionOfUnconfirmedPost(t *testing.T) {
 			if n := r.posts(); n != 1 {
 				t.Errorf("%d snapshot POSTs, want 1", n)
 			}
-			if n := r.ops(id, snapshot.OpListActions); n != 1 {
+			if n := r.ops(id, snapkeep.OpListActions); n != 1 {
 				t.Errorf("%d list_actions calls, want 1", n)
 			}
 			if rows, n := r.store.callRows(t, id), len(r.fake.Requests()); len(rows) != n {
@@ -125,7 +123,7 @@ func TestAdoptionBound(t *testing.T) {
 			if got := run.ActionID == int64(added.ID); got != tc.adopted {
 				t.Fatalf("run action %d, added action %d: adopted %v, want %v", run.ActionID, added.ID, got, tc.adopted)
 			}
-			if n := r.ops(id, snapshot.OpListActions); n != 1 {
+			if n := r.ops(id, snapkeep.OpListActions); n != 1 {
 				t.Errorf("%d list_actions calls, want 1", n)
 			}
 			if tc.adopted {
@@ -171,7 +169,7 @@ func TestAdoptionPages(t *testing.T) {
 	if run.ActionID != int64(ours[0].ID) {
 		t.Fatalf("run action %d, want %d (page 2)", run.ActionID, ours[0].ID)
 	}
-	if n := r.ops(id, snapshot.OpListActions); n != 2 {
+	if n := r.ops(id, snapkeep.OpListActions); n != 2 {
 		t.Errorf("%d list_actions calls, want 2 (two pages)", n)
 	}
 	if run = r.settle(id, 20); run.Status != snapkeep.RunSucceeded || r.posts() != 1 {
@@ -182,33 +180,33 @@ func TestAdoptionPages(t *testing.T) {
 // The listing is cut short at the first action older than the bound, and
 // at maxActionPages; an action without started_at is skipped.
 func TestAdoptionListing(t *testing.T) {
-	ts := func(t time.Time) *godo.Timestamp { return &godo.Timestamp{Time: t} }
+	ts := func(t time.Time) time.Time { return t }
 	for _, tc := range []struct {
 		name  string
-		pages [][]godo.Action
+		pages [][]snapkeep.Action
 		want  int // adopted action id, 0 for none
 		reads int // pages read
 	}{
-		{"stops at an older action", [][]godo.Action{
+		{"stops at an older action", [][]snapkeep.Action{
 			{{ID: 9, Type: "power_on", StartedAt: ts(start.Add(time.Minute))}, {ID: 8, Type: "snapshot", StartedAt: ts(start.Add(-time.Hour))}},
 			{{ID: 7, Type: "snapshot", StartedAt: ts(start)}},
 		}, 0, 1},
-		{"skips an action without started_at", [][]godo.Action{
-			{{ID: 9, Type: "snapshot"}, {ID: 8, Type: "snapshot", StartedAt: ts(start.Add(time.Second)), Status: godo.ActionInProgress}},
+		{"skips an action without started_at", [][]snapkeep.Action{
+			{{ID: 9, Type: "snapshot"}, {ID: 8, Type: "snapshot", StartedAt: ts(start.Add(time.Second)), Status: snapkeep.ActionInProgress}},
 		}, 8, 1},
-		{"another droplet's action", [][]godo.Action{
-			{{ID: 9, Type: "snapshot", ResourceID: 42, StartedAt: ts(start.Add(time.Second)), Status: godo.ActionInProgress}},
+		{"another droplet's action", [][]snapkeep.Action{
+			{{ID: 9, Type: "snapshot", ResourceID: 42, StartedAt: ts(start.Add(time.Second)), Status: snapkeep.ActionInProgress}},
 		}, 0, 1},
-		{"bounded page count", [][]godo.Action{
+		{"bounded page count", [][]snapkeep.Action{
 			{{ID: 1, Type: "power_on", StartedAt: ts(start.Add(time.Minute))}}, {{ID: 2, Type: "power_on", StartedAt: ts(start.Add(time.Minute))}},
 			{{ID: 3, Type: "power_on", StartedAt: ts(start.Add(time.Minute))}}, {{ID: 4, Type: "power_on", StartedAt: ts(start.Add(time.Minute))}},
-			{{ID: 5, Type: "power_on", StartedAt: ts(start.Add(time.Minute))}}, {{ID: 6, Type: "snapshot", StartedAt: ts(start.Add(time.Minute)), Status: godo.ActionInProgress}},
+			{{ID: 5, Type: "power_on", StartedAt: ts(start.Add(time.Minute))}}, {{ID: 6, Type: "snapshot", StartedAt: ts(start.Add(time.Minute)), Status: snapkeep.ActionInProgress}},
 		}, 0, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
 			reads := 0
-			r.hookActions(func(_ context.Context, droplet, page int) ([]godo.Action, bool, error) {
+			r.hookActions(func(_ context.Context, droplet, page int) ([]snapkeep.Action, bool, error) {
 				reads++
 				if droplet != dropletID {
 					t.Errorf("listed droplet %d", droplet)
@@ -260,7 +258,7 @@ func TestAdoptedActionErrored(t *testing.T) {
 	if !strings.Contains(r.logs(), "adopting the snapshot action of an earlier request") || !strings.Contains(r.logs(), "snapshot action errored") {
 		t.Errorf("logs lack the adoption or the errored action: %s", r.logs())
 	}
-	if n := r.ops(id, snapshot.OpListActions); n != 1 {
+	if n := r.ops(id, snapkeep.OpListActions); n != 1 {
 		t.Errorf("%d list_actions calls, want 1 (the errored action's detail ends the uncertainty)", n)
 	}
 }
@@ -275,7 +273,7 @@ func TestNoListingWithoutDoubt(t *testing.T) {
 	if run := r.settle(id, 20); run.Status != snapkeep.RunSucceeded || r.posts() != 2 {
 		t.Errorf("run %s, %d POSTs", run.Status, r.posts())
 	}
-	if n := r.ops(id, snapshot.OpListActions); n != 0 {
+	if n := r.ops(id, snapkeep.OpListActions); n != 0 {
 		t.Errorf("%d list_actions calls after a 429, want 0", n)
 	}
 }
@@ -283,7 +281,7 @@ func TestNoListingWithoutDoubt(t *testing.T) {
 func TestListingFailureIsRetried(t *testing.T) {
 	r := newRig(t)
 	fail := true
-	r.hookActions(func(ctx context.Context, droplet, page int) ([]godo.Action, bool, error) {
+	r.hookActions(func(ctx context.Context, droplet, page int) ([]snapkeep.Action, bool, error) {
 		if fail {
 			return nil, false, &docloud.Error{Class: snapkeep.ClassNetwork, Message: "connection reset", Err: errors.New("reset")}
 		}

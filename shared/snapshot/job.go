@@ -8,20 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/digitalocean/godo"
-
 	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
-)
-
-// Operation names recorded on ApiCalls rows.
-const (
-	OpDropletSnapshot = "droplet_snapshot"
-	OpVolumeSnapshot  = "volume_snapshot"
-	OpGetAction       = "get_action"
-	OpListActions     = "list_actions"
-	OpListSnapshots   = "list_snapshots"
-	OpDeleteSnapshot  = "delete_snapshot"
 )
 
 // job is one attempt's work on one run.
@@ -230,7 +218,7 @@ func checkDelay(elapsed time.Duration) time.Duration {
 
 // get makes a GET-like, safe call with up to GetAttempts quick retries for
 // transient failures. It returns the last error (nil on success).
-func (j *job) get(ctx context.Context, op string, call func(ctx context.Context) error) error {
+func (j *job) get(ctx context.Context, op snapkeep.Operation, call func(ctx context.Context) error) error {
 	var err error
 	for attempt := 1; attempt <= j.cfg.GetAttempts; attempt++ {
 		if err = j.pace(ctx); err != nil {
@@ -317,26 +305,26 @@ func (j *job) snapshot(ctx context.Context) error {
 		return j.retryOrFail(ctx, err, "request the snapshot", j.postLimit(j.lastClass()))
 	}
 	j.run.Attempts++
-	opCtx := func(op string) context.Context { return docloud.WithOperation(ctx, op, j.run.Attempts) }
+	opCtx := func(op snapkeep.Operation) context.Context { return docloud.WithOperation(ctx, op, j.run.Attempts) }
 	switch j.run.Kind {
 	case snapkeep.ResourceDroplet:
 		id, err := strconv.Atoi(j.run.Resource.ID)
 		if err != nil {
 			return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, fmt.Sprintf("droplet id %q is not a number", j.run.Resource.ID))
 		}
-		a, err := j.do.SnapshotDroplet(opCtx(OpDropletSnapshot), id, j.run.SnapshotName)
+		a, err := j.do.SnapshotDroplet(opCtx(snapkeep.OpSnapshotDroplet), id, j.run.SnapshotName)
 		if err != nil {
 			return j.postFailed(ctx, err, "request the droplet snapshot")
 		}
 		t := j.now()
-		j.run.ActionID = int64(a.ID)
+		j.run.ActionID = a.ID
 		j.run.Status = snapkeep.RunInProgress
 		started := t.Truncate(time.Second)
 		j.run.StartedAt = &started
 		j.clearNote()
 		return j.wait(ctx, t.Add(checkDelay(0)))
 	case snapkeep.ResourceVolume:
-		sn, err := j.do.SnapshotVolume(opCtx(OpVolumeSnapshot), j.run.Resource.ID, j.run.SnapshotName, []string{"snapkeep"})
+		sn, err := j.do.SnapshotVolume(opCtx(snapkeep.OpSnapshotVolume), j.run.Resource.ID, j.run.SnapshotName, []string{"snapkeep"})
 		if err != nil {
 			return j.postFailed(ctx, err, "request the volume snapshot")
 		}
@@ -414,10 +402,10 @@ func (j *job) checkAction(ctx context.Context) error {
 		// Seen completed before: only the listing is missing.
 		return j.completed(ctx, at)
 	}
-	var a *godo.Action
-	err := j.get(ctx, OpGetAction, func(ctx context.Context) error {
+	var a *snapkeep.Action
+	err := j.get(ctx, snapkeep.OpGetAction, func(ctx context.Context) error {
 		var err error
-		a, err = j.do.GetAction(ctx, int(j.run.ActionID))
+		a, err = j.do.GetAction(ctx, j.run.ActionID)
 		return err
 	})
 	now := j.now()
@@ -435,16 +423,16 @@ func (j *job) checkAction(ctx context.Context) error {
 // follow acts on the snapshot action a as seen at now: completed, find
 // its snapshot; errored, request again within the window or fail; in
 // progress, look again later.
-func (j *job) follow(ctx context.Context, a *godo.Action, now time.Time) error {
+func (j *job) follow(ctx context.Context, a *snapkeep.Action, now time.Time) error {
 	switch a.Status {
-	case docloud.StatusCompleted:
+	case snapkeep.ActionCompleted:
 		at := now
-		if a.CompletedAt != nil && !a.CompletedAt.Time.IsZero() {
-			at = a.CompletedAt.Time
+		if !a.CompletedAt.IsZero() {
+			at = a.CompletedAt
 		}
 		j.clearNote()
 		return j.completed(ctx, at)
-	case docloud.StatusErrored:
+	case snapkeep.ActionErrored:
 		detail := fmt.Sprintf("snapshot action %d errored", a.ID)
 		j.clearNote()
 		j.run.ErrorDetail = detail
@@ -485,16 +473,16 @@ const maxActionPages = 5
 // findAction returns the newest snapshot action of the run's droplet that
 // started at or after the run's claim (less AdoptSkew): the action an
 // earlier, unconfirmed request of the run started. nil when there is none.
-func (j *job) findAction(ctx context.Context) (*godo.Action, error) {
+func (j *job) findAction(ctx context.Context) (*snapkeep.Action, error) {
 	id, err := strconv.Atoi(j.run.Resource.ID)
 	if err != nil {
 		return nil, nil // the POST path reports the bad id
 	}
 	since := j.run.ClaimedAt.Add(-AdoptSkew)
 	for page := 1; page <= maxActionPages; page++ {
-		var actions []godo.Action
+		var actions []snapkeep.Action
 		var more bool
-		err := j.get(ctx, OpListActions, func(ctx context.Context) error {
+		err := j.get(ctx, snapkeep.OpListActions, func(ctx context.Context) error {
 			var err error
 			actions, more, err = j.do.ListDropletActions(ctx, id, page)
 			return err
@@ -505,14 +493,14 @@ func (j *job) findAction(ctx context.Context) (*godo.Action, error) {
 		older := false
 		for i := range actions {
 			a := &actions[i]
-			if a.StartedAt == nil || a.StartedAt.Time.IsZero() {
+			if a.StartedAt.IsZero() {
 				continue
 			}
-			if a.StartedAt.Time.Before(since) {
+			if a.StartedAt.Before(since) {
 				older = true
 				continue
 			}
-			if a.Type == "snapshot" && (a.ResourceID == 0 || a.ResourceID == id) {
+			if a.Type == "snapshot" && (a.ResourceID == 0 || a.ResourceID == int64(id)) {
 				return a, nil
 			}
 		}
@@ -525,12 +513,12 @@ func (j *job) findAction(ctx context.Context) (*godo.Action, error) {
 
 // adopt takes a, the action an earlier unconfirmed request started, as
 // the run's own and follows it like one whose POST was answered.
-func (j *job) adopt(ctx context.Context, a *godo.Action) error {
+func (j *job) adopt(ctx context.Context, a *snapkeep.Action) error {
 	j.s.log().InfoContext(ctx, "adopting the snapshot action of an earlier request",
-		"run_id", j.run.RunID, "action_id", a.ID, "action_status", a.Status, "action_started_at", a.StartedAt.Time.UTC().Format(time.RFC3339))
-	j.run.ActionID = int64(a.ID)
+		"run_id", j.run.RunID, "action_id", a.ID, "action_status", a.Status, "action_started_at", a.StartedAt.UTC().Format(time.RFC3339))
+	j.run.ActionID = a.ID
 	j.run.Status = snapkeep.RunInProgress
-	started := a.StartedAt.Time.UTC().Truncate(time.Second)
+	started := a.StartedAt.UTC().Truncate(time.Second)
 	if started.Before(j.run.ClaimedAt) {
 		started = j.run.ClaimedAt
 	}
@@ -594,12 +582,12 @@ func (j *job) completed(ctx context.Context, at time.Time) error {
 }
 
 // listAll lists every page of the run resource's snapshots.
-func (j *job) listAll(ctx context.Context) ([]godo.Snapshot, error) {
-	var all []godo.Snapshot
+func (j *job) listAll(ctx context.Context) ([]snapkeep.Snapshot, error) {
+	var all []snapkeep.Snapshot
 	for page := 1; ; page++ {
-		var snaps []godo.Snapshot
+		var snaps []snapkeep.Snapshot
 		var more bool
-		err := j.get(ctx, OpListSnapshots, func(ctx context.Context) error {
+		err := j.get(ctx, snapkeep.OpListSnapshots, func(ctx context.Context) error {
 			var err error
 			snaps, more, err = j.do.ListSnapshots(ctx, j.run.Kind, j.run.Resource.ID, page)
 			return err
@@ -614,7 +602,7 @@ func (j *job) listAll(ctx context.Context) ([]godo.Snapshot, error) {
 	}
 }
 
-func findByName(snaps []godo.Snapshot, name string) *godo.Snapshot {
+func findByName(snaps []snapkeep.Snapshot, name string) *snapkeep.Snapshot {
 	for i := range snaps {
 		if snaps[i].Name == name {
 			return &snaps[i]
@@ -625,7 +613,7 @@ func findByName(snaps []godo.Snapshot, name string) *godo.Snapshot {
 
 // succeed applies retention and stores the run succeeded. listing is the
 // resource's snapshots when listed is true.
-func (j *job) succeed(ctx context.Context, listing []godo.Snapshot, listed bool) error {
+func (j *job) succeed(ctx context.Context, listing []snapkeep.Snapshot, listed bool) error {
 	j.clearNote()
 	j.run.Retention = j.retention(ctx, listing, listed)
 	return j.finish(ctx, snapkeep.RunSucceeded, "", "")

@@ -6,30 +6,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digitalocean/godo"
-
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 func TestPlan(t *testing.T) {
 	now := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
-	own := func(id string, age time.Duration) godo.Snapshot {
+	own := func(id string, age time.Duration) snapkeep.Snapshot {
 		slot := now.Add(-age)
-		return godo.Snapshot{ID: id, Name: SnapshotName(snapkeep.NewRunKey("p1", slot)), Created: slot.Format(time.RFC3339)}
+		return snapkeep.Snapshot{ID: id, Name: SnapshotName(snapkeep.NewRunKey("p1", slot)), Created: slot}
 	}
-	foreign := []godo.Snapshot{
-		{ID: "f1", Name: "customer", Created: now.Add(-1000 * time.Hour).Format(time.RFC3339)},
-		{ID: "f2", Name: "snapkeep-p1-x-20261101T000000Z", Created: now.Add(-900 * time.Hour).Format(time.RFC3339)},
-		{ID: "f3", Name: "snapkeep-p1-20261101", Created: now.Add(-900 * time.Hour).Format(time.RFC3339)},
-		{ID: "f4", Name: "snapkeep-p2-20261101T000000Z", Created: now.Add(-900 * time.Hour).Format(time.RFC3339)},
+	foreign := []snapkeep.Snapshot{
+		{ID: "f1", Name: "customer", Created: now.Add(-1000 * time.Hour)},
+		{ID: "f2", Name: "snapkeep-p1-x-20261101T000000Z", Created: now.Add(-900 * time.Hour)},
+		{ID: "f3", Name: "snapkeep-p1-20261101", Created: now.Add(-900 * time.Hour)},
+		{ID: "f4", Name: "snapkeep-p2-20261101T000000Z", Created: now.Add(-900 * time.Hour)},
 	}
 	day := 24 * time.Hour
-	list := append([]godo.Snapshot{own("new", 0), own("d1", day), own("d2", 2*day), own("d3", 3*day), own("d10", 10*day)}, foreign...)
+	list := append([]snapkeep.Snapshot{own("new", 0), own("d1", day), own("d2", 2*day), own("d3", 3*day), own("d10", 10*day)}, foreign...)
 	for _, tc := range []struct {
 		name       string
 		r          snapkeep.Retention
 		kind       snapkeep.ResourceKind
-		list       []godo.Snapshot
+		list       []snapkeep.Snapshot
 		keep, dele []string
 	}{
 		{"no rules keeps all", snapkeep.Retention{}, snapkeep.ResourceDroplet, list, []string{"new", "d1", "d2", "d3", "d10"}, nil},
@@ -37,7 +35,7 @@ func TestPlan(t *testing.T) {
 		{"max age 5 days", snapkeep.Retention{MaxAgeDays: 5}, snapkeep.ResourceDroplet, list, []string{"new", "d1", "d2", "d3"}, []string{"d10"}},
 		{"both: deleted only when both allow", snapkeep.Retention{KeepLast: 1, MaxAgeDays: 2}, snapkeep.ResourceDroplet, list, []string{"new", "d1", "d2"}, []string{"d3", "d10"}},
 		{"keep last 1 never deletes the new one", snapkeep.Retention{KeepLast: 1}, snapkeep.ResourceDroplet,
-			[]godo.Snapshot{own("d1", day), own("new", 2*day)}, []string{"d1", "new"}, nil},
+			[]snapkeep.Snapshot{own("d1", day), own("new", 2*day)}, []string{"d1", "new"}, nil},
 		{"volume limit makes room", snapkeep.Retention{KeepLast: 30}, snapkeep.ResourceVolume, volumeList(own, 20, 5), nil, []string{"v19"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,13 +51,13 @@ func TestPlan(t *testing.T) {
 }
 
 // volumeList is the new snapshot, n-1 older own ones (v1..) and f foreign.
-func volumeList(own func(string, time.Duration) godo.Snapshot, n, f int) []godo.Snapshot {
-	l := []godo.Snapshot{own("new", 0)}
+func volumeList(own func(string, time.Duration) snapkeep.Snapshot, n, f int) []snapkeep.Snapshot {
+	l := []snapkeep.Snapshot{own("new", 0)}
 	for i := 1; i < n; i++ {
 		l = append(l, own(fmt.Sprintf("v%d", i), time.Duration(i)*time.Hour))
 	}
 	for i := 0; i < f; i++ {
-		l = append(l, godo.Snapshot{ID: fmt.Sprintf("f%d", i), Name: fmt.Sprintf("mine-%d", i)})
+		l = append(l, snapkeep.Snapshot{ID: fmt.Sprintf("f%d", i), Name: fmt.Sprintf("mine-%d", i)})
 	}
 	return l
 }

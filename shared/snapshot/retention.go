@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/digitalocean/godo"
-
 	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
@@ -22,7 +20,7 @@ type ownSnapshot struct {
 // retention deletes the policy's own snapshots its rules no longer keep.
 // It never fails the run: problems are recorded in the result (a failed
 // delete is retried naturally by the next run).
-func (j *job) retention(ctx context.Context, listing []godo.Snapshot, listed bool) *snapkeep.RetentionResult {
+func (j *job) retention(ctx context.Context, listing []snapkeep.Snapshot, listed bool) *snapkeep.RetentionResult {
 	res := &snapkeep.RetentionResult{}
 	pol := j.pol
 	if pol == nil {
@@ -54,7 +52,7 @@ func (j *job) retention(ctx context.Context, listing []godo.Snapshot, listed boo
 			res.Error = fmt.Sprintf("%d deletes deferred to the next run: %v", len(del)-i, err)
 			break
 		}
-		err := j.do.DeleteSnapshot(docloud.WithOperation(ctx, OpDeleteSnapshot, 1), id)
+		err := j.do.DeleteSnapshot(docloud.WithOperation(ctx, snapkeep.OpDeleteSnapshot, 1), id)
 		if err != nil && docloud.Classify(err).Class != snapkeep.ClassResourceMissing {
 			res.Failed = append(res.Failed, id)
 			j.s.log().WarnContext(ctx, "retention delete failed; the next run retries it", "run_id", j.run.RunID, "snapshot_id", id, "error", err.Error())
@@ -75,7 +73,7 @@ func (j *job) retention(ctx context.Context, listing []godo.Snapshot, listed boo
 // also makes room under DigitalOcean's limit of VolumeSnapshotLimit
 // snapshots per volume (counting the ones that are not ours), deleting the
 // oldest of ours, so that the next run's snapshot fits.
-func plan(policyID string, r snapkeep.Retention, kind snapkeep.ResourceKind, newID string, listing []godo.Snapshot, now time.Time) (keep, del []string) {
+func plan(policyID string, r snapkeep.Retention, kind snapkeep.ResourceKind, newID string, listing []snapkeep.Snapshot, now time.Time) (keep, del []string) {
 	var own []ownSnapshot
 	for _, s := range listing {
 		slot, ok := ownSlot(policyID, s.Name)
@@ -83,8 +81,8 @@ func plan(policyID string, r snapkeep.Retention, kind snapkeep.ResourceKind, new
 			continue
 		}
 		created := slot
-		if t, err := time.Parse(time.RFC3339, s.Created); err == nil {
-			created = t
+		if !s.Created.IsZero() {
+			created = s.Created
 		}
 		own = append(own, ownSnapshot{id: s.ID, created: created})
 	}

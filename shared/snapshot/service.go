@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/digitalocean/godo"
-
 	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
@@ -56,11 +54,11 @@ type TokenSource interface {
 // DigitalOcean is the part of *docloud.Client the service uses. Each
 // method makes exactly one HTTP request and never retries.
 type DigitalOcean interface {
-	SnapshotDroplet(ctx context.Context, dropletID int, name string) (*godo.Action, error)
-	GetAction(ctx context.Context, actionID int) (*godo.Action, error)
-	SnapshotVolume(ctx context.Context, volumeID, name string, tags []string) (*godo.Snapshot, error)
-	ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, resourceID string, page int) ([]godo.Snapshot, bool, error)
-	ListDropletActions(ctx context.Context, dropletID int, page int) ([]godo.Action, bool, error)
+	SnapshotDroplet(ctx context.Context, dropletID int, name string) (*snapkeep.Action, error)
+	GetAction(ctx context.Context, actionID int64) (*snapkeep.Action, error)
+	SnapshotVolume(ctx context.Context, volumeID, name string, tags []string) (*snapkeep.Snapshot, error)
+	ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, resourceID string, page int) ([]snapkeep.Snapshot, bool, error)
+	ListDropletActions(ctx context.Context, dropletID int, page int) ([]snapkeep.Action, bool, error)
 	DeleteSnapshot(ctx context.Context, snapshotID string) error
 	PaceDelay(now time.Time) time.Duration
 }

@@ -44,7 +44,7 @@ func TestDropletSuccess(t *testing.T) {
 	rows := r.store.callRows(t, id)
 	var ops []string
 	for _, c := range rows {
-		ops = append(ops, c.Operation)
+		ops = append(ops, string(c.Operation))
 		if c.RequestHeaders["authorization"] != snapkeep.Redacted {
 			t.Errorf("call %d authorization = %q", c.Seq, c.RequestHeaders["authorization"])
 		}
@@ -58,7 +58,7 @@ func TestDropletSuccess(t *testing.T) {
 			t.Errorf("call %d expires_at = %d, want %d", c.Seq, c.ExpiresAt, want)
 		}
 	}
-	if got := strings.Join(ops, ","); !strings.HasPrefix(got, "droplet_snapshot,get_action") || !strings.HasSuffix(got, "get_action,list_snapshots") {
+	if got := strings.Join(ops, ","); !strings.HasPrefix(got, "snapshot_droplet,get_action") || !strings.HasSuffix(got, "get_action,list_snapshots") {
 		t.Errorf("operations = %s", got)
 	}
 	if strings.Contains(r.logs(), r.token) {
@@ -497,7 +497,7 @@ func TestCompletedButNotListed(t *testing.T) {
 			}
 			gets := 0
 			for _, c := range r.store.callRows(t, run.RunID) {
-				if c.Operation == snapshot.OpGetAction && c.StatusCode == 200 {
+				if c.Operation == snapkeep.OpGetAction && c.StatusCode == 200 {
 					gets++
 				}
 			}
