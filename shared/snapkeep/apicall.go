@@ -16,6 +16,11 @@ type APICall struct {
 	ResourceKey string `json:"resource_key,omitempty" dynamodbav:"resource_key,omitempty"`
 	// Region is the resource's region.
 	Region string `json:"region,omitempty" dynamodbav:"region,omitempty"`
+	// AccountID is the DigitalOcean account whose token made the call.
+	AccountID string `json:"account_id,omitempty" dynamodbav:"account_id,omitempty"`
+	// Host is the host the request went to (only ever DigitalOcean's API
+	// host: the token is never sent elsewhere).
+	Host string `json:"host,omitempty" dynamodbav:"host,omitempty"`
 	// Operation names what the call was for, e.g. "snapshot_droplet".
 	Operation Operation `json:"operation,omitempty" dynamodbav:"operation,omitempty"`
 	// Attempt is 1 for the first try of an operation, 2 for its first retry...
@@ -42,6 +47,11 @@ type APICall struct {
 	ErrorMessage string `json:"error_message,omitempty" dynamodbav:"error_message,omitempty"`
 	// TransportError is the network error text when no response came.
 	TransportError string `json:"transport_error,omitempty" dynamodbav:"transport_error,omitempty"`
+	// Class is the attempt's error class by the one status-to-class rule
+	// (shared/docloud), including a 2xx whose body could not be used
+	// (provider_error); empty for a success. The error-rate detector counts
+	// the calls whose class is provider-side.
+	Class ErrorClass `json:"error_class,omitempty" dynamodbav:"error_class,omitempty"`
 	// FailureHour is set on failed calls only, as "2006-01-02T15" UTC
 	// (sparse failing-calls-by-hour index, sorted by StartedAt).
 	FailureHour string `json:"failure_hour,omitempty" dynamodbav:"failure_hour,omitempty"`
