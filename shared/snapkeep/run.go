@@ -270,6 +270,10 @@ type RetentionResult struct {
 	Deleted []string `json:"deleted,omitempty" dynamodbav:"deleted,omitempty"`
 	// Failed lists the ids whose delete failed; the next run tries again.
 	Failed []string `json:"failed,omitempty" dynamodbav:"failed,omitempty"`
+	// MadeRoom lists the policy's own snapshots deleted before the
+	// snapshot was taken, because the volume was at DigitalOcean's limit of
+	// 25 snapshots (oldest first).
+	MadeRoom []string `json:"made_room,omitempty" dynamodbav:"made_room,omitempty"`
 	// Error says why retention could not run or finish, if it could not.
 	Error string `json:"error,omitempty" dynamodbav:"error,omitempty"`
 }

@@ -43,6 +43,11 @@ var (
 	uuidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
+// ValidID reports whether id follows the id rule of policies, customers and
+// accounts: 1-64 characters of 0-9 A-Z a-z _ . - (it names Scheduler
+// schedules and secrets, and stays far below DynamoDB's key size).
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 // FieldProblem is one broken rule: the field, by its json name, and the
 // rule in words.
 type FieldProblem struct {
