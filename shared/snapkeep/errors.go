@@ -54,4 +54,3 @@ type Lock struct {
 	// Until is when the lock lapses.
 	Until time.Time
 }
-
