@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,10 +30,13 @@ type Error struct {
 	// ErrorID is DigitalOcean's error id from the body, e.g. "server_error".
 	ErrorID string
 	// Message is DigitalOcean's error message from the body, or the status
-	// text when the body was not DigitalOcean's JSON (a gateway's page), or
-	// what went wrong when no response came.
+	// text when the body was not DigitalOcean's JSON (a gateway's page), a
+	// note of the redirect's Location for a 3xx, or what went wrong when no
+	// response came.
 	Message string
 	// RequestID is DigitalOcean's request id (x-request-id, else the body's).
+	// ErrorID, Message and RequestID are each at most
+	// snapkeep.MaxProviderText bytes, ending in snapkeep.Bound's note when cut.
 	RequestID string
 	// RetryAfter is how long DigitalOcean asked to wait (429 only): the
 	// retry-after header, else the time until ratelimit-reset.
@@ -41,7 +45,8 @@ type Error struct {
 	Err error
 }
 
-// Error implements error. The text never holds the token.
+// Error implements error. The text never holds the token, and each part
+// of it DigitalOcean controls is at most snapkeep.MaxProviderText bytes.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("digitalocean: ")
@@ -62,7 +67,7 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	if e.StatusCode == 0 && e.Err != nil && e.Message == "" {
-		b.WriteString(": " + e.Err.Error())
+		b.WriteString(": " + bound(e.Err.Error()))
 	}
 	return b.String()
 }
@@ -79,19 +84,26 @@ func (e *Error) Retried() bool { return e.Class.Info().Retried }
 // *Error itself when err already wraps one.
 //
 //   - 500, 502, 503, 504 and any other 5xx, JSON or not → provider_error
-//   - 2xx whose body is not the JSON expected (godo's decode error) → provider_error
+//   - 3xx (a redirect, never followed: the token stays on the API host) → provider_error
+//   - 2xx whose body the client could not use (malformed JSON, a bad time,
+//     an action id below 1, a missing object) → provider_error
 //   - 429 → rate_limited, RetryAfter from retry-after, else ratelimit-reset
 //     (relative to the response's date header, else the wall clock)
 //   - 422 saying a pending event or an action already in progress → resource_busy
 //   - 422 mentioning a limit or quota (case-insensitive) → quota_exceeded
 //   - other 422 → invalid_policy
-//   - 401, 403 → auth_revoked
+//   - 401, 403 → auth_revoked; so is a stored token that is malformed
+//     (never sent)
 //   - 404 → resource_missing
 //   - other 4xx → internal (snapkeep sent a request DigitalOcean rejects)
 //   - godo's argument errors (no request made) → invalid_policy
 //   - timeouts, resets, EOF, DNS, refused connections, context deadline
 //     or cancellation → network
+//   - a request the transport refused to send (another host) → internal
 //   - anything else → internal
+//
+// The status rows of this table live in classOfStatus only; the ApiCalls
+// rows are classified by the same code.
 func Classify(err error) *Error {
 	if err == nil {
 		return nil
@@ -102,23 +114,38 @@ func Classify(err error) *Error {
 	}
 	var er *godo.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
-		return fromResponse(er, err, nil)
+		e = fromResponse(er, err, nil)
+		e.sanitize(nil)
+		return e
 	}
 	var arg *godo.ArgError
 	if errors.As(err, &arg) {
-		return &Error{Class: snapkeep.ClassInvalidPolicy, Message: arg.Error(), Err: err}
+		return &Error{Class: snapkeep.ClassInvalidPolicy, Message: bound(arg.Error()), Err: err}
 	}
 	if isNetwork(err) {
 		return &Error{Class: snapkeep.ClassNetwork, Err: err}
 	}
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if isDecode(err) {
 		// The transport buffers every body before godo decodes it, so a
 		// decode error here is a malformed body, not a cut connection.
-		return &Error{Class: snapkeep.ClassProviderError, Message: "malformed response body: " + err.Error(), Err: err}
+		return malformedBody(err)
 	}
 	return &Error{Class: snapkeep.ClassInternal, Err: err}
+}
+
+// isDecode reports whether err is what decoding a JSON body can fail with
+// (a bad time is godo.Timestamp's *time.ParseError).
+func isDecode(err error) bool {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tpe *time.ParseError
+	return errors.As(err, &syn) || errors.As(err, &typ) || errors.As(err, &tpe) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// malformedBody is the error for a 2xx body godo could not decode.
+func malformedBody(err error) *Error {
+	return &Error{Class: snapkeep.ClassProviderError, Message: bound("malformed response body: " + err.Error()), Err: err}
 }
 
 func isNetwork(err error) bool {
@@ -133,7 +160,8 @@ func isNetwork(err error) bool {
 
 // fromResponse classifies an error response; ae is the error body our
 // transport parsed, nil when the error did not come through it (then
-// godo's message is used if the body was JSON).
+// godo's message is used if the body was JSON). The caller sanitizes the
+// texts.
 func fromResponse(er *godo.ErrorResponse, err error, ae *apiError) *Error {
 	resp := er.Response
 	e := &Error{StatusCode: resp.StatusCode, RequestID: resp.Header.Get(headerRequestID), Err: err}
@@ -151,26 +179,62 @@ func fromResponse(er *godo.ErrorResponse, err error, ae *apiError) *Error {
 			e.RequestID = er.RequestID
 		}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		e.Message = redirectMessage(resp.StatusCode, resp.Header.Get("Location"))
+	}
 	if e.Message == "" {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
-	switch code := resp.StatusCode; {
-	case code >= 500:
-		e.Class = snapkeep.ClassProviderError
-	case code == http.StatusTooManyRequests:
-		e.Class = snapkeep.ClassRateLimited
+	e.Class = classOfStatus(resp.StatusCode, e.Message)
+	if e.Class == snapkeep.ClassRateLimited {
 		e.RetryAfter = retryAfter(resp.Header)
-	case code == http.StatusUnprocessableEntity:
-		e.Class = classify422(e.Message)
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		e.Class = snapkeep.ClassAuthRevoked
-	case code == http.StatusNotFound:
-		e.Class = snapkeep.ClassResourceMissing
-	default:
-		e.Class = snapkeep.ClassInternal
 	}
 	return e
 }
+
+// classOfStatus is the one rule from an HTTP status (and, for a 422,
+// DigitalOcean's message) to an error class; "" for a 2xx. Classify and
+// the ApiCalls rows both use it.
+func classOfStatus(code int, message string) snapkeep.ErrorClass {
+	switch {
+	case code >= 200 && code < 300:
+		return ""
+	case code >= 300 && code < 400, code >= 500:
+		return snapkeep.ClassProviderError
+	case code == http.StatusTooManyRequests:
+		return snapkeep.ClassRateLimited
+	case code == http.StatusUnprocessableEntity:
+		return classify422(message)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return snapkeep.ClassAuthRevoked
+	case code == http.StatusNotFound:
+		return snapkeep.ClassResourceMissing
+	}
+	return snapkeep.ClassInternal
+}
+
+// redirectMessage says that DigitalOcean's API answered a redirect, which
+// snapkeep never follows.
+func redirectMessage(code int, location string) string {
+	if location == "" {
+		location = "no location"
+	}
+	return fmt.Sprintf("unexpected redirect (%d %s) to %s, not followed", code, http.StatusText(code), location)
+}
+
+// sanitize scrubs e's provider texts with scrub (when not nil: the token
+// must go before a cut could split it) and bounds them.
+func (e *Error) sanitize(scrub func(string) string) {
+	for _, s := range []*string{&e.ErrorID, &e.Message, &e.RequestID} {
+		if scrub != nil {
+			*s = scrub(*s)
+		}
+		*s = bound(*s)
+	}
+}
+
+// bound cuts a provider-controlled text to snapkeep.MaxProviderText.
+func bound(s string) string { return snapkeep.Bound(s, snapkeep.MaxProviderText) }
 
 // classify422 tells a busy resource and a snapshot limit from other
 // rejections by DigitalOcean's message, e.g. "Droplet already has a pending
@@ -191,25 +255,38 @@ func classify422(msg string) snapkeep.ErrorClass {
 // until ratelimit-reset, measured from the response's date header (else
 // the wall clock).
 func retryAfter(h http.Header) time.Duration {
-	now := time.Now()
-	if d, err := http.ParseTime(h.Get("Date")); err == nil {
-		now = d
-	}
-	if v := strings.TrimSpace(h.Get(headerRetryAfter)); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-			return time.Duration(s * float64(time.Second))
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			if d := t.Sub(now); d > 0 {
-				return d
-			}
-			return 0
-		}
+	if d, ok := retryAfterHeader(h); ok {
+		return d
 	}
 	if v, err := strconv.ParseInt(h.Get(headerRateReset), 10, 64); err == nil {
-		if d := time.Unix(v, 0).Sub(now); d > 0 {
+		if d := time.Unix(v, 0).Sub(responseDate(h)); d > 0 {
 			return d
 		}
 	}
 	return 0
+}
+
+// retryAfterHeader reads retry-after alone (seconds, or an HTTP date
+// measured from the response's date header); false when it is absent or
+// unreadable. DigitalOcean sends it on a burst (per-minute) 429 only.
+func retryAfterHeader(h http.Header) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get(headerRetryAfter))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 && s < math.MaxInt32 {
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(responseDate(h)), 0), true
+	}
+	return 0, false
+}
+
+// responseDate is the response's date header, else the wall clock.
+func responseDate(h http.Header) time.Time {
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		return d
+	}
+	return time.Now()
 }

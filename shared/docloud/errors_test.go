@@ -167,21 +167,41 @@ func TestClassifyResponses(t *testing.T) {
 	}
 }
 
+// TestClassifyMalformedSuccess: a 2xx whose body the client cannot use is
+// provider_error, on the returned error and on the recorded row (which is
+// counted as a failure), whatever is wrong with it.
 func TestClassifyMalformedSuccess(t *testing.T) {
-	for _, body := range []string{`{"action": {"id": 1, "status": `, `<html>oops</html>`, ``, `{"action": {"id": "x"}}`} {
-		t.Run(body, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, wantMessage string
+	}{
+		{"cut JSON", `{"action": {"id": 1, "status": `, "malformed response body"},
+		{"html", `<html>oops</html>`, "malformed response body"},
+		{"empty", ``, "malformed response body"},
+		{"no action", `{}`, "response has no action"},
+		{"id of the wrong type", `{"action": {"id": "x"}}`, "malformed response body"},
+		{"bad time", `{"action": {"id": 1, "status": "in-progress", "started_at": "yesterday"}}`, "malformed response body"},
+		{"action id 0", `{"action": {"id": 0, "status": "in-progress"}}`, "malformed response: action id 0"},
+		{"action id below 0", `{"action": {"id": -3, "status": "completed"}}`, "malformed response: action id -3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t)
 			f.mux.HandleFunc("/v2/actions/1", func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				io.WriteString(w, body)
+				io.WriteString(w, tc.body)
 			})
-			_, err := f.client.GetAction(context.Background(), 1)
+			_, err := f.client.GetAction(ctxOp(snapkeep.OpGetAction), 1)
 			e := Classify(err)
-			if e == nil || e.Class != snapkeep.ClassProviderError {
-				t.Fatalf("GetAction with body %q: %v, want provider_error", body, err)
+			if e == nil || e.Class != snapkeep.ClassProviderError || !strings.Contains(e.Message, tc.wantMessage) {
+				t.Fatalf("GetAction with body %q: %v, want provider_error saying %q", tc.body, err, tc.wantMessage)
 			}
-			if calls := f.rec.all(); len(calls) != 1 || calls[0].StatusCode != 200 || calls[0].FailureHour != "" {
-				t.Errorf("recorded %+v, want one 200 call that is not a failure", calls)
+			calls := f.rec.all()
+			if len(calls) != 1 {
+				t.Fatalf("%d rows recorded, want 1", len(calls))
+			}
+			c := calls[0]
+			if c.StatusCode != 200 || c.Class != snapkeep.ClassProviderError || c.FailureHour != "2026-11-24T12" ||
+				!strings.Contains(c.ErrorMessage, tc.wantMessage) || c.Operation != snapkeep.OpGetAction {
+				t.Errorf("recorded %+v, want a 200 row of class provider_error, counted as failed, saying %q", c, tc.wantMessage)
 			}
 		})
 	}
