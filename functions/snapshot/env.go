@@ -26,6 +26,7 @@ type env struct {
 	PoliciesTable string
 	RunsTable     string
 	CallsTable    string
+	LeasesTable   string
 	SecretPrefix  string
 	BaseURL       string
 	Config        snapshot.Config
@@ -49,6 +50,7 @@ func loadEnv(getenv func(string) string) (env, error) {
 		{dynamo.Policies.EnvVar, &e.PoliciesTable},
 		{dynamo.Runs.EnvVar, &e.RunsTable},
 		{dynamo.APICalls.EnvVar, &e.CallsTable},
+		{dynamo.Leases.EnvVar, &e.LeasesTable},
 		{secrets.EnvPrefix, &e.SecretPrefix},
 	} {
 		if err := required(r.name, r.dst); err != nil {

@@ -8,7 +8,7 @@ import (
 
 func TestLoadEnv(t *testing.T) {
 	full := map[string]string{
-		"POLICIES_TABLE": "pol", "RUNS_TABLE": "runs", "API_CALLS_TABLE": "calls",
+		"POLICIES_TABLE": "pol", "RUNS_TABLE": "runs", "API_CALLS_TABLE": "calls", "LEASES_TABLE": "leases",
 		"TOKEN_SECRET_PREFIX": "snapkeep/dev/accounts/", "RUN_DEADLINE_HOURS": "6",
 		"SLOT_WINDOW_MINUTES": "30", "API_CALL_RETENTION_DAYS": "90",
 	}
@@ -23,6 +23,7 @@ func TestLoadEnv(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{"RUNS_TABLE", "", "RUNS_TABLE is not set"},
 		{"API_CALLS_TABLE", "", "API_CALLS_TABLE is not set"},
+		{"LEASES_TABLE", "", "LEASES_TABLE is not set"},
 		{"TOKEN_SECRET_PREFIX", "", "TOKEN_SECRET_PREFIX is not set"},
 		{"POLICIES_TABLE", "", "POLICIES_TABLE is not set"},
 		{"RUN_DEADLINE_HOURS", "six", "RUN_DEADLINE_HOURS"},

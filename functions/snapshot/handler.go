@@ -44,7 +44,7 @@ func newHandler(e env, c clients, log *slog.Logger) *handler {
 	}
 	opts = append(opts, c.DigitalOcean...)
 	svc := &snapshot.Service{
-		Runs:     &dynamo.RunStore{Client: c.DynamoDB, Table: e.RunsTable, CallsTable: e.CallsTable, Now: now},
+		Runs:     &dynamo.RunStore{Client: c.DynamoDB, Table: e.RunsTable, CallsTable: e.CallsTable, LeasesTable: e.LeasesTable, Now: now},
 		Policies: &dynamo.PolicyStore{Client: c.DynamoDB, Table: e.PoliciesTable, Now: now},
 		Tokens:   &secrets.Store{Client: c.Secrets, Prefix: e.SecretPrefix},
 		Connect: func(token string, rec docloud.Recorder) snapshot.DigitalOcean {

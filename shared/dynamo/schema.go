@@ -111,7 +111,15 @@ var (
 	}
 )
 
+// Leases holds short, expiring locks on DigitalOcean resources (a droplet
+// while a run's snapshot request is in flight).
+var Leases = TableSpec{
+	LogicalID: "LeasesTable", EnvVar: "LEASES_TABLE",
+	PartitionKey: s("lease_id"),
+	TTLAttribute: "expires_at",
+}
+
 // AllTables lists every table the code uses.
 func AllTables() []TableSpec {
-	return []TableSpec{Policies, Customers, Runs, APICalls, Stats, Incidents}
+	return []TableSpec{Policies, Customers, Runs, APICalls, Stats, Incidents, Leases}
 }

@@ -21,30 +21,60 @@ import (
 )
 
 // memStore is an in-memory snapshot.RunStore with the same conditional
-// semantics as dynamo.RunStore.
+// semantics as dynamo.RunStore, including the droplet locks.
 type memStore struct {
 	mu     sync.Mutex
 	runs   map[string]snapkeep.Run
 	calls  map[string]map[int]snapkeep.APICall
+	locks  map[string]snapkeep.Lock
 	writes int
 	// failSave, when set, is asked before each Save; a non-nil error is
 	// returned without writing (a crash or an outage).
 	failSave func(next *snapkeep.Run) error
+	// poisoned counts items DueUnfinished quarantines, for tests.
+	poisoned int
 }
 
 func newMemStore() *memStore {
-	return &memStore{runs: map[string]snapkeep.Run{}, calls: map[string]map[int]snapkeep.APICall{}}
+	return &memStore{runs: map[string]snapkeep.Run{}, calls: map[string]map[int]snapkeep.APICall{}, locks: map[string]snapkeep.Lock{}}
 }
 
 func (m *memStore) Claim(_ context.Context, run *snapkeep.Run) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.claimLocked(run)
+}
+
+func (m *memStore) claimLocked(run *snapkeep.Run) error {
 	id := run.Key().RunID()
 	if _, ok := m.runs[id]; ok {
 		return fmt.Errorf("claim: %w", snapkeep.ErrConflict)
 	}
 	m.writes++
 	m.runs[id] = *run
+	return nil
+}
+
+func (m *memStore) ClaimLocked(_ context.Context, run *snapkeep.Run, lock snapkeep.Lock) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.runs[run.Key().RunID()]; ok {
+		return fmt.Errorf("claim: %w", snapkeep.ErrConflict)
+	}
+	if err := m.checkLock(lock); err != nil {
+		return err
+	}
+	if err := m.claimLocked(run); err != nil {
+		return err
+	}
+	m.locks[lock.Key] = lock
+	return nil
+}
+
+func (m *memStore) checkLock(lock snapkeep.Lock) error {
+	if cur, ok := m.locks[lock.Key]; ok && cur.Owner != lock.Owner && cur.Until.After(lock.Now) {
+		return &snapkeep.LockedError{Key: lock.Key, Until: cur.Until}
+	}
 	return nil
 }
 
@@ -59,6 +89,14 @@ func (m *memStore) Get(_ context.Context, key snapkeep.RunKey) (*snapkeep.Run, e
 }
 
 func (m *memStore) Save(_ context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error {
+	return m.save(prev, next, calls, nil)
+}
+
+func (m *memStore) SaveLocked(_ context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall, lock snapkeep.Lock) error {
+	return m.save(prev, next, calls, &lock)
+}
+
+func (m *memStore) save(prev, next *snapkeep.Run, calls []snapkeep.APICall, lock *snapkeep.Lock) error {
 	if m.failSave != nil {
 		if err := m.failSave(next); err != nil {
 			return err
@@ -66,6 +104,9 @@ func (m *memStore) Save(_ context.Context, prev, next *snapkeep.Run, calls []sna
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(calls) > snapshot.MaxCallsPerSave {
+		return fmt.Errorf("save: %d calls do not fit one transaction: %w", len(calls), snapkeep.ErrInvalid)
+	}
 	id := next.Key().RunID()
 	cur, ok := m.runs[id]
 	if !ok || !cur.UpdatedAt.Equal(prev.UpdatedAt) || cur.APICalls != prev.APICalls {
@@ -74,24 +115,37 @@ func (m *memStore) Save(_ context.Context, prev, next *snapkeep.Run, calls []sna
 	if !next.UpdatedAt.After(prev.UpdatedAt) {
 		return fmt.Errorf("save: updated_at must increase: %w", snapkeep.ErrInvalid)
 	}
+	if lock != nil {
+		if err := m.checkLock(*lock); err != nil {
+			return err
+		}
+		m.locks[lock.Key] = *lock
+	}
 	m.writes++
-	m.putCalls(id, prev.APICalls, calls)
-	next.APICalls = prev.APICalls + len(calls)
+	n := m.putCalls(id, prev.APICalls, calls)
+	next.APICalls = prev.APICalls + n
 	m.runs[id] = *next
 	return nil
 }
 
-func (m *memStore) putCalls(id string, base int, calls []snapkeep.APICall) {
+// putCalls numbers the calls without a seq after base (writing it back)
+// and stores every call by its seq; it returns how many were numbered.
+func (m *memStore) putCalls(id string, base int, calls []snapkeep.APICall) int {
 	if m.calls[id] == nil {
 		m.calls[id] = map[int]snapkeep.APICall{}
 	}
+	n := 0
 	for i := range calls {
-		calls[i].Seq = base + i + 1
+		if calls[i].Seq == 0 {
+			n++
+			calls[i].Seq = base + n
+		}
 		if calls[i].RunID == "" {
 			calls[i].RunID = id
 		}
 		m.calls[id][calls[i].Seq] = calls[i]
 	}
+	return n
 }
 
 func (m *memStore) AppendCalls(_ context.Context, key snapkeep.RunKey, calls []snapkeep.APICall) error {
@@ -103,13 +157,12 @@ func (m *memStore) AppendCalls(_ context.Context, key snapkeep.RunKey, calls []s
 		return fmt.Errorf("append: %w", snapkeep.ErrNotFound)
 	}
 	m.writes++
-	m.putCalls(id, cur.APICalls, calls)
-	cur.APICalls += len(calls)
+	cur.APICalls += m.putCalls(id, cur.APICalls, calls)
 	m.runs[id] = cur
 	return nil
 }
 
-func (m *memStore) DueUnfinished(_ context.Context, now time.Time, limit int) ([]snapkeep.Run, error) {
+func (m *memStore) DueUnfinished(_ context.Context, now time.Time, limit int) ([]snapkeep.Run, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var due []snapkeep.Run
@@ -118,11 +171,18 @@ func (m *memStore) DueUnfinished(_ context.Context, now time.Time, limit int) ([
 			due = append(due, r)
 		}
 	}
-	sort.Slice(due, func(a, b int) bool { return due[a].NextCheckAt.Before(*due[b].NextCheckAt) })
+	sort.Slice(due, func(a, b int) bool {
+		if !due[a].NextCheckAt.Equal(*due[b].NextCheckAt) {
+			return due[a].NextCheckAt.Before(*due[b].NextCheckAt)
+		}
+		return due[a].RunID < due[b].RunID
+	})
 	if len(due) > limit {
 		due = due[:limit]
 	}
-	return due, nil
+	q := m.poisoned
+	m.poisoned = 0
+	return due, q, nil
 }
 
 // run returns the stored run with the id.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/docloud"
@@ -23,30 +21,36 @@ type job struct {
 	pol  *snapkeep.Policy
 	rec  *recorder
 	do   DigitalOcean
-	// resumed: the attempt that held the run crashed, it may have sent the
-	// snapshot POST without recording it.
-	resumed bool
-	// leased: this attempt holds the run's lease (needed to POST).
-	leased bool
-	// maybeMade: an earlier snapshot request of the run may have started
-	// a snapshot DigitalOcean did not confirm (a 5xx, timeout, reset or
-	// malformed answer, or a crashed attempt). Kept on the unfinished run
-	// as maybeMadeNote in ErrorDetail.
-	maybeMade bool
+	st   start
+	// leased: this attempt holds the run's request lease (needed to POST),
+	// and lockUntil is when its droplet lock lapses (zero: none held).
+	leased    bool
+	lockUntil time.Time
+	// callCtx carries DigitalOcean calls: the invocation's context less
+	// CallMargin; base is the invocation's own, for detached writes.
+	callCtx context.Context
+	base    context.Context
+	cancel  context.CancelFunc
 }
 
-// maybeMadeNote ends the ErrorDetail of an unfinished run an earlier
-// snapshot request of which may have started the snapshot.
-const maybeMadeNote = " (an earlier request may have started the snapshot)"
-
-// retryable are the classes retried within the slot window.
-func retryable(c snapkeep.ErrorClass) bool {
-	switch c {
-	case snapkeep.ClassProviderError, snapkeep.ClassRateLimited, snapkeep.ClassResourceBusy,
-		snapkeep.ClassNetwork, snapkeep.ClassActionErrored:
-		return true
+// newJob prepares an attempt on stored (as stored).
+func (s *Service) newJob(ctx context.Context, stored *snapkeep.Run, pol *snapkeep.Policy, st start) *job {
+	c := s.conf()
+	j := &job{s: s, cfg: c, prev: stored, run: *stored, pol: pol, st: st, leased: st.leased, base: ctx}
+	j.rec = newRecorder(stored, c.APICallTTL)
+	ctx = withRecorder(ctx, j.rec)
+	j.base = ctx
+	j.callCtx, j.cancel = ctx, func() {}
+	if dl, ok := ctx.Deadline(); ok {
+		// A call in flight is cut off before the invocation ends, leaving
+		// time to write its row.
+		j.callCtx, j.cancel = context.WithDeadline(ctx, dl.Add(-c.WriteTimeout))
 	}
-	return false
+	if st.leased {
+		j.lockUntil = j.now().Add(c.LockTTL)
+	}
+	upgradeLegacy(&j.run, c)
+	return j
 }
 
 // paced is a wait the token's rate budget asks for that is too long to
@@ -57,31 +61,44 @@ func (p *paced) Error() string {
 	return fmt.Sprintf("the token's rate budget is nearly spent: waiting %s", p.d)
 }
 
+// errOutOfTime means the invocation has too little time left to start a
+// DigitalOcean call; the run is stored to be checked again soon.
+var errOutOfTime = errors.New("the invocation has too little time left for another DigitalOcean call")
+
 func (j *job) now() time.Time { return j.s.now() }
 
 func (j *job) windowEnd() time.Time {
 	return windowStart(j.run.ScheduledAt, j.run.ClaimedAt).Add(j.cfg.SlotWindow)
 }
 
-func (j *job) start(ctx context.Context) error {
+// writeCtx is the context of one run write: detached from the
+// invocation's deadline (so progress is recorded even when it has run
+// out), bounded by WriteTimeout.
+func (j *job) writeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(j.base), j.cfg.WriteTimeout)
+}
+
+// begin takes the run (a lease, unless the attempt claimed it) and does
+// its next step.
+func (j *job) begin(ctx context.Context) error {
+	if !j.leased {
+		if err := j.take(ctx); err != nil {
+			return err
+		}
+	}
 	do, err := j.s.client(ctx, j.run.AccountID)
-	if errors.Is(err, snapkeep.ErrNotFound) {
+	var mt *errMalformedToken
+	switch {
+	case errors.Is(err, snapkeep.ErrNotFound):
 		return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassAuthRevoked,
 			fmt.Sprintf("no DigitalOcean token is stored for account %q", j.run.AccountID))
-	}
-	if err != nil {
-		// Secrets Manager unreachable (or failing): an error, so that the
-		// delivery is retried and the sweep tries again — but never past
-		// the run's limits, or the run would stay unfinished for ever.
-		err = fmt.Errorf("token of account %q: %w", j.run.AccountID, err)
-		now := j.now()
-		switch {
-		case !now.Before(j.run.Deadline):
-			return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut, "the run could not go on before the deadline: "+err.Error())
-		case j.run.ActionID == 0 && j.run.SnapshotID == "" && !now.Before(j.windowEnd()):
-			return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInternal, "the snapshot could not be requested within the slot window: "+err.Error())
-		}
-		return err
+	case errors.As(err, &mt):
+		return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassAuthRevoked,
+			fmt.Sprintf("the stored DigitalOcean token of account %q is malformed: %v", j.run.AccountID, mt.err))
+	case err != nil:
+		// Secrets Manager failing (as opposed to a missing secret): the
+		// step fails, the run backs off, and never past its limits.
+		return j.stepFailed(ctx, "token_unreadable", fmt.Errorf("token of account %q: %w", j.run.AccountID, err))
 	}
 	j.do = do
 	switch {
@@ -97,9 +114,62 @@ func (j *job) start(ctx context.Context) error {
 	return j.snapshot(ctx)
 }
 
+// take owns the run before working on it: a check lease when it only
+// reads, a request lease with the droplet lock when it must request its
+// snapshot. A run that lapsed while a request was in flight remembers the
+// request's window, so its action can be recognised.
+func (j *job) take(ctx context.Context) error {
+	now := j.now()
+	if j.st.crashed && j.run.LeaseUntil != nil {
+		j.run.RequestUncertain = true
+		from := j.run.LeaseUntil.Add(-j.cfg.Lease)
+		j.addRequestWindow(from, from.Add(j.cfg.LockTTL))
+	}
+	if j.run.ActionID != 0 || j.run.SnapshotID != "" {
+		j.s.takeLease(&j.run, snapkeep.LeaseCheck, now)
+		return j.commit(ctx)
+	}
+	return j.takeRequestLease(ctx, now)
+}
+
+// takeRequestLease takes the run's request lease and, for a droplet, the
+// droplet lock, in one conditional write. A lock held by another run
+// stores the run waiting for it and ends the attempt with errLocked.
+func (j *job) takeRequestLease(ctx context.Context, now time.Time) error {
+	j.s.takeLease(&j.run, snapkeep.LeaseRequest, now)
+	lock := j.s.lockFor(&j.run, now)
+	err := j.commitLocked(ctx, lock)
+	var le *snapkeep.LockedError
+	if errors.As(err, &le) {
+		j.s.waitForLock(&j.run, le)
+		if err := j.commit(ctx); err != nil {
+			return err
+		}
+		return errLocked
+	}
+	if err != nil {
+		return err
+	}
+	j.leased = true
+	if lock != nil {
+		j.lockUntil = lock.Until
+	}
+	return nil
+}
+
 // commit writes the working copy and the buffered calls, if the stored run
 // is still the version this attempt read.
-func (j *job) commit(ctx context.Context) error {
+func (j *job) commit(ctx context.Context) error { return j.commitLocked(ctx, nil) }
+
+// commitLocked is commit, taking lock in the same write when not nil. A
+// lock held by another run is returned as a *snapkeep.LockedError and
+// nothing is written.
+func (j *job) commitLocked(_ context.Context, lock *snapkeep.Lock) error {
+	ctx, cancel := j.writeCtx()
+	defer cancel()
+	if err := j.flush(ctx); err != nil {
+		return err
+	}
 	next := j.run
 	next.UpdatedAt = j.now()
 	if !next.UpdatedAt.After(j.prev.UpdatedAt) {
@@ -107,11 +177,20 @@ func (j *job) commit(ctx context.Context) error {
 	}
 	calls := j.rec.take()
 	for i := 0; ; i++ {
-		err := j.s.Runs.Save(ctx, j.prev, &next, calls)
+		var err error
+		if lock != nil {
+			err = j.s.Runs.SaveLocked(ctx, j.prev, &next, calls, *lock)
+		} else {
+			err = j.s.Runs.Save(ctx, j.prev, &next, calls)
+		}
 		if err == nil {
 			j.prev = &next
 			j.run = next
 			return nil
+		}
+		if errors.Is(err, snapkeep.ErrLocked) {
+			j.rec.putBack(calls)
+			return err
 		}
 		if !errors.Is(err, snapkeep.ErrConflict) || i == 4 {
 			j.rec.putBack(calls)
@@ -138,6 +217,26 @@ func (j *job) commit(ctx context.Context) error {
 	}
 }
 
+// flush writes ahead, with AppendCalls, the buffered calls one run write
+// cannot carry (more than MaxCallsPerSave), oldest first, so that no write
+// is ever split over several transactions. Their seqs are reserved once:
+// a failed flush keeps them for the retry.
+func (j *job) flush(ctx context.Context) error {
+	extra := j.rec.takeOldest(j.rec.len() - MaxCallsPerSave)
+	if len(extra) == 0 {
+		return nil
+	}
+	if err := j.s.Runs.AppendCalls(ctx, j.run.Key(), extra); err != nil {
+		j.rec.putBack(extra)
+		return fmt.Errorf("save run %s: flush %d api calls: %w", j.run.RunID, len(extra), err)
+	}
+	// Our own reservation moved api_calls: the next write expects it.
+	moved := *j.prev
+	moved.APICalls += len(extra)
+	j.prev = &moved
+	return nil
+}
+
 // wait stores the run unfinished, to be checked again at at (never after
 // the deadline), and releases the lease.
 func (j *job) wait(ctx context.Context, at time.Time) error {
@@ -146,7 +245,7 @@ func (j *job) wait(ctx context.Context, at time.Time) error {
 	}
 	at = ceilSecond(at)
 	j.run.NextCheckAt = &at
-	j.run.LeaseUntil = nil
+	j.run.LeaseUntil, j.run.LeaseFor = nil, ""
 	j.run.Unfinished = snapkeep.UnfinishedShard
 	return j.commit(ctx)
 }
@@ -157,27 +256,75 @@ func (j *job) finish(ctx context.Context, status snapkeep.RunStatus, class snapk
 	return j.commit(ctx)
 }
 
-// note records a failure's provider details on the run (for a terminal
-// failure, or the latest transient one while retrying).
-func (j *job) note(e *docloud.Error, detail string) {
-	j.run.ErrorDetail = detail
-	j.run.HTTPStatus = e.StatusCode
-	j.run.ProviderErrorID = e.ErrorID
-	j.run.ProviderMessage = e.Message
-	j.run.ProviderRequestID = e.RequestID
+// stepFailed stores a step that ended without an answer from DigitalOcean
+// (the token unreadable, ...): the run backs off (1, 2, 4 ... minutes, up
+// to MaxStepBackoff), so a failing run never holds a place in every sweep,
+// and records why. Past the run's limits it ends instead.
+func (j *job) stepFailed(ctx context.Context, reason string, err error) error {
+	now := j.now()
+	detail := reason + ": " + err.Error()
+	switch {
+	case !now.Before(j.run.Deadline):
+		return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut, "the run could not go on before the deadline: "+detail)
+	case j.run.ActionID == 0 && j.run.SnapshotID == "" && !now.Before(j.windowEnd()):
+		return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInternal, "the snapshot could not be requested within the slot window: "+detail)
+	}
+	j.run.StepFailures++
+	j.run.StepError = snapkeep.Bound(detail, snapkeep.MaxProviderText)
+	if werr := j.wait(ctx, now.Add(j.stepBackoff())); werr != nil {
+		return werr
+	}
+	return &stepError{reason: reason, err: err}
 }
 
+// stepError is a step failure that was recorded on the run: the attempt
+// reports it (the sweep counts it by reason) but the run is safe.
+type stepError struct {
+	reason string
+	err    error
+}
+
+func (e *stepError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// stepBackoff is the wait after the run's StepFailures-th failed step.
+func (j *job) stepBackoff() time.Duration {
+	d := time.Minute
+	for i := 1; i < j.run.StepFailures && d < j.cfg.MaxStepBackoff; i++ {
+		d *= 2
+	}
+	return min(d, j.cfg.MaxStepBackoff)
+}
+
+// note records a failure's provider details on the run (for a terminal
+// failure, or the latest transient one while retrying), bounded.
+func (j *job) note(e *docloud.Error, detail string) {
+	j.run.ErrorDetail = snapkeep.Bound(detail, 2*snapkeep.MaxProviderText)
+	j.run.HTTPStatus = e.StatusCode
+	j.run.ProviderErrorID = snapkeep.Bound(e.ErrorID, snapkeep.MaxProviderText)
+	j.run.ProviderMessage = snapkeep.Bound(e.Message, snapkeep.MaxProviderText)
+	j.run.ProviderRequestID = snapkeep.Bound(e.RequestID, snapkeep.MaxProviderText)
+}
+
+// clearNote forgets the latest failure: the run made progress.
 func (j *job) clearNote() {
 	j.run.ErrorDetail = ""
 	j.run.HTTPStatus = 0
 	j.run.ProviderErrorID = ""
 	j.run.ProviderMessage = ""
 	j.run.ProviderRequestID = ""
+	j.run.RetryClass = ""
+	j.run.StepFailures = 0
+	j.run.StepError = ""
 }
 
-// pace waits (briefly) or fails with *paced before a request, so the
-// token's budget is never spent to zero.
-func (j *job) pace(ctx context.Context) error {
+// ready checks, before a DigitalOcean call, that the invocation has time
+// for it and that the token's budget allows it (waiting briefly, or
+// failing with *paced).
+func (j *job) ready(ctx context.Context) error {
+	if dl, ok := j.base.Deadline(); ok && time.Until(dl) < j.cfg.CallMargin {
+		return errOutOfTime
+	}
 	d := j.do.PaceDelay(j.now())
 	if d <= 0 {
 		return nil
@@ -188,10 +335,11 @@ func (j *job) pace(ctx context.Context) error {
 	return j.s.sleep(ctx, d)
 }
 
-// affords reports whether ctx leaves time to wait d and still finish.
-func (j *job) affords(ctx context.Context, d time.Duration) bool {
-	dl, ok := ctx.Deadline()
-	return !ok || time.Until(dl) > d+10*time.Second
+// affords reports whether the invocation leaves time to wait d and still
+// make a call.
+func (j *job) affords(_ context.Context, d time.Duration) bool {
+	dl, ok := j.base.Deadline()
+	return !ok || time.Until(dl) > d+j.cfg.CallMargin
 }
 
 // postBackoff is the wait before the n-th retry of the snapshot request.
@@ -217,11 +365,11 @@ func checkDelay(elapsed time.Duration) time.Duration {
 }
 
 // get makes a GET-like, safe call with up to GetAttempts quick retries for
-// transient failures. It returns the last error (nil on success).
+// retried classes. It returns the last error (nil on success).
 func (j *job) get(ctx context.Context, op snapkeep.Operation, call func(ctx context.Context) error) error {
 	var err error
 	for attempt := 1; attempt <= j.cfg.GetAttempts; attempt++ {
-		if err = j.pace(ctx); err != nil {
+		if err = j.ready(ctx); err != nil {
 			return err
 		}
 		err = call(docloud.WithOperation(ctx, op, attempt))
@@ -229,7 +377,7 @@ func (j *job) get(ctx context.Context, op snapkeep.Operation, call func(ctx cont
 			return nil
 		}
 		e := docloud.Classify(err)
-		if !retryable(e.Class) || attempt == j.cfg.GetAttempts {
+		if !e.Retried() || attempt == j.cfg.GetAttempts {
 			return err
 		}
 		d := time.Duration(attempt) * time.Second
@@ -246,145 +394,38 @@ func (j *job) get(ctx context.Context, op snapkeep.Operation, call func(ctx cont
 	return err
 }
 
-// snapshot requests the snapshot (after looking for an earlier attempt's
-// one when there may be one).
-func (j *job) snapshot(ctx context.Context) error {
-	j.maybeMade = j.maybeMade || j.resumed || strings.HasSuffix(j.run.ErrorDetail, maybeMadeNote)
-	if j.resumed || j.run.Attempts > 0 {
-		// An earlier POST may have made a snapshot (5xx, timeout, reset or
-		// a crash between request and record): look for it by its name
-		// before asking again.
-		snaps, err := j.listAll(ctx)
-		if err != nil {
-			return j.retryOrFail(ctx, err, "look for the snapshot of an earlier attempt", j.postLimit(j.lastClass()))
-		}
-		if s := findByName(snaps, j.run.SnapshotName); s != nil {
-			j.run.SnapshotID = s.ID
-			j.run.Status = snapkeep.RunInProgress
-			if j.run.StartedAt == nil {
-				t := j.now().Truncate(time.Second)
-				j.run.StartedAt = &t
-			}
-			return j.succeed(ctx, snaps, true)
-		}
-		if j.maybeMade && j.run.Kind == snapkeep.ResourceDroplet {
-			// Not listed (yet): the earlier request may still have started
-			// the action. Look for it among the droplet's actions before
-			// asking again.
-			a, err := j.findAction(ctx)
-			if err != nil {
-				return j.retryOrFail(ctx, err, "look for the snapshot action of an earlier attempt", j.postLimit(j.lastClass()))
-			}
-			if a != nil {
-				return j.adopt(ctx, a)
-			}
-		}
-	}
-	if !j.now().Before(j.postLimit(j.lastClass())) {
-		class, detail := j.lastClass(), j.run.ErrorDetail
-		if detail == "" {
-			detail = "the slot window passed before the snapshot could be requested"
-		}
-		return j.finish(ctx, snapkeep.RunFailed, class, detail)
-	}
-	if !j.leased {
-		// Only the lease holder may POST: take it over (a conditional
-		// write on the version read), so that of concurrent attempts only
-		// one asks DigitalOcean.
-		lease := j.now().Add(j.cfg.Lease)
-		next := ceilSecond(lease)
-		j.run.LeaseUntil = &lease
-		j.run.NextCheckAt = &next
-		j.run.Unfinished = snapkeep.UnfinishedShard
-		if err := j.commit(ctx); err != nil {
-			return err
-		}
-		j.leased = true
-	}
-	if err := j.pace(ctx); err != nil {
-		return j.retryOrFail(ctx, err, "request the snapshot", j.postLimit(j.lastClass()))
-	}
-	j.run.Attempts++
-	opCtx := func(op snapkeep.Operation) context.Context { return docloud.WithOperation(ctx, op, j.run.Attempts) }
-	switch j.run.Kind {
-	case snapkeep.ResourceDroplet:
-		id, err := strconv.Atoi(j.run.Resource.ID)
-		if err != nil {
-			return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, fmt.Sprintf("droplet id %q is not a number", j.run.Resource.ID))
-		}
-		a, err := j.do.SnapshotDroplet(opCtx(snapkeep.OpSnapshotDroplet), id, j.run.SnapshotName)
-		if err != nil {
-			return j.postFailed(ctx, err, "request the droplet snapshot")
-		}
-		t := j.now()
-		j.run.ActionID = a.ID
-		j.run.Status = snapkeep.RunInProgress
-		started := t.Truncate(time.Second)
-		j.run.StartedAt = &started
-		j.clearNote()
-		return j.wait(ctx, t.Add(checkDelay(0)))
-	case snapkeep.ResourceVolume:
-		sn, err := j.do.SnapshotVolume(opCtx(snapkeep.OpSnapshotVolume), j.run.Resource.ID, j.run.SnapshotName, []string{"snapkeep"})
-		if err != nil {
-			return j.postFailed(ctx, err, "request the volume snapshot")
-		}
-		started := j.now().Truncate(time.Second)
-		j.run.StartedAt = &started
-		j.run.SnapshotID = sn.ID
-		j.run.Status = snapkeep.RunInProgress
-		j.clearNote()
-		return j.succeed(ctx, nil, false)
-	}
-	return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, fmt.Sprintf("unknown resource kind %q", j.run.Kind))
-}
-
-// postFailed handles a failed snapshot request. A 5xx, timeout, reset or
-// malformed answer may hide a snapshot that was started: the run
-// remembers it (maybeMade), so that a later "pending event" is waited out.
-func (j *job) postFailed(ctx context.Context, err error, what string) error {
-	class := docloud.Classify(err).Class
-	if class == snapkeep.ClassProviderError || class == snapkeep.ClassNetwork {
-		j.maybeMade = true
-	}
-	return j.retryOrFail(ctx, err, what, j.postLimit(class))
-}
-
-// postLimit is until when the snapshot may still be requested after a
-// failure of class: the slot window, or — for a droplet whose earlier
-// request may have started the snapshot, now answered "pending event" —
-// the deadline: the pending event is most likely that snapshot, which can
-// take longer than the window (about a minute per GB). Each retry first
-// looks for the snapshot by name, so the run succeeds once it is listed.
-func (j *job) postLimit(class snapkeep.ErrorClass) time.Time {
-	if j.maybeMade && class == snapkeep.ClassResourceBusy && j.run.Kind == snapkeep.ResourceDroplet {
-		return j.run.Deadline
-	}
-	return j.windowEnd()
-}
-
-// retryOrFail handles a failed step: a transient failure is retried later
+// retryOrFail handles a failed step: a retried class is tried again later
 // (backoff, retry-after, ratelimit-reset) while that is before limit; any
-// other fails the run with its class.
+// other fails the run with its class. A paced request waits for the
+// token's budget, recorded as a delay of the account's own making; an
+// invocation out of time stores the run to be checked again soon.
 func (j *job) retryOrFail(ctx context.Context, err error, what string, limit time.Time) error {
 	now := j.now()
 	var p *paced
-	if errors.As(err, &p) {
+	switch {
+	case errors.As(err, &p):
 		at := now.Add(p.d)
 		if at.After(limit) {
 			j.run.HTTPStatus = 0
 			return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassRateLimited, what+": "+p.Error()+", past the retry window")
 		}
+		j.run.BudgetDelays++
+		j.run.BudgetDelayedUntil = &at
 		return j.wait(ctx, at)
+	case errors.Is(err, errOutOfTime):
+		j.s.log().WarnContext(ctx, "invocation out of time; the run is checked again soon", "run_id", j.run.RunID, "doing", what)
+		if werr := j.wait(ctx, now.Add(time.Minute)); werr != nil {
+			return werr
+		}
+		return &stepError{reason: "out_of_time", err: err}
 	}
 	e := docloud.Classify(err)
 	detail := what + ": " + e.Error()
-	if j.maybeMade && retryable(e.Class) {
-		detail += maybeMadeNote
-	}
 	j.note(e, detail)
-	if !retryable(e.Class) {
+	if !e.Retried() {
 		return j.finish(ctx, snapkeep.RunFailed, e.Class, detail)
 	}
+	j.run.RetryClass = e.Class
 	d := postBackoff(j.run.Attempts)
 	if e.RetryAfter > d {
 		d = e.RetryAfter
@@ -394,245 +435,4 @@ func (j *job) retryOrFail(ctx context.Context, err error, what string, limit tim
 		return j.finish(ctx, snapkeep.RunFailed, e.Class, detail+" (still failing at the end of the retry window)")
 	}
 	return j.wait(ctx, at)
-}
-
-// checkAction follows the droplet snapshot action.
-func (j *job) checkAction(ctx context.Context) error {
-	if at, ok := completedAt(j.run.ErrorDetail); ok {
-		// Seen completed before: only the listing is missing.
-		return j.completed(ctx, at)
-	}
-	var a *snapkeep.Action
-	err := j.get(ctx, snapkeep.OpGetAction, func(ctx context.Context) error {
-		var err error
-		a, err = j.do.GetAction(ctx, j.run.ActionID)
-		return err
-	})
-	now := j.now()
-	if err != nil {
-		var p *paced
-		if (errors.As(err, &p) || retryable(docloud.Classify(err).Class)) && !now.Before(j.run.Deadline) {
-			return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut,
-				fmt.Sprintf("snapshot action %d could not be checked before the deadline: %v", j.run.ActionID, err))
-		}
-		return j.retryOrFail(ctx, err, fmt.Sprintf("check snapshot action %d", j.run.ActionID), j.run.Deadline)
-	}
-	return j.follow(ctx, a, now)
-}
-
-// follow acts on the snapshot action a as seen at now: completed, find
-// its snapshot; errored, request again within the window or fail; in
-// progress, look again later.
-func (j *job) follow(ctx context.Context, a *snapkeep.Action, now time.Time) error {
-	switch a.Status {
-	case snapkeep.ActionCompleted:
-		at := now
-		if !a.CompletedAt.IsZero() {
-			at = a.CompletedAt
-		}
-		j.clearNote()
-		return j.completed(ctx, at)
-	case snapkeep.ActionErrored:
-		detail := fmt.Sprintf("snapshot action %d errored", a.ID)
-		j.clearNote()
-		j.run.ErrorDetail = detail
-		if at := now.Add(postBackoff(j.run.Attempts)); at.Before(j.windowEnd()) {
-			// An errored action made no snapshot: request a new one after
-			// the backoff, while the slot window is open.
-			j.s.log().WarnContext(ctx, "snapshot action errored; requesting again later", "run_id", j.run.RunID, "action_id", a.ID)
-			j.run.ActionID = 0
-			j.run.Status = snapkeep.RunClaimed
-			return j.wait(ctx, at)
-		}
-		return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassActionErrored, detail)
-	default: // in progress
-		if !now.Before(j.run.Deadline) {
-			return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut,
-				fmt.Sprintf("snapshot action %d still %s at the deadline %s", a.ID, a.Status, j.run.Deadline.UTC().Format(time.RFC3339)))
-		}
-		started := j.run.ClaimedAt
-		if j.run.StartedAt != nil {
-			started = *j.run.StartedAt
-		}
-		return j.wait(ctx, now.Add(checkDelay(now.Sub(started))))
-	}
-}
-
-// AdoptSkew is how much earlier than the run's claim a droplet snapshot
-// action may have started and still be taken for the run's own: the claim
-// is stored before the first snapshot request, so the action of that
-// request starts after it, but DigitalOcean's started_at comes from
-// DigitalOcean's clock, not the function's.
-const AdoptSkew = 2 * time.Minute
-
-// maxActionPages bounds the droplet's action pages read when looking for
-// an earlier attempt's action (they are newest first, so the first page
-// nearly always decides).
-const maxActionPages = 5
-
-// findAction returns the newest snapshot action of the run's droplet that
-// started at or after the run's claim (less AdoptSkew): the action an
-// earlier, unconfirmed request of the run started. nil when there is none.
-func (j *job) findAction(ctx context.Context) (*snapkeep.Action, error) {
-	id, err := strconv.Atoi(j.run.Resource.ID)
-	if err != nil {
-		return nil, nil // the POST path reports the bad id
-	}
-	since := j.run.ClaimedAt.Add(-AdoptSkew)
-	for page := 1; page <= maxActionPages; page++ {
-		var actions []snapkeep.Action
-		var more bool
-		err := j.get(ctx, snapkeep.OpListActions, func(ctx context.Context) error {
-			var err error
-			actions, more, err = j.do.ListDropletActions(ctx, id, page)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list actions of droplet %d: %w", id, err)
-		}
-		older := false
-		for i := range actions {
-			a := &actions[i]
-			if a.StartedAt.IsZero() {
-				continue
-			}
-			if a.StartedAt.Before(since) {
-				older = true
-				continue
-			}
-			if a.Type == "snapshot" && (a.ResourceID == 0 || a.ResourceID == int64(id)) {
-				return a, nil
-			}
-		}
-		if older || !more {
-			return nil, nil
-		}
-	}
-	return nil, nil
-}
-
-// adopt takes a, the action an earlier unconfirmed request started, as
-// the run's own and follows it like one whose POST was answered.
-func (j *job) adopt(ctx context.Context, a *snapkeep.Action) error {
-	j.s.log().InfoContext(ctx, "adopting the snapshot action of an earlier request",
-		"run_id", j.run.RunID, "action_id", a.ID, "action_status", a.Status, "action_started_at", a.StartedAt.UTC().Format(time.RFC3339))
-	j.run.ActionID = a.ID
-	j.run.Status = snapkeep.RunInProgress
-	started := a.StartedAt.UTC().Truncate(time.Second)
-	if started.Before(j.run.ClaimedAt) {
-		started = j.run.ClaimedAt
-	}
-	j.run.StartedAt = &started
-	j.clearNote()
-	return j.follow(ctx, a, j.now())
-}
-
-// completedNote is the ErrorDetail of an unfinished run whose action
-// completed but whose snapshot is not known yet; later checks list the
-// snapshots without asking for the action again.
-const completedNote = "snapshot action completed at %s; waiting for the snapshot to be listed"
-
-// completedAt reads completedNote.
-func completedAt(detail string) (time.Time, bool) {
-	rest, ok := strings.CutPrefix(detail, "snapshot action completed at ")
-	if !ok {
-		return time.Time{}, false
-	}
-	ts, _, ok := strings.Cut(rest, ";")
-	if !ok {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339, ts)
-	return t, err == nil
-}
-
-// completed finds the completed action's snapshot by name; a snapshot not
-// listed yet is looked for again a minute later, for up to ListingGrace.
-func (j *job) completed(ctx context.Context, at time.Time) error {
-	j.run.ErrorDetail = fmt.Sprintf(completedNote, at.UTC().Format(time.RFC3339))
-	snaps, err := j.listAll(ctx)
-	now := j.now()
-	if err != nil {
-		var p *paced
-		e := docloud.Classify(err)
-		if !errors.As(err, &p) && !retryable(e.Class) {
-			return j.retryOrFail(ctx, err, "find the completed snapshot", j.run.Deadline)
-		}
-		if !now.Before(j.run.Deadline) {
-			return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut, "the completed snapshot could not be listed before the deadline: "+err.Error())
-		}
-		d := time.Minute
-		if p != nil {
-			d = p.d
-		} else if e.RetryAfter > d {
-			d = e.RetryAfter
-		}
-		return j.wait(ctx, now.Add(d))
-	}
-	if s := findByName(snaps, j.run.SnapshotName); s != nil {
-		j.run.SnapshotID = s.ID
-		return j.succeed(ctx, snaps, true)
-	}
-	if now.Sub(at) < j.cfg.ListingGrace && now.Before(j.run.Deadline) {
-		return j.wait(ctx, now.Add(time.Minute))
-	}
-	j.run.HTTPStatus = 0
-	return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassProviderError,
-		fmt.Sprintf("snapshot action %d completed at %s but snapshot %q was not listed within %s", j.run.ActionID, at.UTC().Format(time.RFC3339), j.run.SnapshotName, j.cfg.ListingGrace))
-}
-
-// listAll lists every page of the run resource's snapshots.
-func (j *job) listAll(ctx context.Context) ([]snapkeep.Snapshot, error) {
-	var all []snapkeep.Snapshot
-	for page := 1; ; page++ {
-		var snaps []snapkeep.Snapshot
-		var more bool
-		err := j.get(ctx, snapkeep.OpListSnapshots, func(ctx context.Context) error {
-			var err error
-			snaps, more, err = j.do.ListSnapshots(ctx, j.run.Kind, j.run.Resource.ID, page)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, snaps...)
-		if !more || page >= 100 {
-			return all, nil
-		}
-	}
-}
-
-func findByName(snaps []snapkeep.Snapshot, name string) *snapkeep.Snapshot {
-	for i := range snaps {
-		if snaps[i].Name == name {
-			return &snaps[i]
-		}
-	}
-	return nil
-}
-
-// succeed applies retention and stores the run succeeded. listing is the
-// resource's snapshots when listed is true.
-func (j *job) succeed(ctx context.Context, listing []snapkeep.Snapshot, listed bool) error {
-	j.clearNote()
-	j.run.Retention = j.retention(ctx, listing, listed)
-	return j.finish(ctx, snapkeep.RunSucceeded, "", "")
-}
-
-// lastClass is the class of the latest transient failure noted on an
-// unfinished run (internal when there was none: the attempts crashed).
-func (j *job) lastClass() snapkeep.ErrorClass {
-	switch s := j.run.HTTPStatus; {
-	case s == 429:
-		return snapkeep.ClassRateLimited
-	case s == 422:
-		return snapkeep.ClassResourceBusy
-	case s >= 500:
-		return snapkeep.ClassProviderError
-	case s == 0 && strings.HasSuffix(j.run.ErrorDetail, " errored"):
-		return snapkeep.ClassActionErrored
-	case s == 0 && j.run.ErrorDetail != "":
-		return snapkeep.ClassNetwork
-	}
-	return snapkeep.ClassInternal
 }

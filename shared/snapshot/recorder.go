@@ -14,15 +14,16 @@ import (
 // next write, which stores the rows with the run in one transaction and
 // numbers them after the run's APICalls.
 type recorder struct {
-	runID, policyID, resourceKey, region string
-	ttl                                  time.Duration
+	runID, policyID, resourceKey, region, accountID string
+	ttl                                             time.Duration
 
 	mu    sync.Mutex
 	calls []snapkeep.APICall
 }
 
 func newRecorder(run *snapkeep.Run, ttl time.Duration) *recorder {
-	return &recorder{runID: run.RunID, policyID: run.PolicyID, resourceKey: run.ResourceKey, region: run.Region, ttl: ttl}
+	return &recorder{runID: run.RunID, policyID: run.PolicyID, resourceKey: run.ResourceKey, region: run.Region,
+		accountID: run.AccountID, ttl: ttl}
 }
 
 // Record implements docloud.Recorder.
@@ -31,6 +32,7 @@ func (r *recorder) Record(_ context.Context, call snapkeep.APICall) {
 	call.PolicyID = r.policyID
 	call.ResourceKey = r.resourceKey
 	call.Region = r.region
+	call.AccountID = r.accountID
 	call.ExpiresAt = call.StartedAt.Add(r.ttl).Unix()
 	r.mu.Lock()
 	r.calls = append(r.calls, call)
@@ -44,6 +46,27 @@ func (r *recorder) take() []snapkeep.APICall {
 	c := r.calls
 	r.calls = nil
 	return c
+}
+
+// len is how many calls are buffered.
+func (r *recorder) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+// takeOldest removes and returns the n oldest buffered calls (none when n
+// is not positive).
+func (r *recorder) takeOldest(n int) []snapkeep.APICall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n <= 0 {
+		return nil
+	}
+	n = min(n, len(r.calls))
+	out := append([]snapkeep.APICall(nil), r.calls[:n]...)
+	r.calls = append(r.calls[:0:0], r.calls[n:]...)
+	return out
 }
 
 // putBack returns calls that could not be written to the front of the buffer.

@@ -80,7 +80,10 @@ func (r Request) Kind() (Kind, error) {
 	case strings.TrimSpace(r.PolicyID) == "":
 		return "", fmt.Errorf("input: policy_id is missing (or sweep must be true): %w", snapkeep.ErrInvalid)
 	case r.PolicyID != strings.TrimSpace(r.PolicyID):
-		return "", fmt.Errorf("input: policy_id %q has leading or trailing white space: %w", r.PolicyID, snapkeep.ErrInvalid)
+		return "", fmt.Errorf("input: policy_id %q has leading or trailing white space: %w", snapkeep.Bound(r.PolicyID, 80), snapkeep.ErrInvalid)
+	case !snapkeep.ValidID(r.PolicyID):
+		return "", fmt.Errorf("input: policy_id %q (%d bytes) must be 1-%d characters of 0-9 A-Z a-z _ . -: %w",
+			snapkeep.Bound(r.PolicyID, 80), len(r.PolicyID), snapkeep.MaxIDLength, snapkeep.ErrInvalid)
 	case r.FollowUp:
 		if r.ScheduledTime == "" {
 			return "", fmt.Errorf("input: follow_up needs scheduled_time: %w", snapkeep.ErrInvalid)
@@ -105,7 +108,8 @@ func (r Request) Slot() (time.Time, error) {
 // lenientKey recovers a run key from input DecodeRequest rejected (for
 // example an unknown field next to a good policy_id and scheduled_time), so
 // that the rejection can be recorded on the run. ok is false when no key can
-// be formed.
+// be formed: the policy id breaks the id rule (it could exceed DynamoDB's
+// key size) or the slot is not a valid time.
 func lenientKey(raw json.RawMessage) (key snapkeep.RunKey, ok bool) {
 	var loose struct {
 		PolicyID      string `json:"policy_id"`

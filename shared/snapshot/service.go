@@ -19,23 +19,40 @@ type RunStore interface {
 	// Claim stores run if no run has its key, else returns an error
 	// wrapping snapkeep.ErrConflict.
 	Claim(ctx context.Context, run *snapkeep.Run) error
+	// ClaimLocked is Claim and the taking of lock, in one transaction:
+	// when the lock is held by another owner it writes nothing and returns
+	// a *snapkeep.LockedError (errors.Is snapkeep.ErrLocked).
+	ClaimLocked(ctx context.Context, run *snapkeep.Run, lock snapkeep.Lock) error
 	// Get returns the run (strongly consistent) or an error wrapping
 	// snapkeep.ErrNotFound.
 	Get(ctx context.Context, key snapkeep.RunKey) (*snapkeep.Run, error)
 	// Save replaces the stored run with next and writes calls as its
-	// ApiCalls rows, atomically, if the stored run still has prev's
-	// UpdatedAt and APICalls; otherwise it writes nothing and returns an
-	// error wrapping snapkeep.ErrConflict. It numbers the calls from
-	// prev.APICalls+1 and sets next.APICalls to prev.APICalls+len(calls).
+	// ApiCalls rows, atomically (one transaction: at most MaxCallsPerSave
+	// calls), if the stored run still has prev's UpdatedAt and APICalls;
+	// otherwise it writes nothing and returns an error wrapping
+	// snapkeep.ErrConflict. It numbers the calls from prev.APICalls+1
+	// (writing Seq back into calls) and sets next.APICalls.
 	Save(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error
+	// SaveLocked is Save and the taking of lock, in one transaction (see
+	// ClaimLocked).
+	SaveLocked(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall, lock snapkeep.Lock) error
 	// AppendCalls writes calls as the run's next ApiCalls rows without
-	// touching the run otherwise (reserving their seq atomically); it is
-	// for calls made by an attempt that lost the run to another.
+	// touching the run otherwise, idempotently per row: calls with Seq 0
+	// get their seq reserved atomically (written back into calls), calls
+	// with a Seq are written again as they are. It is for calls made by an
+	// attempt that lost the run to another, and for flushing a long
+	// step's calls ahead of the run's write.
 	AppendCalls(ctx context.Context, key snapkeep.RunKey, calls []snapkeep.APICall) error
 	// DueUnfinished returns up to limit unfinished runs whose next check is
-	// at or before now, earliest first.
-	DueUnfinished(ctx context.Context, now time.Time, limit int) ([]snapkeep.Run, error)
+	// at or before now, earliest first, and how many undecodable items it
+	// took out of the unfinished index (quarantined, logged with their key).
+	DueUnfinished(ctx context.Context, now time.Time, limit int) (due []snapkeep.Run, quarantined int, err error)
 }
+
+// MaxCallsPerSave is how many ApiCalls rows one run write carries with it
+// (a transaction holds 100 items, the run is one; the rest of a long step's
+// calls are flushed ahead with AppendCalls).
+const MaxCallsPerSave = 90
 
 // PolicySource reads policies (dynamo.PolicyStore implements it).
 type PolicySource interface {
@@ -51,8 +68,9 @@ type TokenSource interface {
 	Token(ctx context.Context, accountID string) (string, error)
 }
 
-// DigitalOcean is the part of *docloud.Client the service uses. Each
-// method makes exactly one HTTP request and never retries.
+// DigitalOcean is the service's port to DigitalOcean, in provider-neutral
+// types (*docloud.Client implements it; unit tests use a function-field
+// fake). Each method makes exactly one HTTP request and never retries.
 type DigitalOcean interface {
 	SnapshotDroplet(ctx context.Context, dropletID int, name string) (*snapkeep.Action, error)
 	GetAction(ctx context.Context, actionID int64) (*snapkeep.Action, error)
@@ -60,7 +78,12 @@ type DigitalOcean interface {
 	ListSnapshots(ctx context.Context, kind snapkeep.ResourceKind, resourceID string, page int) ([]snapkeep.Snapshot, bool, error)
 	ListDropletActions(ctx context.Context, dropletID int, page int) ([]snapkeep.Action, bool, error)
 	DeleteSnapshot(ctx context.Context, snapshotID string) error
+	// PaceDelay says how long to wait at now before the next request so
+	// the token's budget is not spent to zero.
 	PaceDelay(now time.Time) time.Duration
+	// ClockSkew is DigitalOcean's clock minus ours, as measured from its
+	// responses; known is false before any measurement.
+	ClockSkew() (skew time.Duration, known bool)
 }
 
 var _ DigitalOcean = (*docloud.Client)(nil)
@@ -103,8 +126,32 @@ type Config struct {
 	// SweepConcurrency is how many runs a sweep works on at once; default 8.
 	SweepConcurrency int
 	// SweepMargin is how much of the invocation's time a sweep leaves
-	// unused: it starts no run when less remains; default 30 seconds.
+	// unused: it starts no run when less remains; default 60 seconds.
 	SweepMargin time.Duration
+	// CallMargin is the invocation time a DigitalOcean call needs left to
+	// be started (longer than one HTTP attempt's timeout, so the call ends
+	// and its row is written before the invocation does); default 45 s.
+	CallMargin time.Duration
+	// WriteTimeout bounds each run write, which runs on a context detached
+	// from the invocation's deadline; default 10 seconds.
+	WriteTimeout time.Duration
+	// CheckLease is how long a check owns a run (at least the function's
+	// timeout, so overlapping sweeps never check it twice at once);
+	// default 5 minutes.
+	CheckLease time.Duration
+	// LockTTL is how long a droplet stays locked for the run that sends a
+	// snapshot request (longer than an HTTP attempt); default 2 minutes.
+	LockTTL time.Duration
+	// MaxStepBackoff caps the backoff of a run whose steps keep failing
+	// without an answer from DigitalOcean; default 30 minutes.
+	MaxStepBackoff time.Duration
+	// FutureSlack is how far ahead of now (plus the policy's flexible
+	// window) a scheduled slot may be; default 5 minutes.
+	FutureSlack time.Duration
+	// AdoptedListingGrace is how long after an adopted action completed
+	// its snapshot may stay unlisted before the action is taken for not the
+	// run's own; default 3 minutes.
+	AdoptedListingGrace time.Duration
 }
 
 // Defaults.
@@ -118,7 +165,14 @@ const (
 	DefaultGetAttempts      = 3
 	DefaultSweepLimit       = 200
 	DefaultSweepConcurrency = 8
-	DefaultSweepMargin      = 30 * time.Second
+	DefaultSweepMargin      = 60 * time.Second
+	DefaultCallMargin       = 45 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultCheckLease       = 5 * time.Minute
+	DefaultLockTTL          = 2 * time.Minute
+	DefaultMaxStepBackoff   = 30 * time.Minute
+	DefaultFutureSlack      = 5 * time.Minute
+	DefaultAdoptedGrace     = 3 * time.Minute
 	// VolumeSnapshotLimit is DigitalOcean's limit of snapshots per volume.
 	VolumeSnapshotLimit = 25
 )
@@ -136,6 +190,13 @@ func (c Config) withDefaults() Config {
 	def(&c.ListingGrace, DefaultListingGrace)
 	def(&c.MaxInlineWait, DefaultMaxInlineWait)
 	def(&c.SweepMargin, DefaultSweepMargin)
+	def(&c.CallMargin, DefaultCallMargin)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.CheckLease, DefaultCheckLease)
+	def(&c.LockTTL, DefaultLockTTL)
+	def(&c.MaxStepBackoff, DefaultMaxStepBackoff)
+	def(&c.FutureSlack, DefaultFutureSlack)
+	def(&c.AdoptedListingGrace, DefaultAdoptedGrace)
 	if c.GetAttempts <= 0 {
 		c.GetAttempts = DefaultGetAttempts
 	}
@@ -193,14 +254,25 @@ type Outcome struct {
 	Status snapkeep.RunStatus `json:"status,omitempty"`
 	// Action says what the invocation did with the run: "claimed",
 	// "resumed", "checked", "duplicate", "not_due", "leased_elsewhere",
-	// "finished_before", "lost_race", "not_found", "rejected".
+	// "finished_before", "lost_race", "not_found", "waiting_for_lock",
+	// "rejected".
 	Action string `json:"action,omitempty"`
 	// Due counts the runs a sweep found due.
 	Due int `json:"due,omitempty"`
 	// Handled counts the due runs a sweep worked on without error.
 	Handled int `json:"handled,omitempty"`
-	// Failed counts the due runs whose check returned an error.
+	// Failed counts the due runs a sweep could not handle (by reason in
+	// Unhandled); their next check was moved back off where it could be.
 	Failed int `json:"failed,omitempty"`
+	// Unhandled counts the runs of Failed, and the runs whose step failed
+	// without an answer from DigitalOcean (recorded, retried later), by
+	// reason: "token_unreadable", "out_of_time", "store", ...
+	Unhandled map[string]int `json:"unhandled,omitempty"`
+	// Quarantined counts undecodable items the sweep took out of the
+	// unfinished index.
+	Quarantined int `json:"quarantined,omitempty"`
+	// Left counts due runs a sweep did not start (out of time).
+	Left int `json:"left,omitempty"`
 }
 
 // Invoke handles one function input. A malformed input is logged and, when
@@ -213,6 +285,19 @@ func (s *Service) Invoke(ctx context.Context, raw json.RawMessage) (*Outcome, er
 	if err != nil {
 		return s.reject(ctx, raw, err)
 	}
+	out, err := s.invoke(ctx, req)
+	var se *stepError
+	if errors.As(err, &se) {
+		// Recorded on the run, which backs off: not worth a Lambda retry.
+		if out != nil {
+			out.note(se.reason)
+		}
+		return out, nil
+	}
+	return out, err
+}
+
+func (s *Service) invoke(ctx context.Context, req Request) (*Outcome, error) {
 	kind, _ := req.Kind()
 	switch kind {
 	case KindSweep:
@@ -233,6 +318,11 @@ func (s *Service) reject(ctx context.Context, raw json.RawMessage, cause error) 
 	s.log().ErrorContext(ctx, "rejected input", "error", cause.Error(), "run_key_formed", ok)
 	out := &Outcome{Action: "rejected"}
 	if !ok {
+		return out, nil
+	}
+	if reason := s.futureSlot(key.ScheduledAt, nil, s.now()); reason != "" {
+		// Claiming it would block the real delivery of that slot.
+		s.log().ErrorContext(ctx, "rejected input not recorded: its slot is in the future", "error", reason)
 		return out, nil
 	}
 	out.RunID = key.RunID()
@@ -338,18 +428,21 @@ func (s *Service) terminate(run *snapkeep.Run, status snapkeep.RunStatus, class 
 	run.FinishedAt = &now
 	run.Unfinished = ""
 	run.NextCheckAt = nil
-	run.LeaseUntil = nil
+	run.LeaseUntil, run.LeaseFor = nil, ""
+	run.RetryClass = ""
+	run.StepError = ""
 	if status == snapkeep.RunFailed || status == snapkeep.RunTimedOut {
 		run.ErrorClass = class
 	} else {
 		run.ErrorClass = ""
 	}
-	run.ErrorDetail = detail
+	run.ErrorDetail = snapkeep.Bound(detail, 2*snapkeep.MaxProviderText)
 }
 
 // RunSlot runs policyID's slot: it claims the slot and, if it won the
 // claim, requests the snapshot; a slot already claimed is left alone, or
-// resumed when the attempt that claimed it crashed.
+// resumed when the attempt that claimed it crashed. A scheduled slot too
+// far in the future is rejected (logged, no run, no error).
 func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, trigger snapkeep.RunTrigger) (*Outcome, error) {
 	key := snapkeep.NewRunKey(policyID, slot)
 	kind := KindScheduled
@@ -362,28 +455,31 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 	if err != nil && !errors.Is(err, snapkeep.ErrNotFound) && !errors.Is(err, snapkeep.ErrInvalid) {
 		return out, fmt.Errorf("run %s: %w", key, err)
 	}
+	if reason := s.futureSlot(key.ScheduledAt, pol, now); reason != "" {
+		s.log().ErrorContext(ctx, "rejected input", "run_id", out.RunID, "error", reason)
+		out.Action = "rejected"
+		return out, nil
+	}
 	run := s.newRun(key, pol, trigger, now)
-	c := s.conf()
+	var lock *snapkeep.Lock
 	switch reason := policyProblem(pol, err); {
 	case pol != nil && !pol.Enabled:
 		s.terminate(run, snapkeep.RunSkipped, "", "the policy is disabled")
 	case reason != "":
 		s.terminate(run, snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, reason)
 	default:
-		lease := now.Add(c.Lease)
-		run.LeaseUntil = &lease
-		next := ceilSecond(lease)
-		run.NextCheckAt = &next
-		run.Unfinished = snapkeep.UnfinishedShard
+		s.takeLease(run, snapkeep.LeaseRequest, now)
+		lock = s.lockFor(run, now)
 	}
-	if err := s.Runs.Claim(ctx, run); err != nil {
-		if errors.Is(err, snapkeep.ErrConflict) {
-			o, err := s.resume(ctx, key, KindScheduled)
-			if o != nil {
-				o.Kind = kind
-			}
-			return o, err
+	err = s.claim(ctx, run, lock)
+	if errors.Is(err, snapkeep.ErrConflict) {
+		o, err := s.resume(ctx, key, KindScheduled)
+		if o != nil {
+			o.Kind = kind
 		}
+		return o, err
+	}
+	if err != nil {
 		return out, fmt.Errorf("claim run %s: %w", key, err)
 	}
 	out.Action = "claimed"
@@ -392,13 +488,83 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 		s.log().InfoContext(ctx, "run ended at claim", "run_id", run.RunID, "status", run.Status, "error_class", run.ErrorClass, "detail", run.ErrorDetail)
 		return out, nil
 	}
-	st, err := s.advance(ctx, run, pol, false, true)
+	if run.LeaseUntil == nil {
+		out.Action = "waiting_for_lock"
+		return out, nil
+	}
+	st, err := s.advance(ctx, run, pol, start{leased: true})
 	out.Status = st
 	if errors.Is(err, errLostRace) {
 		out.Action = "lost_race"
 		return out, nil
 	}
 	return out, err
+}
+
+// claim stores the claim, with the droplet lock when lock is not nil. When
+// another run holds the lock, the slot is claimed without a lease, to be
+// checked again when the lock lapses.
+func (s *Service) claim(ctx context.Context, run *snapkeep.Run, lock *snapkeep.Lock) error {
+	if lock == nil {
+		return s.Runs.Claim(ctx, run)
+	}
+	err := s.Runs.ClaimLocked(ctx, run, *lock)
+	var le *snapkeep.LockedError
+	if !errors.As(err, &le) {
+		return err
+	}
+	s.log().InfoContext(ctx, "droplet locked by another run's request; waiting", "run_id", run.RunID, "lock", le.Key, "until", le.Until)
+	s.waitForLock(run, le)
+	return s.Runs.Claim(ctx, run)
+}
+
+// waitForLock makes run (in memory) wait for the droplet lock le to lapse.
+func (s *Service) waitForLock(run *snapkeep.Run, le *snapkeep.LockedError) {
+	next := ceilSecond(le.Until)
+	run.LeaseUntil, run.LeaseFor = nil, ""
+	run.NextCheckAt = &next
+	run.Unfinished = snapkeep.UnfinishedShard
+	run.StepError = snapkeep.Bound(le.Error(), snapkeep.MaxProviderText)
+}
+
+// takeLease makes run (in memory) owned by this attempt for purpose.
+func (s *Service) takeLease(run *snapkeep.Run, purpose snapkeep.LeasePurpose, now time.Time) {
+	c := s.conf()
+	d := c.Lease
+	if purpose == snapkeep.LeaseCheck {
+		d = c.CheckLease
+	}
+	lease := now.Add(d)
+	next := ceilSecond(lease)
+	run.LeaseUntil, run.LeaseFor = &lease, purpose
+	run.NextCheckAt = &next
+	run.Unfinished = snapkeep.UnfinishedShard
+}
+
+// lockFor returns the droplet lock a snapshot request of run needs, or nil
+// for a volume (a volume snapshot is synchronous and found by its name).
+func (s *Service) lockFor(run *snapkeep.Run, now time.Time) *snapkeep.Lock {
+	if run.Kind != snapkeep.ResourceDroplet {
+		return nil
+	}
+	return &snapkeep.Lock{Key: run.Resource.Key(), Owner: run.RunID, Now: now, Until: now.Add(s.conf().LockTTL)}
+}
+
+// futureSlot says why a scheduled slot is too far ahead of now to run
+// (more than FutureSlack plus the policy's flexible window), or "".
+// Running it would take a later slot's snapshot now, and the real
+// delivery would find it done.
+func (s *Service) futureSlot(slot time.Time, pol *snapkeep.Policy, now time.Time) string {
+	limit := s.conf().FutureSlack
+	if pol != nil {
+		limit += time.Duration(pol.FlexibleWindowMinutes) * time.Minute
+	}
+	if !slot.After(now.Add(limit)) {
+		return ""
+	}
+	return fmt.Sprintf("scheduled_time %s is %s ahead of now (%s); a slot may be at most %s ahead (%s plus the policy's flexible window)",
+		slot.UTC().Format(snapkeep.SlotTimeFormat), slot.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339),
+		limit, s.conf().FutureSlack)
 }
 
 // policyProblem says why the policy (as Get returned it) cannot run, or "".
@@ -413,21 +579,8 @@ func policyProblem(pol *snapkeep.Policy, err error) string {
 	if pol.InvalidReason != "" {
 		return "the policy is not valid: " + pol.InvalidReason
 	}
-	if v, ok := any(pol).(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			return "the policy is not valid: " + err.Error()
-		}
-	}
-	if pol.AccountID == "" {
-		return "the policy names no DigitalOcean account"
-	}
-	switch pol.Kind {
-	case snapkeep.ResourceDroplet, snapkeep.ResourceVolume:
-	default:
-		return fmt.Sprintf("the policy's resource kind %q is not droplet or volume", pol.Kind)
-	}
-	if pol.Resource.ID == "" {
-		return "the policy names no resource id"
+	if err := pol.Validate(); err != nil {
+		return "the policy is not valid: " + err.Error()
 	}
 	return ""
 }
@@ -441,7 +594,10 @@ func (s *Service) Check(ctx context.Context, key snapkeep.RunKey) (*Outcome, err
 }
 
 // resume continues a stored run if nobody is working on it and it is due
-// (a follow-up need not wait for its next check).
+// (a follow-up need not wait for its next check). It first takes the run
+// with a conditional write (a check lease, or a request lease and the
+// droplet lock when the run must request its snapshot), so that two
+// invocations never work on one run at once.
 func (s *Service) resume(ctx context.Context, key snapkeep.RunKey, kind Kind) (*Outcome, error) {
 	out := &Outcome{Kind: kind, RunID: key.RunID()}
 	run, err := s.Runs.Get(ctx, key)
@@ -467,15 +623,20 @@ func (s *Service) resume(ctx context.Context, key snapkeep.RunKey, kind Kind) (*
 		return out, nil
 	}
 	out.Action = "checked"
-	crashed := run.LeaseUntil != nil
-	if crashed {
+	st := start{crashed: run.LeaseUntil != nil && run.LeaseFor != snapkeep.LeaseCheck}
+	if run.LeaseUntil != nil {
 		out.Action = "resumed"
-		s.log().WarnContext(ctx, "resuming a run whose attempt lapsed", "run_id", run.RunID, "status", run.Status, "lease_until", run.LeaseUntil)
+		s.log().WarnContext(ctx, "resuming a run whose attempt lapsed", "run_id", run.RunID, "status", run.Status,
+			"lease_until", run.LeaseUntil, "lease_for", run.LeaseFor)
 	}
-	st, err := s.advance(ctx, run, nil, crashed, false)
-	out.Status = st
-	if errors.Is(err, errLostRace) {
+	status, err := s.advance(ctx, run, nil, st)
+	out.Status = status
+	switch {
+	case errors.Is(err, errLostRace):
 		out.Action = "lost_race"
+		return out, nil
+	case errors.Is(err, errLocked):
+		out.Action = "waiting_for_lock"
 		return out, nil
 	}
 	return out, err
@@ -485,21 +646,39 @@ func (s *Service) resume(ctx context.Context, key snapkeep.RunKey, kind Kind) (*
 // stops quietly (its calls are still recorded).
 var errLostRace = errors.New("another attempt changed the run first")
 
+// errLocked means the droplet was locked by another run's request; the run
+// was stored waiting for the lock.
+var errLocked = errors.New("the droplet is locked by another run's request")
+
+// start says how an attempt came to a run.
+type start struct {
+	// leased: the attempt holds the run's request lease (it claimed it).
+	leased bool
+	// crashed: the attempt that held the run's request lease lapsed; it
+	// may have sent the snapshot request without recording it.
+	crashed bool
+}
+
 // advance works on a run this attempt may write (stored is as stored).
-func (s *Service) advance(ctx context.Context, stored *snapkeep.Run, pol *snapkeep.Policy, resumed, leased bool) (snapkeep.RunStatus, error) {
-	j := &job{s: s, cfg: s.conf(), prev: stored, run: *stored, pol: pol, resumed: resumed, leased: leased}
-	j.rec = newRecorder(stored, j.cfg.APICallTTL)
-	ctx = withRecorder(ctx, j.rec)
-	err := j.start(ctx)
-	if errors.Is(err, errLostRace) {
-		s.log().InfoContext(ctx, "run changed by another attempt; stopping", "run_id", stored.RunID)
+// DigitalOcean calls run on ctx less CallMargin; every run write runs on a
+// context detached from ctx's deadline, so that an invocation running out
+// of time still records its calls and progress.
+func (s *Service) advance(ctx context.Context, stored *snapkeep.Run, pol *snapkeep.Policy, st start) (snapkeep.RunStatus, error) {
+	j := s.newJob(ctx, stored, pol, st)
+	defer j.cancel()
+	err := j.begin(j.callCtx)
+	if errors.Is(err, errLostRace) || errors.Is(err, errLocked) {
+		s.log().InfoContext(ctx, "run left to another attempt", "run_id", stored.RunID, "why", err.Error())
 		return j.prev.Status, err
 	}
 	if err != nil {
 		// Keep what the DigitalOcean calls were even if the run could not
 		// be written.
 		if calls := j.rec.take(); len(calls) > 0 {
-			if aerr := s.Runs.AppendCalls(ctx, stored.Key(), calls); aerr != nil {
+			wctx, cancel := j.writeCtx()
+			aerr := s.Runs.AppendCalls(wctx, stored.Key(), calls)
+			cancel()
+			if aerr != nil {
 				s.log().ErrorContext(ctx, "api calls lost", "run_id", stored.RunID, "calls", len(calls), "error", aerr.Error())
 			}
 		}
@@ -508,17 +687,27 @@ func (s *Service) advance(ctx context.Context, stored *snapkeep.Run, pol *snapke
 	}
 	r := j.prev
 	s.log().InfoContext(ctx, "run step done", "run_id", r.RunID, "status", r.Status, "error_class", r.ErrorClass,
-		"detail", r.ErrorDetail, "http_status", r.HTTPStatus, "provider_request_id", r.ProviderRequestID,
-		"action_id", r.ActionID, "snapshot_id", r.SnapshotID, "attempts", r.Attempts, "api_calls", r.APICalls)
+		"retry_class", r.RetryClass, "detail", r.ErrorDetail, "step_error", r.StepError, "http_status", r.HTTPStatus,
+		"provider_request_id", r.ProviderRequestID, "action_id", r.ActionID, "snapshot_id", r.SnapshotID,
+		"attempts", r.Attempts, "api_calls", r.APICalls)
 	return r.Status, nil
 }
 
+// errMalformedToken wraps what snapkeep.CheckToken found.
+type errMalformedToken struct{ err error }
+
+func (e *errMalformedToken) Error() string { return e.err.Error() }
+
 // client returns the cached client for the run's account, fetching the
-// token (every time, so a rotated token is noticed).
+// token (every time, so a rotated token is noticed). A token that is not of
+// DigitalOcean's form is an *errMalformedToken and is never used.
 func (s *Service) client(ctx context.Context, accountID string) (DigitalOcean, error) {
 	token, err := s.Tokens.Token(ctx, accountID)
 	if err != nil {
 		return nil, err
+	}
+	if err := snapkeep.CheckToken(token); err != nil {
+		return nil, &errMalformedToken{err}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -363,7 +363,7 @@ func TestSweep(t *testing.T) {
 	if n := len(r.fake.SnapshotsOf("droplet", fmt.Sprint(dropletID))); n != succeeded || n == 0 {
 		t.Errorf("%d snapshots at the fake for %d succeeded runs", n, succeeded)
 	}
-	if due, _ := r.store.DueUnfinished(context.Background(), r.clock.Now().Add(24*time.Hour), 100); len(due) != 0 {
+	if due, _, _ := r.store.DueUnfinished(context.Background(), r.clock.Now().Add(24*time.Hour), 100); len(due) != 0 {
 		t.Errorf("%d runs still unfinished", len(due))
 	}
 }
