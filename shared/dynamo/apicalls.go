@@ -3,7 +3,9 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,7 +43,9 @@ const (
 const startedAtFormat = "2006-01-02T15:04:05.000000000Z"
 
 // APICallStore stores snapkeep.APICall items, one per HTTP attempt to
-// DigitalOcean, in the ApiCalls table (key run_id + seq).
+// DigitalOcean, in the ApiCalls table (key run_id + seq). Reads decode
+// item by item: an item that is not a readable call is skipped and logged
+// with its key, never failing the read.
 type APICallStore struct {
 	// Client is the DynamoDB client.
 	Client APICallsClient
@@ -50,13 +54,19 @@ type APICallStore struct {
 	// Sleep waits between retries of unprocessed items; nil waits on a
 	// timer (returning early with ctx's error when ctx ends).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Logger gets one warning per unreadable item a read skips, with its
+	// key and why; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Put writes calls with BatchWriteItem, BatchWriteMax at a time, retrying
 // the items DynamoDB leaves unprocessed with a bounded exponential backoff.
 // Every call needs a RunID and a Seq of 1 or more, and no two calls may
-// share them (errors wrap snapkeep.ErrInvalid; nothing is written then).
-// An existing item with the same key is replaced.
+// share them, and no row may be over MaxItemBytes or DynamoDB's key size
+// limits (errors wrap snapkeep.ErrInvalid and name the row; nothing is
+// written then). An existing item with the same key is replaced, so
+// putting the same rows again changes nothing. (25 rows of at most 400 KB
+// stay under BatchWriteItem's 16 MB, so batches are split by count only.)
 func (s *APICallStore) Put(ctx context.Context, calls []snapkeep.APICall) error {
 	type key struct {
 		run string
@@ -74,9 +84,9 @@ func (s *APICallStore) Put(ctx context.Context, calls []snapkeep.APICall) error 
 			return fmt.Errorf("put api calls: call %d: duplicate key %s/%d: %w", i, c.RunID, c.Seq, snapkeep.ErrInvalid)
 		}
 		seen[k] = true
-		item, err := marshalAPICall(c)
+		item, _, err := marshalAPICall(c)
 		if err != nil {
-			return fmt.Errorf("put api calls: call %s/%d: %w", c.RunID, c.Seq, err)
+			return fmt.Errorf("put api calls: %w", err)
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
@@ -129,13 +139,36 @@ func (s *APICallStore) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func marshalAPICall(c *snapkeep.APICall) (map[string]types.AttributeValue, error) {
+// marshalAPICall marshals a call as its ApiCalls row and checks the row
+// against DynamoDB's item limits; it returns the row and its size.
+func marshalAPICall(c *snapkeep.APICall) (map[string]types.AttributeValue, int, error) {
+	item, err := apiCallItem(c)
+	if err != nil {
+		return nil, 0, err
+	}
+	size, err := checkItem(callName(c), APICalls, item)
+	if err != nil {
+		return nil, 0, err
+	}
+	return item, size, nil
+}
+
+func apiCallItem(c *snapkeep.APICall) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMap(c)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", callName(c), err)
 	}
 	item["started_at"] = &types.AttributeValueMemberS{Value: c.StartedAt.UTC().Format(startedAtFormat)}
 	return item, nil
+}
+
+// callName names a call in errors: "api call <run_id>/<seq> (GET /v2/...)".
+func callName(c *snapkeep.APICall) string {
+	seq := "(new)"
+	if c.Seq != 0 {
+		seq = strconv.Itoa(c.Seq)
+	}
+	return fmt.Sprintf("api call %s/%s (%s %s)", c.RunID, seq, c.Method, snapkeep.Bound(c.Path, 128))
 }
 
 // ListByRun returns a run's calls in seq order (a consistent read, every
@@ -198,7 +231,8 @@ func (s *APICallStore) FailuresInHour(ctx context.Context, hour string) ([]snapk
 	return calls, nil
 }
 
-// query runs in through every page and decodes the items.
+// query runs in through every page and decodes the items one by one,
+// skipping (and logging) those that do not decode.
 func (s *APICallStore) query(ctx context.Context, in *dynamodb.QueryInput) ([]snapkeep.APICall, error) {
 	var calls []snapkeep.APICall
 	for {
@@ -208,8 +242,10 @@ func (s *APICallStore) query(ctx context.Context, in *dynamodb.QueryInput) ([]sn
 		}
 		for _, item := range out.Items {
 			var c snapkeep.APICall
-			if err := attributevalue.UnmarshalMap(item, &c); err != nil {
-				return nil, fmt.Errorf("decode api call: %w", err)
+			if err := decodeItem(item, &c); err != nil {
+				s.log().WarnContext(ctx, "skipped an api call item that is not readable",
+					"key", BadItem{Key: keyText(item, APICalls)}.KeyText(), "error", err.Error())
+				continue
 			}
 			calls = append(calls, c)
 		}
@@ -220,4 +256,11 @@ func (s *APICallStore) query(ctx context.Context, in *dynamodb.QueryInput) ([]sn
 		next.ExclusiveStartKey = out.LastEvaluatedKey
 		in = &next
 	}
+}
+
+func (s *APICallStore) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -290,5 +291,60 @@ func TestAPICallStoreQueryError(t *testing.T) {
 	}}
 	if _, err := s.ListByRun(context.Background(), "r"); !errors.Is(err, boom) || !strings.Contains(err.Error(), `run "r"`) {
 		t.Errorf("ListByRun error = %v", err)
+	}
+}
+
+// TestAPICallStoreSkipsUnreadable: a row with an attribute of the wrong
+// type is skipped (and logged with its key); the run's other rows are
+// returned.
+func TestAPICallStoreSkipsUnreadable(t *testing.T) {
+	t.Parallel()
+	s, env := newAPICallStore(t)
+	var logs strings.Builder
+	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+	run := "pol-1#2026-11-24T12:00:00Z"
+	if err := s.Put(ctx, makeCalls(run, 3)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table),
+		Key: map[string]types.AttributeValue{
+			"run_id": &types.AttributeValueMemberS{Value: run}, "seq": &types.AttributeValueMemberN{Value: "2"},
+		},
+		UpdateExpression:          aws.String("SET attempt = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: "second"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListByRun(ctx, run)
+	if err != nil || len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 3 {
+		t.Fatalf("ListByRun = %d calls, %v; want seqs 1 and 3", len(got), err)
+	}
+	if line := logs.String(); !strings.Contains(line, `seq=\"2\"`) || !strings.Contains(line, "attribute attempt") {
+		t.Errorf("log %q does not name the unreadable row", line)
+	}
+	fails, err := s.FailuresInHour(ctx, "2026-11-24T12")
+	if err != nil || len(fails) != 1 {
+		t.Errorf("FailuresInHour = %d, %v; want seq 3", len(fails), err)
+	}
+}
+
+// TestAPICallStorePutTooLarge: a row over DynamoDB's 400 KB is refused
+// before any batch is written, naming the row and its size.
+func TestAPICallStorePutTooLarge(t *testing.T) {
+	t.Parallel()
+	s := &dynamo.APICallStore{Table: "t", Client: &callsFake{
+		batchWriteItem: func(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+			t.Error("BatchWriteItem called with an oversized row")
+			return &dynamodb.BatchWriteItemOutput{}, nil
+		},
+	}}
+	calls := makeCalls("r#2026-11-24T12:00:00Z", 30)
+	calls[27].ErrorMessage = strings.Repeat("e", 410*1024)
+	err := s.Put(context.Background(), calls)
+	if !errors.Is(err, snapkeep.ErrInvalid) || !strings.Contains(err.Error(), "api call r#2026-11-24T12:00:00Z/28 (GET /v2/actions/27): item is 420") {
+		t.Errorf("Put error = %v, want ErrInvalid naming row 28 and its size", err)
 	}
 }
