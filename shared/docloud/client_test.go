@@ -325,14 +325,6 @@ func TestDeleteSnapshot(t *testing.T) {
 	}
 }
 
-func TestInvalidBaseURL(t *testing.T) {
-	c := New(newToken(t), WithBaseURL("http://[::1"))
-	_, err := c.GetDroplet(context.Background(), 1)
-	if e := Classify(err); e == nil || e.Class != snapkeep.ClassInternal {
-		t.Fatalf("GetDroplet with a bad base URL: %v, want internal", err)
-	}
-}
-
 func TestStatusConstants(t *testing.T) {
 	// DigitalOcean's wire values, which actionOf passes through as the
 	// domain's statuses.

@@ -131,7 +131,7 @@ func TestClassifyResponses(t *testing.T) {
 				w.WriteHeader(tc.status)
 				io.WriteString(w, tc.body)
 			})
-			_, err := f.client.SnapshotDroplet(ctxOp("droplet_snapshot"), 7, "n")
+			_, err := f.client.SnapshotDroplet(ctxOp(snapkeep.OpSnapshotDroplet), 7, "n")
 			if err == nil {
 				t.Fatal("SnapshotDroplet succeeded")
 			}
@@ -157,8 +157,8 @@ func TestClassifyResponses(t *testing.T) {
 				t.Fatalf("%d calls recorded, want 1", len(calls))
 			}
 			c := calls[0]
-			if c.StatusCode != tc.status || c.ErrorID != tc.id || c.FailureHour != "2026-11-24T12" {
-				t.Errorf("recorded status %d id %q failure hour %q", c.StatusCode, c.ErrorID, c.FailureHour)
+			if c.StatusCode != tc.status || c.ErrorID != tc.id || c.FailureHour != "2026-11-24T12" || c.Class != tc.class {
+				t.Errorf("recorded status %d id %q failure hour %q class %q, want class %q", c.StatusCode, c.ErrorID, c.FailureHour, c.Class, tc.class)
 			}
 			if strings.Contains(err.Error(), f.token) {
 				t.Errorf("error text holds the token")

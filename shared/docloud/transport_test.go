@@ -40,11 +40,11 @@ func TestTransportRecordsEveryAttempt(t *testing.T) {
 		w.Write(fixtureFile(t, "action.json"))
 	})
 	// The service retries, not the client: two operations, two records.
-	ctx1 := WithOperation(context.Background(), "droplet_snapshot", 1)
+	ctx1 := WithOperation(context.Background(), snapkeep.OpSnapshotDroplet, 1)
 	if _, err := f.client.SnapshotDroplet(ctx1, 3164444, "s"); err == nil {
 		t.Fatal("first attempt succeeded")
 	}
-	ctx2 := WithOperation(context.Background(), "droplet_snapshot", 2)
+	ctx2 := WithOperation(context.Background(), snapkeep.OpSnapshotDroplet, 2)
 	if _, err := f.client.SnapshotDroplet(ctx2, 3164444, "s"); err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}
@@ -58,7 +58,7 @@ func TestTransportRecordsEveryAttempt(t *testing.T) {
 	first, second := calls[0], calls[1]
 
 	for i, c := range calls {
-		if c.Operation != "droplet_snapshot" || c.Attempt != i+1 || c.Method != "POST" || c.Path != "/v2/droplets/3164444/actions" {
+		if c.Operation != snapkeep.OpSnapshotDroplet || c.Attempt != i+1 || c.Method != "POST" || c.Path != "/v2/droplets/3164444/actions" {
 			t.Errorf("call %d: op %q attempt %d %s %s", i, c.Operation, c.Attempt, c.Method, c.Path)
 		}
 		if got := c.RequestHeaders["authorization"]; got != snapkeep.Redacted {
@@ -140,9 +140,9 @@ func TestTransportConnectionReset(t *testing.T) {
 			f.mux.HandleFunc("/v2/actions/5", hijack)
 			var err error
 			if method == http.MethodPost {
-				_, err = f.client.SnapshotDroplet(ctxOp("droplet_snapshot"), 5, "s")
+				_, err = f.client.SnapshotDroplet(ctxOp(snapkeep.OpSnapshotDroplet), 5, "s")
 			} else {
-				_, err = f.client.GetAction(ctxOp("action_poll"), 5)
+				_, err = f.client.GetAction(ctxOp(snapkeep.OpGetAction), 5)
 			}
 			e := Classify(err)
 			if e == nil || e.Class != snapkeep.ClassNetwork || e.StatusCode != 0 || !e.Retried() {
@@ -180,7 +180,7 @@ func TestTransportTimeout(t *testing.T) {
 		case <-release:
 		}
 	})
-	_, err := f.client.GetDroplet(ctxOp("droplet_get"), 9)
+	_, err := f.client.GetDroplet(ctxOp("get_droplet"), 9)
 	e := Classify(err)
 	if e == nil || e.Class != snapkeep.ClassNetwork {
 		t.Fatalf("error %v classified %+v, want network", err, e)
@@ -190,7 +190,7 @@ func TestTransportTimeout(t *testing.T) {
 		t.Errorf("error %v is not a timeout", err)
 	}
 	calls := f.rec.all()
-	if len(calls) != 1 || calls[0].TransportError == "" || calls[0].FailureHour == "" || calls[0].Operation != "droplet_get" {
+	if len(calls) != 1 || calls[0].TransportError == "" || calls[0].FailureHour == "" || calls[0].Operation != "get_droplet" {
 		t.Fatalf("recorded %+v, want one transport error", calls)
 	}
 }
@@ -289,8 +289,8 @@ func TestOperationFrom(t *testing.T) {
 	if op != "" || attempt != 0 {
 		t.Errorf("empty ctx: %q %d", op, attempt)
 	}
-	op, attempt = OperationFrom(WithOperation(context.Background(), "volume_snapshot", 3))
-	if op != "volume_snapshot" || attempt != 3 {
+	op, attempt = OperationFrom(WithOperation(context.Background(), snapkeep.OpSnapshotVolume, 3))
+	if op != snapkeep.OpSnapshotVolume || attempt != 3 {
 		t.Errorf("got %q %d", op, attempt)
 	}
 }
@@ -337,4 +337,74 @@ func TestTokenEchoedInHeadersAndPathIsScrubbed(t *testing.T) {
 		t.Fatalf("recorded %+v", calls)
 	}
 	assertNoToken(t, f.token, calls)
+}
+
+// TestCancelledMidRequest: a context cancelled while the request waits
+// for its answer still leaves exactly one row, of class network.
+func TestCancelledMidRequest(t *testing.T) {
+	f := setup(t)
+	arrived := make(chan struct{})
+	f.mux.HandleFunc("/v2/actions/4", func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithCancel(ctxOp(snapkeep.OpGetAction))
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	_, err := f.client.GetAction(ctx, 4)
+	if e := Classify(err); e == nil || e.Class != snapkeep.ClassNetwork || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want network (cancelled)", err)
+	}
+	calls := f.rec.all()
+	if len(calls) != 1 {
+		t.Fatalf("%d rows, want exactly 1", len(calls))
+	}
+	if c := calls[0]; c.Class != snapkeep.ClassNetwork || c.TransportError == "" || c.StatusCode != 0 || c.FailureHour == "" {
+		t.Errorf("row %+v, want a network transport error", c)
+	}
+}
+
+// TestRowsCarryTheirClass: success rows have none; every failure row the
+// class its error has.
+func TestRowsCarryTheirClass(t *testing.T) {
+	f := setup(t)
+	f.mux.HandleFunc("/v2/actions/1", func(w http.ResponseWriter, r *http.Request) { serve(t, w, http.StatusOK, "action.json") })
+	f.mux.HandleFunc("/v2/actions/2", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"id":"not_found","message":"The resource you were accessing could not be found."}`)
+	})
+	if _, err := f.client.GetAction(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.client.GetAction(context.Background(), 2)
+	calls := f.rec.all()
+	if len(calls) != 2 {
+		t.Fatalf("%d rows, want 2", len(calls))
+	}
+	if calls[0].Class != "" || calls[0].FailureHour != "" {
+		t.Errorf("success row class %q failure hour %q, want none", calls[0].Class, calls[0].FailureHour)
+	}
+	if calls[1].Class != snapkeep.ClassResourceMissing || calls[1].Class != Classify(err).Class {
+		t.Errorf("404 row class %q, error class %q, want resource_missing for both", calls[1].Class, Classify(err).Class)
+	}
+}
+
+// TestRequestOutsideAMethodIsRecordedAtOnce: a request through the
+// client's http.Client that no Client method made is recorded by the
+// transport itself, classified by its status (one row per attempt, always).
+func TestRequestOutsideAMethodIsRecordedAtOnce(t *testing.T) {
+	f := setup(t)
+	f.mux.HandleFunc("/v2/account", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	resp, err := f.client.godo.HTTPClient.Get(f.server.URL + "/v2/account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	calls := f.rec.all()
+	if len(calls) != 1 || calls[0].StatusCode != 503 || calls[0].Class != snapkeep.ClassProviderError {
+		t.Errorf("rows %+v, want one 503 provider_error", calls)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // TestGodoDropletActions checks GET /v2/droplets/{id}/actions against
@@ -64,8 +65,8 @@ func TestGodoDropletActions(t *testing.T) {
 	if len(got) != 1 || got[0].ID != old.ID || !resp.Links.IsLastPage() {
 		t.Errorf("page 2 = %+v (links %+v), want only action %d, last page", got, resp.Links, old.ID)
 	}
-	if r := lastRequest(t, f.srv); r.Operation != dotest.OpListActions {
-		t.Errorf("operation = %q, want %q", r.Operation, dotest.OpListActions)
+	if r := lastRequest(t, f.srv); r.Operation != snapkeep.OpListActions {
+		t.Errorf("operation = %q, want %q", r.Operation, snapkeep.OpListActions)
 	}
 
 	// Our action completes: listed as completed; the added one made no

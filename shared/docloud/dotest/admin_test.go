@@ -55,6 +55,7 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 	admin(t, f, "POST", "/_fake/faults", `{"kind": "latency", "delay": 0.001, "path": "/v2/droplets/*/actions"}`, 201, nil)
 	admin(t, f, "POST", "/_fake/faults", `{"kind": "bogus"}`, 422, nil)
+	admin(t, f, "POST", "/_fake/faults", `{"kind": "status", "operation": "get_droplets"}`, 422, nil)
 	admin(t, f, "POST", "/_fake/faults", `{"kind": "status", "unknown_field": 1}`, 400, nil)
 
 	if _, _, err := f.godo.Storage.GetVolume(ctx, "vol-2"); err == nil {

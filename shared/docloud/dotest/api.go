@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // call is one request as a handler sees it.
@@ -18,32 +20,34 @@ type call struct {
 	params map[string]string
 	body   []byte
 	now    time.Time
-	fault  *Fault // action fault, OpDropletSnapshot only
+	fault  *Fault      // action fault, snapkeep.OpSnapshotDroplet only
+	tok    *tokenState // the request's (known, unrevoked) token
 }
 
 type route struct {
 	method  string
 	pattern []string
-	op      string
+	op      snapkeep.Operation
 	handle  func(*Server, *call) *reply
 }
 
 var routes = []route{
-	{http.MethodPost, split("/v2/droplets/{id}/actions"), OpDropletSnapshot, (*Server).postDropletAction},
-	{http.MethodGet, split("/v2/droplets/{id}/actions"), OpListActions, (*Server).listDropletActions},
-	{http.MethodGet, split("/v2/droplets/{id}/actions/{action_id}"), OpGetAction, (*Server).getDropletAction},
-	{http.MethodGet, split("/v2/actions/{action_id}"), OpGetAction, (*Server).getAction},
-	{http.MethodGet, split("/v2/droplets/{id}/snapshots"), OpListSnapshots, (*Server).listDropletSnapshots},
-	{http.MethodGet, split("/v2/droplets/{id}/backups"), OpListSnapshots, (*Server).listDropletBackups},
+	{http.MethodPost, split("/v2/droplets/{id}/actions"), snapkeep.OpSnapshotDroplet, (*Server).postDropletAction},
+	{http.MethodGet, split("/v2/droplets/{id}/actions"), snapkeep.OpListActions, (*Server).listDropletActions},
+	{http.MethodGet, split("/v2/droplets/{id}/actions/{action_id}"), snapkeep.OpGetAction, (*Server).getDropletAction},
+	{http.MethodGet, split("/v2/actions/{action_id}"), snapkeep.OpGetAction, (*Server).getAction},
+	{http.MethodGet, split("/v2/droplets/{id}/snapshots"), snapkeep.OpListSnapshots, (*Server).listDropletSnapshots},
+	{http.MethodGet, split("/v2/droplets/{id}/backups"), snapkeep.OpListSnapshots, (*Server).listDropletBackups},
 	{http.MethodGet, split("/v2/droplets/{id}"), OpGetDroplet, (*Server).getDroplet},
-	{http.MethodGet, split("/v2/volumes/snapshots/{snapshot_id}"), OpGetSnapshot, (*Server).getSnapshot},
-	{http.MethodDelete, split("/v2/volumes/snapshots/{snapshot_id}"), OpDeleteSnapshot, (*Server).deleteSnapshot},
-	{http.MethodGet, split("/v2/volumes/{id}/snapshots"), OpListSnapshots, (*Server).listVolumeSnapshots},
-	{http.MethodPost, split("/v2/volumes/{id}/snapshots"), OpVolumeSnapshot, (*Server).postVolumeSnapshot},
+	{http.MethodGet, split("/v2/volumes/snapshots/{snapshot_id}"), OpGetSnapshot, (*Server).getVolumeSnapshot},
+	{http.MethodDelete, split("/v2/volumes/snapshots/{snapshot_id}"), snapkeep.OpDeleteSnapshot, (*Server).deleteVolumeSnapshot},
+	{http.MethodGet, split("/v2/volumes/{id}/snapshots"), snapkeep.OpListSnapshots, (*Server).listVolumeSnapshots},
+	{http.MethodPost, split("/v2/volumes/{id}/snapshots"), snapkeep.OpSnapshotVolume, (*Server).postVolumeSnapshot},
 	{http.MethodGet, split("/v2/volumes/{id}"), OpGetVolume, (*Server).getVolume},
-	{http.MethodGet, split("/v2/snapshots"), OpListSnapshots, (*Server).listSnapshots},
+	{http.MethodGet, split("/v2/snapshots"), snapkeep.OpListSnapshots, (*Server).listSnapshots},
 	{http.MethodGet, split("/v2/snapshots/{snapshot_id}"), OpGetSnapshot, (*Server).getSnapshot},
-	{http.MethodDelete, split("/v2/snapshots/{snapshot_id}"), OpDeleteSnapshot, (*Server).deleteSnapshot},
+	{http.MethodDelete, split("/v2/snapshots/{snapshot_id}"), snapkeep.OpDeleteSnapshot, (*Server).deleteSnapshot},
+	{http.MethodGet, split("/v2/account"), snapkeep.OpGetAccount, (*Server).getAccount},
 }
 
 func split(p string) []string { return strings.Split(strings.Trim(p, "/"), "/") }
@@ -318,6 +322,7 @@ func (s *Server) dropletJSON(d *Droplet, now time.Time) map[string]any {
 		"size": map[string]any{
 			"slug": d.SizeSlug, "memory": d.Memory, "vcpus": d.Vcpus, "disk": d.Disk, "transfer": 1.0,
 			"price_monthly": 6.0, "price_hourly": 0.00893, "regions": []string{d.Region}, "available": true,
+			"description": sizeDescription(d.SizeSlug),
 		},
 		"size_slug": d.SizeSlug,
 		"networks":  map[string]any{"v4": []any{}, "v6": []any{}},
@@ -325,6 +330,36 @@ func (s *Server) dropletJSON(d *Droplet, now time.Time) map[string]any {
 		"tags":      tags,
 		"vpc_uuid":  "5a4981aa-9653-4bd1-bef5-d6bff52042e4",
 	}
+}
+
+// sizeDescription is the class of droplets a size slug belongs to, as
+// DigitalOcean's size object describes it ("Basic", "General Purpose"...).
+func sizeDescription(slug string) string {
+	for prefix, desc := range map[string]string{
+		"g-": "General Purpose", "gd-": "General Purpose", "c-": "CPU-Optimized", "c2-": "CPU-Optimized",
+		"m-": "Memory-Optimized", "m3-": "Memory-Optimized", "so-": "Storage-Optimized", "gpu-": "GPU",
+	} {
+		if strings.HasPrefix(slug, prefix) {
+			return desc
+		}
+	}
+	return "Basic"
+}
+
+// --- account ---
+
+// getAccount answers GET /v2/account for the request's token.
+func (s *Server) getAccount(c *call) *reply {
+	a := c.tok.account
+	acct := map[string]any{
+		"droplet_limit": a.DropletLimit, "floating_ip_limit": a.FloatingIPLimit, "volume_limit": a.VolumeLimit,
+		"email": a.Email, "name": a.Name, "uuid": a.UUID, "email_verified": a.EmailVerified,
+		"status": a.Status, "status_message": a.StatusMessage,
+	}
+	if a.TeamName != "" {
+		acct["team"] = map[string]any{"uuid": a.TeamUUID, "name": a.TeamName}
+	}
+	return jsonReply(http.StatusOK, map[string]any{"account": acct})
 }
 
 func (s *Server) getVolume(c *call) *reply {
@@ -492,7 +527,39 @@ func (s *Server) listSnapshots(c *call) *reply {
 	return page(c, "snapshots", items, snapshotJSON)
 }
 
+// MsgNotASnapshot is DigitalOcean's 400 bad_request message for a backup
+// image asked for through /v2/snapshots/{id} (its API description's words).
+const MsgNotASnapshot = "the resource is not a snapshot"
+
+// getSnapshot answers GET /v2/snapshots/{id}: a droplet or volume snapshot;
+// a backup is 400 bad_request (it is an image, not a snapshot).
 func (s *Server) getSnapshot(c *call) *reply {
+	sn := s.snapshots[c.params["snapshot_id"]]
+	switch {
+	case sn == nil || !listed(sn, c.now):
+		return notFound()
+	case sn.Type == TypeBackup:
+		return badRequest(MsgNotASnapshot)
+	}
+	return jsonReply(http.StatusOK, map[string]any{"snapshot": snapshotJSON(sn)})
+}
+
+// deleteSnapshot answers DELETE /v2/snapshots/{id}; a backup is 400
+// bad_request and stays.
+func (s *Server) deleteSnapshot(c *call) *reply {
+	sn := s.snapshots[c.params["snapshot_id"]]
+	switch {
+	case sn == nil:
+		return notFound()
+	case sn.Type == TypeBackup:
+		return badRequest(MsgNotASnapshot)
+	}
+	return s.deleteLocked(sn)
+}
+
+// getVolumeSnapshot answers GET /v2/volumes/snapshots/{id}: 404 for
+// anything but a snapshot (a backup included).
+func (s *Server) getVolumeSnapshot(c *call) *reply {
 	sn := s.snapshots[c.params["snapshot_id"]]
 	if sn == nil || sn.Type != TypeSnapshot || !listed(sn, c.now) {
 		return notFound()
@@ -500,11 +567,16 @@ func (s *Server) getSnapshot(c *call) *reply {
 	return jsonReply(http.StatusOK, map[string]any{"snapshot": snapshotJSON(sn)})
 }
 
-func (s *Server) deleteSnapshot(c *call) *reply {
+// deleteVolumeSnapshot answers DELETE /v2/volumes/snapshots/{id}.
+func (s *Server) deleteVolumeSnapshot(c *call) *reply {
 	sn := s.snapshots[c.params["snapshot_id"]]
 	if sn == nil || sn.Type != TypeSnapshot {
 		return notFound()
 	}
+	return s.deleteLocked(sn)
+}
+
+func (s *Server) deleteLocked(sn *Snapshot) *reply {
 	delete(s.snapshots, sn.ID)
 	s.deleted = append(s.deleted, *sn)
 	return &reply{status: http.StatusNoContent}

@@ -10,14 +10,15 @@
 //	token := dotest.NewToken()
 //	srv.AddToken(token)
 //	srv.AddDroplet(dotest.Droplet{ID: 3164444, Disk: 25})
-//	srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: dotest.OpDropletSnapshot, Count: 1})
+//	srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: snapkeep.OpSnapshotDroplet, Count: 1})
 //	client := docloud.New(token, docloud.WithBaseURL(srv.URL)) // or godo with godo.SetBaseURL
 //	... // the first snapshot POST creates the action but answers 500
 //	clock.Advance(25 * time.Minute) // the action completes, the snapshot is listed
 //	srv.SnapshotPosts("droplet", "3164444") // how many POSTs the code under test made
 //
-// It speaks DigitalOcean's own JSON shapes and headers (godo parses them
-// into its structs) for the endpoints snapkeep uses:
+// It speaks DigitalOcean's own JSON shapes and headers, as DigitalOcean's
+// OpenAPI description (github.com/digitalocean/openapi) gives them and godo
+// parses them into its structs, for the endpoints snapkeep uses:
 //
 //	POST   /v2/droplets/{id}/actions              {"type":"snapshot","name":...} -> 201 {"action":{...}}
 //	GET    /v2/actions/{id}                       {"action":{...}}
@@ -32,6 +33,21 @@
 //	GET    /v2/snapshots?resource_type=droplet|volume  paged {"snapshots":[...]}
 //	GET    /v2/snapshots/{id}, /v2/volumes/snapshots/{id}     {"snapshot":{...}}
 //	DELETE /v2/snapshots/{id}, /v2/volumes/snapshots/{id}     204; 404 when absent
+//	GET    /v2/account                            {"account":{...}} (SetAccount)
+//
+// A droplet's size object carries description ("Basic", "General
+// Purpose"... by slug). A backup image asked for or deleted through
+// /v2/snapshots/{id} answers 400 bad_request "the resource is not a
+// snapshot" (MsgNotASnapshot) and stays, as DigitalOcean's description
+// says; through /v2/volumes/snapshots/{id} it is 404.
+//
+// Each endpoint has an operation (Request.Operation, Fault.Operation):
+// the domain's snapkeep.Operation where snapkeep names it
+// (snapkeep.OpSnapshotDroplet, OpSnapshotVolume, OpGetAction,
+// OpListActions, OpListSnapshots, OpDeleteSnapshot, OpGetAccount), else
+// the fake's OpGetDroplet, OpGetVolume, OpGetSnapshot. A fault naming no
+// endpoint's operation is refused; the former names "droplet_snapshot"
+// and "volume_snapshot" still read as the domain's in JSON.
 //
 // Lists are paged with page and per_page (default 20, at most 200); links.pages
 // carries absolute first/prev/next/last URLs on the fake's host and
@@ -49,7 +65,8 @@
 //	404 not_found             The resource you were accessing could not be found.
 //	422 unprocessable_entity  Droplet already has a pending event. (another action in progress)
 //	422 unprocessable_entity  MsgVolumeSnapshotLimit (a volume holds at most 25 snapshots; our wording)
-//	429 too_many_requests     API Rate limit exceeded. (+ retry-after seconds)
+//	400 bad_request           the resource is not a snapshot (a backup through /v2/snapshots/{id})
+//	429 too_many_requests     API Rate limit exceeded. (see below)
 //	500 server_error          Server Error
 //	503 service_unavailable   Service is currently unavailable.
 //
@@ -60,7 +77,12 @@
 //
 // Tokens: AddToken registers a read-write token, AddReadOnlyToken one
 // without write scope; budgets are 5,000 requests an hour and 250 a minute
-// per token (sliding windows; a refused request does not count).
+// per token (sliding windows; a refused request does not count). As at
+// DigitalOcean, a request over the minute's budget (a burst) answers 429
+// with ratelimit-remaining 0, the hourly ratelimit-reset (up to an hour
+// ahead) and retry-after, the seconds until the minute has room; a request
+// over the hour's answers 429 with ratelimit-remaining 0 and the reset, and
+// no retry-after. An injected 429 (FaultStatus) is a burst 429.
 //
 // Actions: a droplet snapshot action is "in-progress" for
 // Droplet.ActionDuration, else WithActionDuration, else one minute per GB of

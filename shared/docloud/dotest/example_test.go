@@ -9,6 +9,7 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // A droplet snapshot with a virtual clock: the action completes after one
@@ -34,7 +35,7 @@ func Example() {
 	fmt.Println(len(snaps), snaps[0].Name)
 
 	// Next two snapshot POSTs get a 500 but the action is created anyway.
-	srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: dotest.OpDropletSnapshot, Count: 2})
+	srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: snapkeep.OpSnapshotDroplet, Count: 2})
 	_, _, err := client.DropletActions.Snapshot(ctx, 3164444, "again")
 	fmt.Println(err.(*godo.ErrorResponse).Response.StatusCode, srv.SnapshotPosts("droplet", "3164444"))
 	// Output:

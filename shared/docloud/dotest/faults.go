@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path"
 	"time"
+
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // FaultKind says what a fault does to a request it hits.
@@ -34,14 +36,14 @@ const (
 	// created) and then closes the connection without answering.
 	FaultEffectThenReset FaultKind = "effect_then_reset"
 	// FaultActionErrored lets the snapshot POST succeed but the action it
-	// creates ends "errored". Only hits OpDropletSnapshot requests.
+	// creates ends "errored". Only hits snapkeep.OpSnapshotDroplet requests.
 	FaultActionErrored FaultKind = "action_errored"
 	// FaultActionStuck lets the snapshot POST succeed but the action it
-	// creates stays "in-progress" forever. Only hits OpDropletSnapshot.
+	// creates stays "in-progress" forever. Only hits snapkeep.OpSnapshotDroplet.
 	FaultActionStuck FaultKind = "action_stuck"
 	// FaultListingLag lets the snapshot POST succeed but the snapshot stays
 	// out of listings for Delay after the action completes. Only hits
-	// OpDropletSnapshot.
+	// snapkeep.OpSnapshotDroplet.
 	FaultListingLag FaultKind = "listing_lag"
 )
 
@@ -54,18 +56,59 @@ const (
 	BodyHTML = "html"
 )
 
-// Operations: the fake's names for the endpoints, usable in Fault.Operation.
+// Operations, usable in Fault.Operation and reported in Request.Operation:
+// the domain's names (snapkeep.Operation) for the endpoints snapkeep's runs
+// use, e.g. Fault{Operation: snapkeep.OpSnapshotDroplet}, and the fake's
+// own names for the others:
+//
+//	snapkeep.OpSnapshotDroplet  POST /v2/droplets/{id}/actions
+//	snapkeep.OpSnapshotVolume   POST /v2/volumes/{id}/snapshots
+//	snapkeep.OpGetAction        GET /v2/actions/{id}, GET /v2/droplets/{id}/actions/{action_id}
+//	snapkeep.OpListActions      GET /v2/droplets/{id}/actions
+//	snapkeep.OpListSnapshots    GET /v2/droplets/{id}/snapshots, /v2/volumes/{id}/snapshots, /v2/snapshots, /v2/droplets/{id}/backups
+//	snapkeep.OpDeleteSnapshot   DELETE /v2/snapshots/{id}, DELETE /v2/volumes/snapshots/{id}
+//	snapkeep.OpGetAccount       GET /v2/account
+//	OpGetDroplet                GET /v2/droplets/{id}
+//	OpGetVolume                 GET /v2/volumes/{id}
+//	OpGetSnapshot               GET /v2/snapshots/{id}, GET /v2/volumes/snapshots/{id}
 const (
-	OpDropletSnapshot = "droplet_snapshot" // POST /v2/droplets/{id}/actions
-	OpGetAction       = "get_action"       // GET /v2/actions/{id}, GET /v2/droplets/{id}/actions/{action_id}
-	OpListActions     = "list_actions"     // GET /v2/droplets/{id}/actions
-	OpGetDroplet      = "get_droplet"      // GET /v2/droplets/{id}
-	OpGetVolume       = "get_volume"       // GET /v2/volumes/{id}
-	OpVolumeSnapshot  = "volume_snapshot"  // POST /v2/volumes/{id}/snapshots
-	OpListSnapshots   = "list_snapshots"   // GET /v2/droplets/{id}/snapshots, /v2/volumes/{id}/snapshots, /v2/snapshots, /v2/droplets/{id}/backups
-	OpGetSnapshot     = "get_snapshot"     // GET /v2/snapshots/{id}, GET /v2/volumes/snapshots/{id}
-	OpDeleteSnapshot  = "delete_snapshot"  // DELETE /v2/snapshots/{id}, DELETE /v2/volumes/snapshots/{id}
+	OpGetDroplet  snapkeep.Operation = "get_droplet"
+	OpGetVolume   snapkeep.Operation = "get_volume"
+	OpGetSnapshot snapkeep.Operation = "get_snapshot"
 )
+
+// The fake's former names of the endpoints the domain names too.
+const (
+	// Deprecated: use snapkeep.OpSnapshotDroplet.
+	OpDropletSnapshot = snapkeep.OpSnapshotDroplet
+	// Deprecated: use snapkeep.OpSnapshotVolume.
+	OpVolumeSnapshot = snapkeep.OpSnapshotVolume
+	// Deprecated: use snapkeep.OpGetAction.
+	OpGetAction = snapkeep.OpGetAction
+	// Deprecated: use snapkeep.OpListActions.
+	OpListActions = snapkeep.OpListActions
+	// Deprecated: use snapkeep.OpListSnapshots.
+	OpListSnapshots = snapkeep.OpListSnapshots
+	// Deprecated: use snapkeep.OpDeleteSnapshot.
+	OpDeleteSnapshot = snapkeep.OpDeleteSnapshot
+)
+
+// legacyOps maps the fake's former wire names (in seed files and admin
+// JSON) to the domain's.
+var legacyOps = map[snapkeep.Operation]snapkeep.Operation{
+	"droplet_snapshot": snapkeep.OpSnapshotDroplet,
+	"volume_snapshot":  snapkeep.OpSnapshotVolume,
+}
+
+// knownOp reports whether some endpoint of the fake has operation op.
+func knownOp(op snapkeep.Operation) bool {
+	for i := range routes {
+		if routes[i].op == op {
+			return true
+		}
+	}
+	return false
+}
 
 // Fault is an injected failure. It hits requests that match all of its
 // filters: Method, Path, Operation and the [From, Until) window on the
@@ -89,8 +132,9 @@ type Fault struct {
 	// Path limits the fault to URL paths matching this path.Match pattern,
 	// e.g. "/v2/droplets/*/actions"; "" for any.
 	Path string `json:"path,omitempty"`
-	// Operation limits the fault to one endpoint (OpDropletSnapshot...); "" for any.
-	Operation string `json:"operation,omitempty"`
+	// Operation limits the fault to one endpoint (snapkeep.OpSnapshotDroplet,
+	// OpGetDroplet...); "" for any. An unknown operation is refused.
+	Operation snapkeep.Operation `json:"operation,omitempty"`
 	// From is the start of the window on the injected clock; zero for always.
 	From time.Time `json:"from,omitzero"`
 	// Until is the end of the window (excluded); zero for never.
@@ -103,7 +147,9 @@ type Fault struct {
 	// Delay is the wait of FaultLatency and the lag of FaultListingLag.
 	// In JSON: "2s" or a number of seconds.
 	Delay time.Duration `json:"-"`
-	// RetryAfter is the retry-after seconds of a 429; default 60.
+	// RetryAfter is the retry-after seconds of a 429; default 60. An
+	// injected 429 is a burst 429 as DigitalOcean sends it:
+	// ratelimit-remaining 0, retry-after, and the hourly ratelimit-reset.
 	RetryAfter int `json:"retry_after,omitempty"`
 }
 
@@ -161,6 +207,12 @@ func (f *Fault) validate() error {
 	if f.Count < 0 {
 		return fmt.Errorf("fault count %d: want >= 0", f.Count)
 	}
+	if op, ok := legacyOps[f.Operation]; ok {
+		f.Operation = op
+	}
+	if f.Operation != "" && !knownOp(f.Operation) {
+		return fmt.Errorf("fault operation %q: no endpoint of the fake has it", f.Operation)
+	}
 	return nil
 }
 
@@ -184,7 +236,7 @@ type FaultState struct {
 	Left int `json:"left,omitempty"`
 }
 
-func (r *faultRec) matches(method, urlPath, op string, now time.Time) bool {
+func (r *faultRec) matches(method, urlPath string, op snapkeep.Operation, now time.Time) bool {
 	f := &r.f
 	if f.Count > 0 && r.left <= 0 {
 		return false
@@ -206,7 +258,7 @@ func (r *faultRec) matches(method, urlPath, op string, now time.Time) bool {
 	if !f.Until.IsZero() && !now.Before(f.Until) {
 		return false
 	}
-	if f.Kind.isAction() && op != OpDropletSnapshot {
+	if f.Kind.isAction() && op != snapkeep.OpSnapshotDroplet {
 		return false
 	}
 	return true
@@ -266,7 +318,7 @@ func (s *Server) Faults() []FaultState {
 
 // pickFaultsLocked returns the response fault and the action fault that hit
 // this request (either may be nil).
-func (s *Server) pickFaultsLocked(method, urlPath, op string, now time.Time) (resp, action *Fault) {
+func (s *Server) pickFaultsLocked(method, urlPath string, op snapkeep.Operation, now time.Time) (resp, action *Fault) {
 	for _, r := range s.faults {
 		if r.f.Kind.isAction() && action != nil || !r.f.Kind.isAction() && resp != nil {
 			continue

@@ -16,6 +16,7 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // TestResponseFaults covers the faults that change the answer, and whether
@@ -94,7 +95,7 @@ func TestResponseFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			flt := tt.fault
-			flt.Operation = dotest.OpDropletSnapshot
+			flt.Operation = snapkeep.OpSnapshotDroplet
 			flt.Count = 1
 			f.srv.MustAddFault(flt)
 			c := f.client(t, f.token, tt.timeout)
@@ -317,7 +318,7 @@ func TestCloseWakesHang(t *testing.T) {
 // got a 500 — a blind re-POST makes a second one.
 func TestVolumeEffectThenFail(t *testing.T) {
 	f := newFixture(t)
-	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: dotest.OpVolumeSnapshot, Count: 1})
+	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: snapkeep.OpSnapshotVolume, Count: 1})
 	req := &godo.SnapshotCreateRequest{VolumeID: f.volume, Name: "nightly"}
 	_, _, err := f.godo.Storage.CreateSnapshot(context.Background(), req)
 	wantStatus(500, "Server Error")(t, err)
@@ -330,5 +331,60 @@ func TestVolumeEffectThenFail(t *testing.T) {
 	must(t, err)
 	if n := len(f.srv.SnapshotsOf("volume", f.volume)); n != 2 || f.srv.SnapshotPosts("volume", f.volume) != 2 {
 		t.Errorf("%d snapshots, %d posts", n, f.srv.SnapshotPosts("volume", f.volume))
+	}
+}
+
+// TestFaultOperations: a fault names an endpoint by the domain's operation
+// (or the fake's own); an unknown name is refused rather than never
+// matching, and the fake's former names still read as the domain's.
+func TestFaultOperations(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		op   snapkeep.Operation
+		want snapkeep.Operation
+		ok   bool
+	}{
+		{snapkeep.OpSnapshotDroplet, snapkeep.OpSnapshotDroplet, true},
+		{snapkeep.OpGetAccount, snapkeep.OpGetAccount, true},
+		{dotest.OpGetDroplet, dotest.OpGetDroplet, true},
+		{"droplet_snapshot", snapkeep.OpSnapshotDroplet, true},
+		{"volume_snapshot", snapkeep.OpSnapshotVolume, true},
+		{"get_droplets", "", false},
+	} {
+		id, err := f.srv.AddFault(dotest.Fault{Kind: dotest.FaultStatus, Operation: tc.op})
+		if (err == nil) != tc.ok {
+			t.Errorf("AddFault(operation %q) error %v, want ok %v", tc.op, err, tc.ok)
+			continue
+		}
+		if !tc.ok {
+			continue
+		}
+		st := f.srv.Faults()
+		if got := st[len(st)-1]; got.ID != id || got.Fault.Operation != tc.want {
+			t.Errorf("fault %q stored as %q, want %q", tc.op, got.Fault.Operation, tc.want)
+		}
+	}
+	if dotest.OpDropletSnapshot != snapkeep.OpSnapshotDroplet || dotest.OpVolumeSnapshot != snapkeep.OpSnapshotVolume {
+		t.Error("deprecated names do not alias the domain's")
+	}
+}
+
+// TestRequestOperations: every request is logged with its endpoint's
+// operation, the domain's name where it has one.
+func TestRequestOperations(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, _, err := f.godo.DropletActions.Snapshot(ctx, f.droplet, "n")
+	must(t, err)
+	_, _, err = f.godo.Account.Get(ctx)
+	must(t, err)
+	_, _, err = f.godo.Droplets.Get(ctx, f.droplet)
+	must(t, err)
+	var ops []snapkeep.Operation
+	for _, r := range f.srv.Requests() {
+		ops = append(ops, r.Operation)
+	}
+	if want := []snapkeep.Operation{snapkeep.OpSnapshotDroplet, snapkeep.OpGetAccount, dotest.OpGetDroplet}; !slices.Equal(ops, want) {
+		t.Errorf("operations %v, want %v", ops, want)
 	}
 }

@@ -2,6 +2,7 @@ package dotest_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"slices"
@@ -54,7 +55,8 @@ func TestGodoDropletSnapshotFlow(t *testing.T) {
 	must(t, err)
 	checkHeaders(t, resp, t0)
 	if d.ID != f.droplet || d.Name != "web-1" || d.Disk != 25 || d.Region.Slug != "nyc3" || d.Region.Name != "New York 3" ||
-		d.Locked || d.Status != "active" || !slices.Equal(d.VolumeIDs, []string{f.volume}) || d.Size.Slug != d.SizeSlug {
+		d.Locked || d.Status != "active" || !slices.Equal(d.VolumeIDs, []string{f.volume}) || d.Size.Slug != d.SizeSlug ||
+		d.Size.Description != "Basic" {
 		t.Errorf("droplet = %+v", d)
 	}
 	if resp.Rate.Remaining != 4999 || !resp.Rate.Reset.Time.Equal(t0.Add(time.Hour)) {
@@ -331,14 +333,67 @@ func TestBackupsAreNotSnapshots(t *testing.T) {
 	if len(d.BackupIDs) != 1 || len(d.SnapshotIDs) != 1 {
 		t.Errorf("droplet backup_ids %v snapshot_ids %v", d.BackupIDs, d.SnapshotIDs)
 	}
+	// DigitalOcean's API description: 400 bad_request "the resource is not
+	// a snapshot" for an image that is not a snapshot.
 	_, err = f.godo.Snapshots.Delete(ctx, backup.ID)
-	if e := apiError(t, err); e.Response.StatusCode != http.StatusNotFound {
-		t.Errorf("delete backup = %d, want 404", e.Response.StatusCode)
+	if e := apiError(t, err); e.Response.StatusCode != http.StatusBadRequest || e.Message != dotest.MsgNotASnapshot ||
+		e.RequestID != e.Response.Header.Get("X-Request-Id") {
+		t.Errorf("delete backup = %d %q, want 400 %q", e.Response.StatusCode, e.Message, dotest.MsgNotASnapshot)
+	}
+	_, _, err = f.godo.Snapshots.Get(ctx, backup.ID)
+	if e := apiError(t, err); e.Response.StatusCode != http.StatusBadRequest || e.Message != dotest.MsgNotASnapshot {
+		t.Errorf("get backup = %d %q, want 400 %q", e.Response.StatusCode, e.Message, dotest.MsgNotASnapshot)
+	}
+	var body struct{ ID string }
+	must(t, json.Unmarshal(lastBody(t, f.godo), &body))
+	if body.ID != "bad_request" {
+		t.Errorf("error id %q, want bad_request", body.ID)
 	}
 	if _, ok := f.srv.Snapshot(backup.ID); !ok {
 		t.Error("backup was deleted")
 	}
 	if got := f.srv.SnapshotsOf("droplet", strconv.Itoa(f.droplet)); len(got) != 2 || got[0].Origin != dotest.OriginForeign {
 		t.Errorf("SnapshotsOf = %+v", got)
+	}
+}
+
+// TestGodoAccount: GET /v2/account answers DigitalOcean's account object
+// with the rate-limit headers, for read-only tokens too; SetAccount
+// changes it; an unknown token is 401.
+func TestGodoAccount(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, resp, err := f.godo.Account.Get(ctx)
+	must(t, err)
+	checkHeaders(t, resp, t0)
+	if a.Status != "active" || !a.EmailVerified || a.DropletLimit != 25 || a.FloatingIPLimit != 5 || len(a.UUID) != 40 ||
+		a.Email == "" || a.Team != nil {
+		t.Errorf("account = %+v", a)
+	}
+	raw := string(lastBody(t, f.godo))
+	for _, want := range []string{`"droplet_limit":25`, `"email_verified":true`, `"status_message":" "`, `"uuid":"`} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("account body %s lacks %s", raw, want)
+		}
+	}
+	if !f.srv.SetAccount(f.token, dotest.Account{Status: "locked", StatusMessage: "Payment overdue", TeamName: "Ops", TeamUUID: "5df3e3004a17e242b7c20ca6c9fc25b701a47ece"}) {
+		t.Fatal("SetAccount: token not found")
+	}
+	b, _, err := f.godo.Account.Get(ctx)
+	must(t, err)
+	if b.Status != "locked" || b.StatusMessage != "Payment overdue" || b.UUID != a.UUID || b.Team == nil || b.Team.Name != "Ops" {
+		t.Errorf("account after SetAccount = %+v", b)
+	}
+	ro := dotest.NewToken()
+	f.srv.AddReadOnlyToken(ro)
+	if _, _, err := f.client(t, ro, 0).Account.Get(ctx); err != nil {
+		t.Errorf("read-only token: %v", err)
+	}
+	if f.srv.SetAccount(dotest.NewToken(), dotest.Account{}) {
+		t.Error("SetAccount of an unknown token succeeded")
+	}
+	_, _, err = f.client(t, dotest.NewToken(), 0).Account.Get(ctx)
+	if e := apiError(t, err); e.Response.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unknown token = %d, want 401", e.Response.StatusCode)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // Outcome is how a droplet's snapshot action ends.
@@ -174,6 +176,38 @@ type Action struct {
 	ListingLag time.Duration `json:"-"`
 }
 
+// Account is what GET /v2/account answers for a token, as DigitalOcean's
+// account object has it. SetAccount changes it; a registered token starts
+// with DefaultAccount and a UUID of its own.
+type Account struct {
+	// UUID is the user's id (40 hex digits at DigitalOcean).
+	UUID string `json:"uuid"`
+	// Email and Name are the user's.
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	// EmailVerified is false until the user verified the email.
+	EmailVerified bool `json:"email_verified"`
+	// Status is "active", "warning" or "locked".
+	Status string `json:"status"`
+	// StatusMessage explains Status.
+	StatusMessage string `json:"status_message"`
+	// DropletLimit, FloatingIPLimit and VolumeLimit are the account's limits.
+	DropletLimit    int `json:"droplet_limit"`
+	FloatingIPLimit int `json:"floating_ip_limit"`
+	VolumeLimit     int `json:"volume_limit"`
+	// TeamUUID and TeamName are the team of a token issued in a team
+	// context; no team object is sent when TeamName is empty.
+	TeamUUID string `json:"team_uuid,omitempty"`
+	TeamName string `json:"team_name,omitempty"`
+}
+
+// DefaultAccount is the account of a newly registered token (its UUID
+// aside): an active, verified account with DigitalOcean's usual limits.
+var DefaultAccount = Account{
+	Email: "sammy@example.com", Name: "Sammy the Shark", EmailVerified: true, Status: "active",
+	StatusMessage: " ", DropletLimit: 25, FloatingIPLimit: 5, VolumeLimit: 100,
+}
+
 // Request is one request the fake received (never the token).
 type Request struct {
 	// Seq numbers requests from 1.
@@ -186,9 +220,9 @@ type Request struct {
 	Path string `json:"path"`
 	// Query is the raw query.
 	Query string `json:"query,omitempty"`
-	// Operation is the fake's name for the endpoint (OpDropletSnapshot...),
-	// "" when no endpoint matched.
-	Operation string `json:"operation,omitempty"`
+	// Operation names the endpoint (snapkeep.OpSnapshotDroplet,
+	// OpGetDroplet...), "" when no endpoint matched.
+	Operation snapkeep.Operation `json:"operation,omitempty"`
 	// Authorized is true when it carried a known, unrevoked token.
 	Authorized bool `json:"authorized"`
 	// Status is the status answered, 0 when the connection was reset or the

@@ -11,6 +11,7 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // TestConcurrentHammer: 20 goroutines mix every endpoint, faults, the
@@ -19,7 +20,7 @@ import (
 func TestConcurrentHammer(t *testing.T) {
 	f := newFixture(t, dotest.WithRateLimits(0, 0), dotest.WithActionDuration(time.Minute))
 	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultStatus, Operation: dotest.OpGetDroplet, Rate: 0.2})
-	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: dotest.OpVolumeSnapshot, Rate: 0.1})
+	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: snapkeep.OpSnapshotVolume, Rate: 0.1})
 	const workers, rounds = 20, 15
 	for w := range workers {
 		must(t, f.srv.AddDroplet(dotest.Droplet{ID: 1000 + w, Disk: 1}))

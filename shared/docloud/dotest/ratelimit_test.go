@@ -9,7 +9,9 @@ import (
 )
 
 // TestRateLimitPerMinute uses DigitalOcean's real budgets: the 251st
-// request within a minute answers 429 with retry-after.
+// request within a minute answers a burst 429 as DigitalOcean does:
+// ratelimit-remaining 0 (though the hour has 4,750 left), the hourly
+// ratelimit-reset (up to an hour ahead) and retry-after.
 func TestRateLimitPerMinute(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -27,8 +29,8 @@ func TestRateLimitPerMinute(t *testing.T) {
 	if e.Response.StatusCode != 429 || e.Message != dotest.MsgRateLimited || e.Response.Header.Get("Retry-After") != "30" {
 		t.Fatalf("251st: %d %q retry-after %q", e.Response.StatusCode, e.Message, e.Response.Header.Get("Retry-After"))
 	}
-	if resp.Rate.Remaining != 4750 || resp.Rate.Limit != 5000 || !resp.Rate.Reset.Time.Equal(t0.Add(time.Hour)) {
-		t.Errorf("rate %+v", resp.Rate)
+	if resp.Rate.Remaining != 0 || resp.Rate.Limit != 5000 || !resp.Rate.Reset.Time.Equal(t0.Add(time.Hour)) {
+		t.Errorf("burst 429 rate %+v, want remaining 0, reset %v", resp.Rate, t0.Add(time.Hour))
 	}
 	// A refused request does not count; the oldest leaves the window at +60s.
 	f.clock.Set(t0.Add(time.Minute - time.Millisecond))
@@ -43,7 +45,9 @@ func TestRateLimitPerMinute(t *testing.T) {
 	}
 }
 
-// TestRateLimitPerHour with a scaled budget (the arithmetic is the same).
+// TestRateLimitPerHour with a scaled budget (the arithmetic is the same):
+// a spent hour answers 429 with ratelimit-remaining 0 and the reset, and no
+// retry-after (DigitalOcean sends that on burst 429s only).
 func TestRateLimitPerHour(t *testing.T) {
 	f := newFixture(t, dotest.WithRateLimits(10, 0))
 	ctx := context.Background()
@@ -55,8 +59,9 @@ func TestRateLimitPerHour(t *testing.T) {
 	f.clock.Set(t0.Add(50 * time.Minute))
 	_, resp, err := f.godo.Droplets.Get(ctx, f.droplet)
 	e := apiError(t, err)
-	if e.Response.StatusCode != 429 || e.Response.Header.Get("Retry-After") != "600" || resp.Rate.Remaining != 0 {
-		t.Errorf("11th: %d retry-after %q remaining %d", e.Response.StatusCode, e.Response.Header.Get("Retry-After"), resp.Rate.Remaining)
+	if e.Response.StatusCode != 429 || e.Response.Header.Get("Retry-After") != "" || resp.Rate.Remaining != 0 ||
+		!resp.Rate.Reset.Time.Equal(t0.Add(time.Hour)) {
+		t.Errorf("11th: %d retry-after %q remaining %d reset %v", e.Response.StatusCode, e.Response.Header.Get("Retry-After"), resp.Rate.Remaining, resp.Rate.Reset)
 	}
 	f.clock.Set(t0.Add(time.Hour))
 	_, resp, err = f.godo.Droplets.Get(ctx, f.droplet)
@@ -82,5 +87,18 @@ func TestRateLimitPerToken(t *testing.T) {
 	}
 	if _, _, err := oc.Droplets.Get(ctx, f.droplet); err != nil {
 		t.Errorf("other token: %v", err)
+	}
+}
+
+// TestInjected429IsABurst: a FaultStatus 429 carries what DigitalOcean's
+// burst 429 does.
+func TestInjected429IsABurst(t *testing.T) {
+	f := newFixture(t)
+	f.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultStatus, Status: 429, RetryAfter: 29, Count: 1})
+	_, resp, err := f.godo.Droplets.Get(context.Background(), f.droplet)
+	e := apiError(t, err)
+	if e.Response.StatusCode != 429 || e.Response.Header.Get("Retry-After") != "29" || resp.Rate.Remaining != 0 ||
+		resp.Rate.Limit != 5000 || !resp.Rate.Reset.Time.Equal(t0.Add(time.Hour)) {
+		t.Errorf("injected 429: %d retry-after %q rate %+v", e.Response.StatusCode, e.Response.Header.Get("Retry-After"), resp.Rate)
 	}
 }

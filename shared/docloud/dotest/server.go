@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // Defaults of the fake.
@@ -75,7 +77,7 @@ func WithVolumeSnapshotInterval(d time.Duration) Option {
 
 // WithToken registers a token with read and write scope (like AddToken).
 func WithToken(token string) Option {
-	return func(s *Server) { s.tokens[token] = &tokenState{write: true} }
+	return func(s *Server) { s.tokens[token] = newTokenState(true) }
 }
 
 // Server is a fake DigitalOcean API v2. Create one with NewServer (started
@@ -177,6 +179,8 @@ type reply struct {
 	body        []byte
 	contentType string
 	retryAfter  int
+	// burst marks a per-minute 429: ratelimit-remaining is sent as 0.
+	burst bool
 }
 
 // errorBody is DigitalOcean's error body.
@@ -248,7 +252,7 @@ func statusReply(f *Fault) *reply {
 		return errReply(status, "service_unavailable", MsgUnavailable)
 	case http.StatusTooManyRequests:
 		r := errReply(status, "too_many_requests", MsgRateLimited)
-		r.retryAfter = f.RetryAfter
+		r.retryAfter, r.burst = f.RetryAfter, true
 		if r.retryAfter <= 0 {
 			r.retryAfter = 60
 		}
@@ -275,7 +279,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	reqID := newRequestID()
 	rt, params := matchRoute(r.Method, r.URL.Path)
-	op := ""
+	var op snapkeep.Operation
 	if rt != nil {
 		op = rt.op
 	}
@@ -296,11 +300,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rate = rateHeaders{limit: s.perHour, remaining: s.perHour, reset: now.Unix()}
 		early = errReply(http.StatusUnauthorized, "unauthorized", MsgUnauthorized)
 	default:
-		var retry int
-		rate, retry = tok.take(now, s.perHour, s.perMinute)
-		if retry > 0 {
+		var ref refusal
+		rate, ref = tok.take(now, s.perHour, s.perMinute)
+		if ref.refused {
 			early = errReply(http.StatusTooManyRequests, "too_many_requests", MsgRateLimited)
-			early.retryAfter = retry
+			early.retryAfter, early.burst = ref.retryAfter, ref.retryAfter > 0
 		} else if isWrite(r.Method) && !tok.write {
 			early = errReply(http.StatusForbidden, "forbidden", MsgForbidden)
 		}
@@ -309,7 +313,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if early == nil {
 		respFault, actionFault = s.pickFaultsLocked(r.Method, r.URL.Path, op, now)
 	}
-	if rt != nil && (rt.op == OpDropletSnapshot || rt.op == OpVolumeSnapshot) {
+	if rt != nil && (rt.op == snapkeep.OpSnapshotDroplet || rt.op == snapkeep.OpSnapshotVolume) {
 		s.posts[postKey(rt.op, params)]++
 	}
 	s.mu.Unlock()
@@ -365,7 +369,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.mu.Lock()
 		s.settleLocked(s.now())
-		rep = rt.handle(s, &call{r: r, params: params, body: body, now: s.now(), fault: actionFault})
+		rep = rt.handle(s, &call{r: r, params: params, body: body, now: s.now(), fault: actionFault, tok: tok})
 		s.mu.Unlock()
 	}
 
@@ -404,6 +408,9 @@ func (s *Server) write(w http.ResponseWriter, rep *reply, reqID string) {
 	}
 	if rep.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(rep.retryAfter))
+	}
+	if rep.burst {
+		w.Header().Set("Ratelimit-Remaining", "0")
 	}
 	if rep.status == http.StatusNoContent {
 		body = nil
@@ -495,8 +502,8 @@ func newRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func postKey(op string, params map[string]string) string {
-	if op == OpDropletSnapshot {
+func postKey(op snapkeep.Operation, params map[string]string) string {
+	if op == snapkeep.OpSnapshotDroplet {
 		return ResourceKey("droplet", params["id"])
 	}
 	return ResourceKey("volume", params["id"])
