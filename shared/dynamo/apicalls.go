@@ -146,7 +146,7 @@ func marshalAPICall(c *snapkeep.APICall) (map[string]types.AttributeValue, int, 
 	if err != nil {
 		return nil, 0, err
 	}
-	size, err := checkItem(callName(c), APICalls, item)
+	size, err := checkItem(func() string { return callName(c) }, APICalls, item)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -109,18 +109,19 @@ func numberSize(s string) int {
 // checkItem returns an error wrapping snapkeep.ErrInvalid when item, of a
 // table described by spec, is over MaxItemBytes or has a table or index key
 // attribute over DynamoDB's key size limits; what names the item in the
-// error ("run p1#2026-11-24T03:00:00Z"). It returns the item's size.
-func checkItem(what string, spec TableSpec, item map[string]types.AttributeValue) (int, error) {
+// error ("run p1#2026-11-24T03:00:00Z"), called only then. It returns the
+// item's size.
+func checkItem(what func() string, spec TableSpec, item map[string]types.AttributeValue) (int, error) {
 	size := ItemSize(item)
 	if size > MaxItemBytes {
-		return size, fmt.Errorf("%s: item is %d bytes, over DynamoDB's limit of %d (400 KB): %w", what, size, MaxItemBytes, snapkeep.ErrInvalid)
+		return size, fmt.Errorf("%s: item is %d bytes, over DynamoDB's limit of %d (400 KB): %w", what(), size, MaxItemBytes, snapkeep.ErrInvalid)
 	}
 	check := func(attr KeyAttr, max int) error {
 		if attr.Name == "" {
 			return nil
 		}
 		if v, ok := item[attr.Name].(*types.AttributeValueMemberS); ok && len(v.Value) > max {
-			return fmt.Errorf("%s: key attribute %s is %d bytes, over DynamoDB's limit of %d: %w", what, attr.Name, len(v.Value), max, snapkeep.ErrInvalid)
+			return fmt.Errorf("%s: key attribute %s is %d bytes, over DynamoDB's limit of %d: %w", what(), attr.Name, len(v.Value), max, snapkeep.ErrInvalid)
 		}
 		return nil
 	}

@@ -58,7 +58,7 @@ func TestCheckItem(t *testing.T) {
 		{"sort key over", map[string]types.AttributeValue{"scheduled_at": str(strings.Repeat("1", MaxSortKeyBytes+1))}, "key attribute scheduled_at is 1025 bytes"},
 		{"index key over", map[string]types.AttributeValue{"customer_id": str(strings.Repeat("c", MaxPartitionKeyBytes+1))}, "key attribute customer_id"},
 	} {
-		size, err := checkItem("run x", Runs, tc.item)
+		size, err := checkItem(func() string { return "run x" }, Runs, tc.item)
 		if size != ItemSize(tc.item) {
 			t.Errorf("%s: size %d, want %d", tc.name, size, ItemSize(tc.item))
 		}

@@ -19,10 +19,14 @@ import (
 )
 
 // RunStore stores snapkeep.Run items in the Runs table and, with each run
-// write, the run's ApiCalls rows, so a run's APICalls always counts its
-// rows: every seq from 1 to APICalls is reserved once, and a row is only
-// ever written under a reserved seq (a reservation whose rows could not be
-// written leaves a gap until the caller retries; never a duplicate).
+// write, the run's ApiCalls rows. A run's APICalls is the highest seq it
+// has reserved: each seq is given out once (by a Save that writes its row
+// in the same transaction, or by AppendCalls' atomic ADD), and a row is
+// only ever written under its own seq, so a retried write replaces a row
+// with itself and rows are never duplicated. The rows are 1..APICalls but
+// for a reservation whose rows were never written (the caller gave up on
+// a failed AppendCalls, or the ADD's answer was lost and the SDK retried
+// it): a gap, never a duplicate.
 //
 // Concurrency control is optimistic: every write of a run is a whole-item
 // put conditioned on the updated_at and api_calls the writer read. The
@@ -132,8 +136,8 @@ func (s *RunStore) Save(ctx context.Context, prev, next *snapkeep.Run, calls []s
 // nothing but empty RunIDs when it fails.
 func numberCalls(key snapkeep.RunKey, base int, calls []snapkeep.APICall) ([]int, error) {
 	runID := key.RunID()
-	seen := make(map[int]bool)
-	var fresh []int
+	var seen map[int]bool // the seqs given, made when there are any
+	fresh := make([]int, 0, len(calls))
 	for i := range calls {
 		c := &calls[i]
 		if c.RunID == "" {
@@ -150,8 +154,12 @@ func numberCalls(key snapkeep.RunKey, base int, calls []snapkeep.APICall) ([]int
 			return nil, fmt.Errorf("call %d has seq %d, reserved after prev was read (api_calls %d): %w", i, c.Seq, base, snapkeep.ErrConflict)
 		case seen[c.Seq]:
 			return nil, fmt.Errorf("call %d: seq %d given twice: %w", i, c.Seq, snapkeep.ErrInvalid)
+		default:
+			if seen == nil {
+				seen = make(map[int]bool)
+			}
+			seen[c.Seq] = true
 		}
-		seen[c.Seq] = true
 	}
 	for k, i := range fresh {
 		calls[i].Seq = base + k + 1
@@ -217,15 +225,19 @@ func (s *RunStore) write(ctx context.Context, prev, next *snapkeep.Run, calls []
 // AppendCalls writes calls as ApiCalls rows of the run without otherwise
 // changing it, idempotently per row. Calls with Seq 0 get their seqs
 // reserved by one atomic ADD to the run's api_calls, written into the
-// slice at once; calls with a Seq are written under it as they are. So a
-// caller whose AppendCalls failed after the reservation (a throttled
-// BatchWriteItem) retries with the same slice: the rows already written
-// are replaced by themselves and no seq is reserved twice. It is for the
-// calls of an attempt that lost the run to another, and for calls written
-// ahead of a Save (which holds at most MaxSaveCalls). Every row is checked
-// against MaxItemBytes before anything is written or reserved (errors wrap
-// snapkeep.ErrInvalid); a missing run is an error wrapping
-// snapkeep.ErrNotFound.
+// slice at once; calls with a Seq (one reserved before: it is not
+// checked) are written under it as they are. So a caller whose AppendCalls
+// failed after the reservation (a throttled BatchWriteItem) retries with
+// the same slice: the rows already written are replaced by themselves and
+// no seq is reserved twice.
+//
+// It is for the calls of an attempt that lost the run to another, and for
+// calls written ahead of a Save (which holds at most MaxSaveCalls): that
+// Save must be against the run read again, or it conflicts (the last seq
+// reserved is the run's api_calls unless another writer appended too).
+// Every row is checked against MaxItemBytes before anything is reserved
+// or written (errors wrap snapkeep.ErrInvalid); a missing run is an error
+// wrapping snapkeep.ErrNotFound.
 func (s *RunStore) AppendCalls(ctx context.Context, key snapkeep.RunKey, calls []snapkeep.APICall) error {
 	fresh, err := checkAppend(key, calls)
 	if err != nil {
@@ -297,7 +309,7 @@ func checkAppend(key snapkeep.RunKey, calls []snapkeep.APICall) ([]int, error) {
 			fresh = append(fresh, i)
 			item["seq"] = &types.AttributeValueMemberN{Value: strconv.Itoa(seqProbe)}
 		}
-		if _, err := checkItem(callName(c), APICalls, item); err != nil {
+		if _, err := checkItem(func() string { return callName(c) }, APICalls, item); err != nil {
 			return nil, err
 		}
 	}
@@ -599,7 +611,7 @@ func (s *RunStore) runItem(run *snapkeep.Run) (map[string]types.AttributeValue, 
 	if err != nil {
 		return nil, 0, err
 	}
-	size, err := checkItem("run "+r.Key().String(), Runs, item)
+	size, err := checkItem(func() string { return "run " + r.Key().String() }, Runs, item)
 	if err != nil {
 		return nil, 0, err
 	}
