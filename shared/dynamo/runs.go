@@ -48,8 +48,9 @@ type RunStore struct {
 	CallsTable string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Logger gets one warning per unreadable item a read skips or
-	// quarantines, with its key and why; nil means slog.Default().
+	// Logger gets one line per unreadable item a read skips (a warning)
+	// or Due quarantines (an error: a run is no longer followed), with its
+	// key and why; nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -355,14 +356,14 @@ func (s *RunStore) Due(ctx context.Context, now time.Time, limit int) (DueResult
 	}, limit, func(item map[string]types.AttributeValue, derr error) {
 		bad := BadItem{Key: keyText(item, Runs), Err: derr}
 		if qerr := s.quarantine(ctx, item, derr); qerr != nil {
-			bad.Err = errors.Join(derr, fmt.Errorf("not quarantined: %w", qerr))
+			bad.Err = fmt.Errorf("%w; not quarantined: %w", derr, qerr)
 			res.Skipped = append(res.Skipped, bad)
-			s.log().WarnContext(ctx, "unfinished run is unreadable and could not be quarantined; skipped",
+			s.log().ErrorContext(ctx, "unfinished run is unreadable and could not be quarantined; skipped",
 				"key", bad.KeyText(), "error", bad.Err.Error())
 			return
 		}
 		res.Quarantined = append(res.Quarantined, bad)
-		s.log().WarnContext(ctx, "unfinished run is unreadable; quarantined (left the unfinished index)",
+		s.log().ErrorContext(ctx, "unfinished run is unreadable; quarantined: it left the unfinished index and is no longer followed",
 			"key", bad.KeyText(), "error", derr.Error())
 	})
 	res.Runs = runs
