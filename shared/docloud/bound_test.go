@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -165,6 +166,34 @@ func TestTokenScrubbedBeforeTheCut(t *testing.T) {
 	for _, c := range f.rec.all() {
 		if strings.Contains(c.ErrorMessage, part) {
 			t.Errorf("row keeps part of the token")
+		}
+	}
+}
+
+// TestBoundHeadersAgrees: the transport's copy-free bound gives what the
+// domain's BoundHeaders gives, for header sets that fit and that do not.
+func TestBoundHeadersAgrees(t *testing.T) {
+	many := map[string]string{}
+	for i := range snapkeep.MaxHeaders {
+		many[fmt.Sprintf("h-%02d", i)] = "v"
+	}
+	big := map[string]string{}
+	for i := range 9 {
+		big[fmt.Sprintf("h-%d", i)] = strings.Repeat("b", 1000)
+	}
+	for name, h := range map[string]map[string]string{
+		"usual":             {"content-type": "application/json; charset=utf-8", "ratelimit-limit": "5000", "x-request-id": "515850a0"},
+		"empty":             {},
+		"one long value":    {"x-long": strings.Repeat("l", snapkeep.MaxHeaderValue+1)},
+		"one long name":     {strings.Repeat("n", 129): "v"},
+		"invalid UTF-8":     {"x-bad": "\xff\xfe"},
+		"too many":          many,
+		"too many bytes":    big,
+		"just under limits": {"a": strings.Repeat("x", snapkeep.MaxHeaderValue), "b": strings.Repeat("y", snapkeep.MaxHeaderValue)},
+	} {
+		want := snapkeep.BoundHeaders(h)
+		if got := boundHeaders(h); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s: boundHeaders differs from snapkeep.BoundHeaders", name)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func assertTokenAbsent(t *testing.T, token string, calls []snapkeep.APICall) {
 
 func TestFakeDropletSnapshotLifecycle(t *testing.T) {
 	e := newFake(t, nil)
-	ctx := docloud.WithOperation(context.Background(), "droplet_snapshot", 1)
+	ctx := docloud.WithOperation(context.Background(), snapkeep.OpSnapshotDroplet, 1)
 	d, err := e.client.GetDroplet(ctx, 100)
 	if err != nil || d.ID != 100 || d.Region.Slug != "nyc3" {
 		t.Fatalf("GetDroplet = %+v, %v", d, err)
@@ -229,7 +229,7 @@ func TestFakeErrors(t *testing.T) {
 		{
 			name: "500 after the effect",
 			prepare: func(t *testing.T, e *fakeEnv) {
-				e.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: dotest.OpDropletSnapshot})
+				e.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Operation: snapkeep.OpSnapshotDroplet})
 			},
 			call: snapshotDroplet,
 			want: want{snapkeep.ClassProviderError, 500, "server_error", dotest.MsgServerError},
@@ -317,7 +317,7 @@ func TestFakeErrors(t *testing.T) {
 		{
 			name: "reset after the effect",
 			prepare: func(t *testing.T, e *fakeEnv) {
-				e.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenReset, Operation: dotest.OpDropletSnapshot})
+				e.srv.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenReset, Operation: snapkeep.OpSnapshotDroplet})
 			},
 			call:        snapshotDroplet,
 			want:        want{class: snapkeep.ClassNetwork},
@@ -385,8 +385,8 @@ func TestFakeErrors(t *testing.T) {
 				t.Errorf("%d snapshot POSTs, want at most 1", n)
 			}
 			c := calls[0]
-			if c.FailureHour != "2026-11-24T12" && c.StatusCode != 201 {
-				t.Errorf("FailureHour = %q", c.FailureHour)
+			if c.FailureHour != "2026-11-24T12" || c.Class != got.Class {
+				t.Errorf("row FailureHour %q class %q, want 2026-11-24T12 and the error's class %q", c.FailureHour, c.Class, got.Class)
 			}
 			// A malformed 2xx is recorded with its status; the error has none.
 			if c.ErrorID != got.ErrorID || (c.StatusCode != got.StatusCode && tc.name != "malformed 201") {

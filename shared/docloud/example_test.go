@@ -22,7 +22,7 @@ func Example() {
 	})
 	c := docloud.New(token, docloud.WithBaseURL(srv.URL), docloud.WithRecorder(rec), docloud.WithClock(clock.Now))
 
-	ctx := docloud.WithOperation(context.Background(), "droplet_snapshot", 1)
+	ctx := docloud.WithOperation(context.Background(), snapkeep.OpSnapshotDroplet, 1)
 	action, err := c.SnapshotDroplet(ctx, 3164444, "nightly")
 	if err != nil {
 		panic(err)
@@ -31,15 +31,15 @@ func Example() {
 
 	// A second snapshot while the first runs: DigitalOcean says the droplet
 	// is busy. The client does not retry; the caller decides.
-	ctx = docloud.WithOperation(context.Background(), "droplet_snapshot", 2)
+	ctx = docloud.WithOperation(context.Background(), snapkeep.OpSnapshotDroplet, 2)
 	_, err = c.SnapshotDroplet(ctx, 3164444, "nightly")
 	e := docloud.Classify(err)
 	fmt.Println("class:", e.Class, e.StatusCode, e.ErrorID, "retried:", e.Retried())
 	fmt.Println("wait:", c.PaceDelay(clock.Now()))
 	// Output:
-	// recorded: droplet_snapshot 1 POST /v2/droplets/3164444/actions 201  REDACTED
+	// recorded: snapshot_droplet 1 POST /v2/droplets/3164444/actions 201  REDACTED
 	// action: in-progress
-	// recorded: droplet_snapshot 2 POST /v2/droplets/3164444/actions 422 unprocessable_entity REDACTED
+	// recorded: snapshot_droplet 2 POST /v2/droplets/3164444/actions 422 unprocessable_entity REDACTED
 	// class: resource_busy 422 unprocessable_entity retried: true
 	// wait: 0s
 }

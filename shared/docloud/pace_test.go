@@ -2,6 +2,7 @@ package docloud
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -126,6 +127,60 @@ func TestPaceDelayPerMinute(t *testing.T) {
 	}
 	if d := f.client.PaceDelay(clockStart.Add(time.Minute)); d != 0 {
 		t.Errorf("PaceDelay once the first left the window = %s, want 0", d)
+	}
+}
+
+// TestPaceDelayAfter429: a burst 429 (retry-after, ratelimit-remaining 0,
+// reset up to an hour ahead) waits for retry-after; a 429 without
+// retry-after (the hour spent) waits for the reset; a burst says nothing
+// of the hourly budget, which a later answer's headers keep telling.
+func TestPaceDelayAfter429(t *testing.T) {
+	hour := unix(clockStart.Add(59 * time.Minute))
+	burst := map[string]string{"Ratelimit-Limit": "5000", "Ratelimit-Remaining": "0", "Ratelimit-Reset": hour, "Retry-After": "29"}
+	spent := map[string]string{"Ratelimit-Limit": "5000", "Ratelimit-Remaining": "0", "Ratelimit-Reset": unix(clockStart.Add(10 * time.Minute))}
+	low := map[string]string{"Ratelimit-Limit": "5000", "Ratelimit-Remaining": "20", "Ratelimit-Reset": unix(clockStart.Add(5 * time.Minute))}
+	plenty := map[string]string{"Ratelimit-Limit": "5000", "Ratelimit-Remaining": "4000", "Ratelimit-Reset": hour}
+	type answer struct {
+		status  int
+		headers map[string]string
+	}
+	for _, tc := range []struct {
+		name    string
+		answers []answer
+		at      time.Duration // after clockStart
+		want    time.Duration
+	}{
+		{"burst waits for retry-after", []answer{{429, burst}}, 0, 29 * time.Second},
+		{"burst over", []answer{{429, burst}}, 29 * time.Second, 0},
+		{"burst after plenty", []answer{{200, plenty}, {429, burst}}, 10 * time.Second, 19 * time.Second},
+		{"plenty after a burst: the burst still runs", []answer{{429, burst}, {200, plenty}}, 20 * time.Second, 9 * time.Second},
+		{"hour spent waits for the reset", []answer{{429, spent}}, 0, 10 * time.Minute},
+		{"low hourly budget kept across a burst", []answer{{200, low}, {429, burst}}, time.Minute, 4 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			f.clock.step = 0
+			answers := tc.answers
+			f.mux.HandleFunc("/v2/droplets/1", func(w http.ResponseWriter, r *http.Request) {
+				a := answers[0]
+				answers = answers[1:]
+				for k, v := range a.headers {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(a.status)
+				if a.status == 200 {
+					w.Write(fixtureFile(t, "droplet.json"))
+				} else {
+					io.WriteString(w, `{"id":"too_many_requests","message":"API Rate limit exceeded."}`)
+				}
+			})
+			for range tc.answers {
+				f.client.GetDroplet(context.Background(), 1)
+			}
+			if got := f.client.PaceDelay(clockStart.Add(tc.at)); got != tc.want {
+				t.Errorf("PaceDelay at +%s = %s, want %s", tc.at, got, tc.want)
+			}
+		})
 	}
 }
 
