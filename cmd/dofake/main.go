@@ -7,7 +7,8 @@
 // write, required) and DOFAKE_READONLY_TOKEN (read only, optional). The seed
 // file is JSON: {"droplets":[...], "volumes":[...], "snapshots":[...],
 // "faults":[...]} with dotest's Droplet, Volume, Snapshot and Fault fields
-// (durations as "90s"). The clock follows the wall clock and can be moved
+// (durations as "90s"; a fault's operation is snapkeep's name, e.g.
+// "snapshot_droplet", or the fake's own, e.g. "get_droplet"). The clock follows the wall clock and can be moved
 // with POST /_fake/clock; faults and state are under /_fake/ (see dotest).
 package main
 

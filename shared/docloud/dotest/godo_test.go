@@ -376,12 +376,18 @@ func TestGodoAccount(t *testing.T) {
 			t.Errorf("account body %s lacks %s", raw, want)
 		}
 	}
-	if !f.srv.SetAccount(f.token, dotest.Account{Status: "locked", StatusMessage: "Payment overdue", TeamName: "Ops", TeamUUID: "5df3e3004a17e242b7c20ca6c9fc25b701a47ece"}) {
+	acct, ok := f.srv.Account(f.token)
+	if !ok || acct.UUID != a.UUID {
+		t.Fatalf("Account = %+v, %v", acct, ok)
+	}
+	acct.Status, acct.StatusMessage, acct.TeamName, acct.TeamUUID = "locked", "Payment overdue", "Ops", "5df3e3004a17e242b7c20ca6c9fc25b701a47ece"
+	if !f.srv.SetAccount(f.token, acct) {
 		t.Fatal("SetAccount: token not found")
 	}
 	b, _, err := f.godo.Account.Get(ctx)
 	must(t, err)
-	if b.Status != "locked" || b.StatusMessage != "Payment overdue" || b.UUID != a.UUID || b.Team == nil || b.Team.Name != "Ops" {
+	if b.Status != "locked" || b.StatusMessage != "Payment overdue" || b.UUID != a.UUID || b.Team == nil || b.Team.Name != "Ops" ||
+		b.DropletLimit != 25 {
 		t.Errorf("account after SetAccount = %+v", b)
 	}
 	ro := dotest.NewToken()
@@ -391,6 +397,9 @@ func TestGodoAccount(t *testing.T) {
 	}
 	if f.srv.SetAccount(dotest.NewToken(), dotest.Account{}) {
 		t.Error("SetAccount of an unknown token succeeded")
+	}
+	if _, ok := f.srv.Account(dotest.NewToken()); ok {
+		t.Error("Account of an unknown token found")
 	}
 	_, _, err = f.client(t, dotest.NewToken(), 0).Account.Get(ctx)
 	if e := apiError(t, err); e.Response.StatusCode != http.StatusUnauthorized {

@@ -177,8 +177,10 @@ type Action struct {
 }
 
 // Account is what GET /v2/account answers for a token, as DigitalOcean's
-// account object has it. SetAccount changes it; a registered token starts
-// with DefaultAccount and a UUID of its own.
+// account object has it. A registered token starts with an active,
+// verified account (droplet limit 25, floating IP limit 5, volume limit
+// 100, no team) and a random UUID of its own; Server.Account reads it and
+// SetAccount changes it.
 type Account struct {
 	// UUID is the user's id (40 hex digits at DigitalOcean).
 	UUID string `json:"uuid"`
@@ -201,9 +203,9 @@ type Account struct {
 	TeamName string `json:"team_name,omitempty"`
 }
 
-// DefaultAccount is the account of a newly registered token (its UUID
-// aside): an active, verified account with DigitalOcean's usual limits.
-var DefaultAccount = Account{
+// defaultAccount is the account of a newly registered token, its UUID
+// aside.
+var defaultAccount = Account{
 	Email: "sammy@example.com", Name: "Sammy the Shark", EmailVerified: true, Status: "active",
 	StatusMessage: " ", DropletLimit: 25, FloatingIPLimit: 5, VolumeLimit: 100,
 }

@@ -16,7 +16,7 @@ type tokenState struct {
 }
 
 func newTokenState(write bool) *tokenState {
-	a := DefaultAccount
+	a := defaultAccount
 	var b [20]byte
 	_, _ = rand.Read(b[:])
 	a.UUID = hex.EncodeToString(b[:])
@@ -104,8 +104,21 @@ func (s *Server) RevokeToken(token string) {
 	}
 }
 
-// SetAccount sets what GET /v2/account answers for a registered token (an
-// empty UUID keeps the token's); false when the token is not registered.
+// Account returns what GET /v2/account answers for a registered token;
+// false when the token is not registered.
+func (s *Server) Account(token string) (Account, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tokens[token]
+	if t == nil {
+		return Account{}, false
+	}
+	return t.account, true
+}
+
+// SetAccount sets what GET /v2/account answers for a registered token, all
+// of it (start from Account to change one field; an empty UUID keeps the
+// token's); false when the token is not registered.
 func (s *Server) SetAccount(token string, a Account) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
