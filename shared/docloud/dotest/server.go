@@ -291,24 +291,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	tok := s.tokens[bearer(r)]
-	rec.Authorized = tok != nil && !tok.revoked
-	var rate rateHeaders
-	var early *reply
-	switch {
-	case !rec.Authorized:
-		rate = rateHeaders{limit: s.perHour, remaining: s.perHour, reset: now.Unix()}
-		early = errReply(http.StatusUnauthorized, "unauthorized", MsgUnauthorized)
-	default:
-		var ref refusal
-		rate, ref = tok.take(now, s.perHour, s.perMinute)
-		if ref.refused {
-			early = errReply(http.StatusTooManyRequests, "too_many_requests", MsgRateLimited)
-			early.retryAfter, early.burst = ref.retryAfter, ref.retryAfter > 0
-		} else if isWrite(r.Method) && !tok.write {
-			early = errReply(http.StatusForbidden, "forbidden", MsgForbidden)
-		}
-	}
+	tok, rate, early := s.admitLocked(r, now)
+	rec.Authorized = tok != nil
 	var respFault, actionFault *Fault
 	if early == nil {
 		respFault, actionFault = s.pickFaultsLocked(r.Method, r.URL.Path, op, now)
@@ -333,34 +317,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.write(w, early, reqID)
 		return
 	}
-	if respFault != nil {
-		switch respFault.Kind {
-		case FaultStatus:
-			rep := statusReply(respFault)
-			rec.Status = rep.status
-			s.log(rec)
-			s.write(w, rep, reqID)
-			return
-		case FaultReset:
-			s.log(rec)
-			resetConn(w)
-			return
-		case FaultHang:
-			// Logged once the client gave up (or the server closes).
-			select {
-			case <-r.Context().Done():
-				s.log(rec)
-			case <-s.done:
-				s.log(rec)
-				resetConn(w)
-			}
-			return
-		case FaultLatency:
-			if !s.sleep(r.Context(), respFault.Delay) {
-				s.log(rec)
-				return
-			}
-		}
+	if respFault != nil && s.faultFirst(w, r, rec, respFault) {
+		return
 	}
 
 	var rep *reply
@@ -391,6 +349,61 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Status = rep.status
 	s.log(rec)
 	s.write(w, rep, reqID)
+}
+
+// admitLocked checks the request's token and budgets: it returns the
+// token (nil when unknown or revoked), the rate-limit headers, and the
+// early answer (401, 429 or 403) when the request goes no further.
+func (s *Server) admitLocked(r *http.Request, now time.Time) (*tokenState, rateHeaders, *reply) {
+	tok := s.tokens[bearer(r)]
+	if tok == nil || tok.revoked {
+		return nil, rateHeaders{limit: s.perHour, remaining: s.perHour, reset: now.Unix()},
+			errReply(http.StatusUnauthorized, "unauthorized", MsgUnauthorized)
+	}
+	rate, ref := tok.take(now, s.perHour, s.perMinute)
+	switch {
+	case ref.refused:
+		early := errReply(http.StatusTooManyRequests, "too_many_requests", MsgRateLimited)
+		early.retryAfter, early.burst = ref.retryAfter, ref.retryAfter > 0
+		return tok, rate, early
+	case isWrite(r.Method) && !tok.write:
+		return tok, rate, errReply(http.StatusForbidden, "forbidden", MsgForbidden)
+	}
+	return tok, rate, nil
+}
+
+// faultFirst applies a response fault that acts before the request is
+// handled (status, reset, hang, latency) and reports whether the request
+// is done with (answered, cut or abandoned).
+func (s *Server) faultFirst(w http.ResponseWriter, r *http.Request, rec Request, f *Fault) bool {
+	switch f.Kind {
+	case FaultStatus:
+		rep := statusReply(f)
+		rec.Status = rep.status
+		s.log(rec)
+		s.write(w, rep, rec.RequestID)
+		return true
+	case FaultReset:
+		s.log(rec)
+		resetConn(w)
+		return true
+	case FaultHang:
+		// Logged once the client gave up (or the server closes).
+		select {
+		case <-r.Context().Done():
+			s.log(rec)
+		case <-s.done:
+			s.log(rec)
+			resetConn(w)
+		}
+		return true
+	case FaultLatency:
+		if !s.sleep(r.Context(), f.Delay) {
+			s.log(rec)
+			return true
+		}
+	}
+	return false
 }
 
 // write sends rep; error bodies get the request id.
