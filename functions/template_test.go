@@ -439,7 +439,8 @@ func checkPrivileges(t errorer, tpl *cfn) {
 	exact := map[string][]grant{
 		// shared/dynamo PolicyStore.Get; RunStore.Claim/Get/Save/
 		// AppendCalls/DueUnfinished (TransactWriteItems is authorised as
-		// the Put and Update it contains); secrets.Store.Token.
+		// the Put and Update it contains), ClaimLocked/SaveLocked (a Put
+		// of the droplet lock, GetItem of its holder); secrets.Store.Token.
 		"SnapshotFunction": {
 			{"dynamodb:GetItem", "PoliciesTable"},
 			{"dynamodb:GetItem", "RunsTable"},
@@ -448,6 +449,8 @@ func checkPrivileges(t errorer, tpl *cfn) {
 			{"dynamodb:Query", "RunsTable/index/" + dynamo.IndexRunsUnfinished},
 			{"dynamodb:PutItem", "ApiCallsTable"},
 			{"dynamodb:BatchWriteItem", "ApiCallsTable"},
+			{"dynamodb:GetItem", "LeasesTable"},
+			{"dynamodb:PutItem", "LeasesTable"},
 			{"secretsmanager:GetSecretValue", secrets},
 		},
 		// PolicyStore.Get and MarkInvalid; shared/scheduler's four calls,

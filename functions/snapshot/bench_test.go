@@ -242,7 +242,7 @@ func BenchmarkSuccessfulDropletRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	db.items[itemKey("policies", item)] = item
-	h := newHandler(env{PoliciesTable: "policies", RunsTable: "runs", CallsTable: "calls", SecretPrefix: "snapkeep/bench/accounts/", BaseURL: "https://api.digitalocean.test"},
+	h := newHandler(env{PoliciesTable: "policies", RunsTable: "runs", CallsTable: "calls", LeasesTable: "leases", SecretPrefix: "snapkeep/bench/accounts/", BaseURL: "https://api.digitalocean.test"},
 		clients{DynamoDB: db, Secrets: memSecrets{token: "dop_v1_" + fmt.Sprintf("%064x", 42)}, Now: clock,
 			DigitalOcean: []docloud.Option{docloud.WithHTTPTransport(do)}},
 		slog.New(slog.NewJSONHandler(io.Discard, nil)))

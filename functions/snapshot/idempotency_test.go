@@ -89,16 +89,30 @@ func TestReplays(t *testing.T) {
 
 // failingDB fails the first TransactWriteItems: the invocation crashes
 // after its snapshot POST, before recording it.
+// failingDB fails the first transaction that writes ApiCalls rows (the
+// run's write after its snapshot request): the attempt "crashes" after the
+// POST, before recording it.
 type failingDB struct {
 	dynamo.Client
+	calls  string // the ApiCalls table
 	failed atomic.Bool
 }
 
 func (f *failingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if f.failed.CompareAndSwap(false, true) {
+	if writesTable(in, f.calls) && f.failed.CompareAndSwap(false, true) {
 		return nil, errors.New("injected: DynamoDB unreachable")
 	}
 	return f.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+// writesTable reports whether the transaction puts an item into table.
+func writesTable(in *dynamodb.TransactWriteItemsInput, table string) bool {
+	for _, it := range in.TransactItems {
+		if it.Put != nil && aws.ToString(it.Put.TableName) == table {
+			return true
+		}
+	}
+	return false
 }
 
 // TestResumeCrashedClaim: the attempt that claimed the slot made the POST
@@ -120,7 +134,7 @@ func TestResumeCrashedClaim(t *testing.T) {
 			if tc.slow > 0 {
 				slowDroplet(s, tc.slow)
 			}
-			db := &failingDB{Client: s.env.DynamoDB}
+			db := &failingDB{Client: s.env.DynamoDB, calls: s.env.TableName(dynamo.APICalls)}
 			s.h.svc.Runs.(*dynamo.RunStore).Client = db
 			if _, err := s.h.Handle(context.Background(), []byte(slotInput("p1", slot0))); err == nil {
 				t.Fatal("the crashed attempt reported no error")
@@ -287,36 +301,43 @@ func TestRejectedInputRecorded(t *testing.T) {
 // sees: another attempt that writes the run first.
 type raceDB struct {
 	dynamo.Client
+	calls  string // the ApiCalls table
 	fired  atomic.Bool
 	during func()
 }
 
 func (r *raceDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if r.fired.CompareAndSwap(false, true) {
+	if writesTable(in, r.calls) && r.fired.CompareAndSwap(false, true) {
 		r.during()
 	}
 	return r.Client.TransactWriteItems(ctx, in, opts...)
 }
 
-// TestLostRaceKeepsCalls: a follow-up and another follow-up check the same
-// in-progress run at once; the second writes first. The first loses the
-// conditional write on moto, stops, and appends its GET to ApiCalls, so
-// the rows still match DigitalOcean's requests one to one.
+// TestLostRaceKeepsCalls: a follow-up checks the in-progress run but is so
+// slow that its check lease lapses before it writes; another follow-up
+// takes the run over and writes first. The first loses the conditional
+// write on moto, stops, and appends its GET to ApiCalls, so the rows still
+// match DigitalOcean's requests one to one. (Two follow-ups at once never
+// both check: the second finds the run leased.)
 func TestLostRaceKeepsCalls(t *testing.T) {
 	s := newStack(t, stackOpt{})
 	s.invoke(slotInput("p1", slot0))
 	s.clock.Advance(time.Minute)
 	follow := fmt.Sprintf(`{"policy_id":"p1","scheduled_time":%q,"follow_up":true}`, slot0.Format(snapkeep.SlotTimeFormat))
-	var winner *snapshot.Outcome
-	db := &raceDB{Client: s.env.DynamoDB, during: func() { winner = s.invoke(follow) }}
+	var winner, during *snapshot.Outcome
+	db := &raceDB{Client: s.env.DynamoDB, calls: s.env.TableName(dynamo.APICalls), during: func() {
+		during = s.invoke(follow) // while the lease is live: left alone
+		s.clock.Advance(snapshot.DefaultCheckLease + time.Second)
+		winner = s.invoke(follow)
+	}}
 	s.h.svc.Runs.(*dynamo.RunStore).Client = db
 	loser := s.invoke(follow)
-	if loser.Action != "lost_race" || winner == nil || winner.Action != "checked" {
-		t.Errorf("outcomes: loser %+v, winner %+v; want lost_race and checked", loser, winner)
+	if loser.Action != "lost_race" || during == nil || during.Action != "leased_elsewhere" || winner == nil || winner.Action != "resumed" {
+		t.Errorf("outcomes: loser %+v, during %+v, winner %+v; want lost_race, leased_elsewhere and resumed", loser, during, winner)
 	}
 	r := s.run("p1", slot0)
-	if r.APICalls != 3 {
-		t.Errorf("run api_calls = %d, want 3 (POST and two GETs)", r.APICalls)
+	if gets := s.countOps(r, snapkeep.OpGetAction); gets != 2 {
+		t.Errorf("%d get_action rows, want 2 (the loser's and the winner's)", gets)
 	}
 	s.checkCalls(r)
 	r = s.settle("p1", slot0, 20)
@@ -325,6 +346,22 @@ func TestLostRaceKeepsCalls(t *testing.T) {
 	}
 	s.checkCalls(r)
 	s.checkNoToken()
+}
+
+// countOps counts the run's ApiCalls rows of op.
+func (s *stack) countOps(r *snapkeep.Run, op snapkeep.Operation) int {
+	s.t.Helper()
+	rows, err := s.calls.ListByRun(context.Background(), r.RunID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, c := range rows {
+		if c.Operation == op {
+			n++
+		}
+	}
+	return n
 }
 
 // TestRetentionVolumeLimit: a volume holding 22 of the customer's

@@ -46,6 +46,9 @@ type RunStore struct {
 	Table string
 	// CallsTable is the ApiCalls table's name.
 	CallsTable string
+	// LeasesTable is the Leases table's name (droplet locks, see
+	// ClaimLocked and SaveLocked).
+	LeasesTable string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger gets one line per unreadable item a read skips (a warning)
@@ -105,6 +108,11 @@ func (s *RunStore) Get(ctx context.Context, key snapkeep.RunKey) (*snapkeep.Run,
 // unknown whether the write happened: read the run back, and if its
 // updated_at is next's, it did.
 func (s *RunStore) Save(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error {
+	return s.save(ctx, prev, next, calls, nil)
+}
+
+// save is Save, taking lock in the same transaction when it is not nil.
+func (s *RunStore) save(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall, lock *snapkeep.Lock) error {
 	key := next.Key()
 	if prev.Key() != key {
 		return fmt.Errorf("save run %s: prev is run %s: %w", key, prev.Key(), snapkeep.ErrInvalid)
@@ -112,9 +120,9 @@ func (s *RunStore) Save(ctx context.Context, prev, next *snapkeep.Run, calls []s
 	if !next.UpdatedAt.After(prev.UpdatedAt) {
 		return fmt.Errorf("save run %s: updated_at must increase: %w", key, snapkeep.ErrInvalid)
 	}
-	if len(calls) > MaxSaveCalls {
+	if max := maxSaveCalls(lock); len(calls) > max {
 		return fmt.Errorf("save run %s: %d calls, over the %d one transaction holds with the run (append the rest first): %w",
-			key, len(calls), MaxSaveCalls, snapkeep.ErrInvalid)
+			key, len(calls), max, snapkeep.ErrInvalid)
 	}
 	fresh, err := numberCalls(key, prev.APICalls, calls)
 	if err != nil {
@@ -122,7 +130,7 @@ func (s *RunStore) Save(ctx context.Context, prev, next *snapkeep.Run, calls []s
 	}
 	count := next.APICalls
 	next.APICalls = prev.APICalls + len(fresh)
-	if err := s.write(ctx, prev, next, calls); err != nil {
+	if err := s.write(ctx, prev, next, calls, lock); err != nil {
 		next.APICalls = count
 		for _, i := range fresh {
 			calls[i].Seq = 0
@@ -168,8 +176,9 @@ func numberCalls(key snapkeep.RunKey, base int, calls []snapkeep.APICall) ([]int
 	return fresh, nil
 }
 
-// write puts next, conditioned on prev's version, with the calls' rows.
-func (s *RunStore) write(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error {
+// write puts next, conditioned on prev's version, with the calls' rows
+// and, when lock is not nil, the lock.
+func (s *RunStore) write(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall, lock *snapkeep.Lock) error {
 	item, size, err := s.runItem(next)
 	if err != nil {
 		return err
@@ -183,7 +192,7 @@ func (s *RunStore) write(ctx context.Context, prev, next *snapkeep.Run, calls []
 		":u": updated,
 		":n": &types.AttributeValueMemberN{Value: strconv.Itoa(prev.APICalls)},
 	}
-	if len(calls) == 0 {
+	if len(calls) == 0 && lock == nil {
 		_, err := s.Client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: aws.String(s.Table), Item: item,
 			ConditionExpression: cond, ExpressionAttributeValues: values,
@@ -193,11 +202,14 @@ func (s *RunStore) write(ctx context.Context, prev, next *snapkeep.Run, calls []
 		}
 		return err
 	}
-	items := make([]types.TransactWriteItem, 0, len(calls)+1)
+	items := make([]types.TransactWriteItem, 0, len(calls)+2)
 	items = append(items, types.TransactWriteItem{Put: &types.Put{
 		TableName: aws.String(s.Table), Item: item,
 		ConditionExpression: cond, ExpressionAttributeValues: values,
 	}})
+	if lock != nil {
+		items = append(items, s.lockPut(*lock))
+	}
 	total := size
 	for i := range calls {
 		ci, n, err := marshalAPICall(&calls[i])
@@ -212,15 +224,7 @@ func (s *RunStore) write(ctx context.Context, prev, next *snapkeep.Run, calls []
 			len(calls), total, MaxTransactBytes, snapkeep.ErrInvalid)
 	}
 	_, err = s.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return fmt.Errorf("changed by another writer: %w", snapkeep.ErrConflict)
-			}
-		}
-	}
-	return err
+	return s.cancelled(ctx, err, lock)
 }
 
 // AppendCalls writes calls as ApiCalls rows of the run without otherwise
@@ -370,14 +374,12 @@ func (s *RunStore) Due(ctx context.Context, now time.Time, limit int) (DueResult
 	return res, err
 }
 
-// DueUnfinished is Due's runs alone (the unreadable items are quarantined
-// and logged all the same).
-//
-// Deprecated: use Due, which also says what it quarantined; this stays
-// until the sweep does.
-func (s *RunStore) DueUnfinished(ctx context.Context, now time.Time, limit int) ([]snapkeep.Run, error) {
+// DueUnfinished is Due in the run service's terms (shared/snapshot's
+// RunStore): the due runs and how many unreadable items were quarantined
+// (each logged with its key).
+func (s *RunStore) DueUnfinished(ctx context.Context, now time.Time, limit int) ([]snapkeep.Run, int, error) {
 	res, err := s.Due(ctx, now, limit)
-	return res.Runs, err
+	return res.Runs, len(res.Quarantined), err
 }
 
 // maxReasonBytes bounds the quarantine_reason stored on a quarantined item.

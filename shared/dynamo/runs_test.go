@@ -139,7 +139,7 @@ func TestRunStoreClaimGetSave(t *testing.T) {
 	if err != nil || len(fails) != 1 {
 		t.Errorf("failures: %d, %v", len(fails), err)
 	}
-	due, err := rs.DueUnfinished(ctx, runSlot.Add(24*time.Hour), 10)
+	due, _, err := rs.DueUnfinished(ctx, runSlot.Add(24*time.Hour), 10)
 	if err != nil || len(due) != 0 {
 		t.Errorf("a terminal run is due: %d, %v", len(due), err)
 	}
@@ -161,18 +161,18 @@ func TestRunStoreQueries(t *testing.T) {
 	if err := rs.Claim(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	due, err := rs.DueUnfinished(ctx, runSlot.Add(2*time.Hour+91*time.Second), 100)
+	due, _, err := rs.DueUnfinished(ctx, runSlot.Add(2*time.Hour+91*time.Second), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(due) != 4 { // p1 at 0h, 1h, 2h and p2
 		t.Errorf("%d due, want 4", len(due))
 	}
-	due, err = rs.DueUnfinished(ctx, runSlot.Add(2*time.Hour+90*time.Second), 100)
+	due, _, err = rs.DueUnfinished(ctx, runSlot.Add(2*time.Hour+90*time.Second), 100)
 	if err != nil || len(due) != 3 {
 		t.Errorf("%d due just before the 2h run's check (rounded up), want 3: %v", len(due), err)
 	}
-	limited, err := rs.DueUnfinished(ctx, runSlot.Add(24*time.Hour), 2)
+	limited, _, err := rs.DueUnfinished(ctx, runSlot.Add(24*time.Hour), 2)
 	if err != nil || len(limited) != 2 {
 		t.Errorf("limit 2: %d, %v", len(limited), err)
 	}
@@ -571,7 +571,7 @@ func TestRunStoreDueQuarantinesUnreadable(t *testing.T) {
 	if err != nil || len(again.Runs) != 3 || len(again.Quarantined)+len(again.Skipped) != 0 {
 		t.Errorf("second query: %d runs, %d quarantined, %d skipped, %v", len(again.Runs), len(again.Quarantined), len(again.Skipped), err)
 	}
-	if due, err := rs.DueUnfinished(ctx, now, 10); err != nil || len(due) != 3 {
+	if due, _, err := rs.DueUnfinished(ctx, now, 10); err != nil || len(due) != 3 {
 		t.Errorf("DueUnfinished: %d runs, %v", len(due), err)
 	}
 }

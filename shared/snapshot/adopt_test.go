@@ -90,20 +90,23 @@ func TestAdoptActionOfUnconfirmedPost(t *testing.T) {
 	}
 }
 
-// Only snapshot actions started at or after the claim less AdoptSkew are
-// the run's: an older one (the customer's) or another type is not
-// adopted, and the run asks again.
+// Only snapshot actions that started while one of the run's uncertain
+// requests was in flight (by DigitalOcean's clock, within AdoptTolerance)
+// are the run's: an older one (another run's, the customer's) or another
+// type is not adopted, and the run asks again. An adopted action that
+// completes without the run's snapshot was not the run's own after all:
+// the run asks again inside its window (never loses the slot to it).
 func TestAdoptionBound(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		action  dotest.Action
 		adopted bool
 	}{
-		{"snapshot within the skew", dotest.Action{StartedAt: start.Add(-snapshot.AdoptSkew + time.Second)}, true},
-		{"snapshot exactly at the bound", dotest.Action{StartedAt: start.Add(-snapshot.AdoptSkew)}, true},
-		{"snapshot before the bound", dotest.Action{StartedAt: start.Add(-snapshot.AdoptSkew - time.Second)}, false},
+		{"snapshot during the request", dotest.Action{StartedAt: start.Add(time.Second)}, true},
+		{"snapshot within the tolerance", dotest.Action{StartedAt: start.Add(-snapshot.AdoptTolerance + time.Second)}, true},
+		{"snapshot before the request", dotest.Action{StartedAt: start.Add(-10 * time.Second)}, false},
 		{"the customer's snapshot yesterday", dotest.Action{StartedAt: start.Add(-24 * time.Hour)}, false},
-		{"power cycle after the claim", dotest.Action{Type: "power_cycle", StartedAt: start.Add(30 * time.Second)}, false},
+		{"power cycle during the request", dotest.Action{Type: "power_cycle", StartedAt: start.Add(time.Second)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
@@ -117,6 +120,9 @@ func TestAdoptionBound(t *testing.T) {
 			id := runID("p1", start)
 			r.invoke(slotInput("p1", start))
 			run := r.store.run(t, id)
+			if !run.RequestUncertain || len(run.Requests) != 1 || run.RetryClass != snapkeep.ClassProviderError {
+				t.Fatalf("after a 500: uncertain %v windows %v retry class %q", run.RequestUncertain, run.Requests, run.RetryClass)
+			}
 			r.clock.Set(*run.NextCheckAt)
 			r.invoke(`{"sweep": true}`)
 			run = r.store.run(t, id)
@@ -128,20 +134,67 @@ func TestAdoptionBound(t *testing.T) {
 			}
 			if tc.adopted {
 				// The added action completed without the run's snapshot:
-				// the run keeps looking for the name (never a blind
-				// re-POST).
-				if r.posts() != 1 || !strings.HasPrefix(run.ErrorDetail, "snapshot action completed at") {
-					t.Errorf("adopted completed action: %d POSTs, detail %q", r.posts(), run.ErrorDetail)
+				// the run waits a little for the listing, then asks again.
+				if r.posts() != 1 || !run.Adopted || run.ActionCompletedAt == nil {
+					t.Errorf("adopted completed action: %d POSTs, adopted %v, completed at %v", r.posts(), run.Adopted, run.ActionCompletedAt)
 				}
-				return
-			}
-			if n := r.posts(); n != 2 || run.Attempts != 2 || run.ActionID == 0 {
+			} else if n := r.posts(); n != 2 || run.Attempts != 2 || run.ActionID == 0 {
 				t.Errorf("%d POSTs, attempts %d, action %d: want the snapshot asked again", n, run.Attempts, run.ActionID)
 			}
 			if run = r.settle(id, 20); run.Status != snapkeep.RunSucceeded {
 				t.Errorf("run %s %s %q", run.Status, run.ErrorClass, run.ErrorDetail)
 			}
+			if n := r.posts(); n != 2 {
+				t.Errorf("%d POSTs in all, want 2", n)
+			}
+			if !run.FinishedAt.Before(start.Add(snapshot.DefaultSlotWindow)) {
+				t.Errorf("finished at %s, after the slot window", run.FinishedAt)
+			}
 		})
+	}
+}
+
+// A clock skew of DigitalOcean's (its clock 5 minutes behind ours, more
+// than AdoptSkew) is measured from its Date headers: the run's own action,
+// started_at 5 minutes "before" the request by our clock, is still adopted,
+// and while its snapshot is slow to be listed the run waits for it instead
+// of asking again: the slot gets one snapshot.
+func TestAdoptionWithClockSkew(t *testing.T) {
+	const skew = 5 * time.Minute
+	r := newRig(t)
+	ours := func() time.Time { return r.clock.Now().Add(skew) } // our clock runs ahead
+	r.svc.Now = ours
+	r.svc.Connect = func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
+		return docloud.New(token, docloud.WithBaseURL("http://dotest.invalid"), docloud.WithRecorder(rec),
+			docloud.WithClock(ours), docloud.WithHTTPTransport(handlerTransport{r.fake}))
+	}
+	r.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultEffectThenStatus, Status: 500, Operation: dotest.OpDropletSnapshot, Count: 1})
+	r.fake.MustAddFault(dotest.Fault{Kind: dotest.FaultListingLag, Delay: 10 * time.Minute, Operation: dotest.OpDropletSnapshot, Count: 1})
+	slot := ours().Truncate(time.Minute)
+	id := runID("p1", slot)
+	r.invoke(slotInput("p1", slot))
+	acts := r.fake.Actions()
+	if len(acts) != 1 {
+		t.Fatalf("fake actions %+v", acts)
+	}
+	// The action (3 minutes) has completed by the check; its snapshot is
+	// not listed yet.
+	r.clock.Advance(4 * time.Minute)
+	r.invoke(`{"sweep": true}`)
+	run := r.store.run(t, id)
+	if run.ActionID != int64(acts[0].ID) || !run.Adopted {
+		t.Fatalf("run action %d adopted %v, want action %d adopted (skew measured)", run.ActionID, run.Adopted, acts[0].ID)
+	}
+	for i := 0; i < 30 && !run.Status.Terminal(); i++ {
+		r.clock.Set(run.NextCheckAt.Add(-skew))
+		r.invoke(`{"sweep": true}`)
+		run = r.store.run(t, id)
+	}
+	if run.Status != snapkeep.RunSucceeded || r.posts() != 1 {
+		t.Errorf("run %s %s %q, %d POSTs; want one snapshot", run.Status, run.ErrorClass, run.ErrorDetail, r.posts())
+	}
+	if n := len(r.fake.SnapshotsOf("droplet", fmt.Sprint(dropletID))); n != 1 {
+		t.Errorf("%d snapshots of the droplet, want 1", n)
 	}
 }
 

@@ -78,8 +78,8 @@ func (j *job) follow(ctx context.Context, a *snapkeep.Action, now time.Time) err
 
 // completed finds the completed action's snapshot by name; a snapshot not
 // listed yet is looked for again a minute later, for up to ListingGrace.
-// An adopted action whose snapshot does not appear (another snapshot of
-// that time does, or AdoptedListingGrace passes) was not the run's own.
+// An adopted action whose snapshot does not appear (another snapshot made
+// by it does, or ListingGrace passes) was not the run's own.
 func (j *job) completed(ctx context.Context, at time.Time) error {
 	at = at.UTC()
 	j.run.ActionCompletedAt = &at
@@ -104,12 +104,12 @@ func (j *job) completed(ctx context.Context, at time.Time) error {
 		if other := madeAround(snaps, j.run, at); other != nil {
 			return j.notOurs(ctx, fmt.Sprintf("snapshot %q (%s) was made by it", other.Name, other.ID))
 		}
-		if now.Sub(at) >= j.cfg.AdoptedListingGrace {
-			return j.notOurs(ctx, fmt.Sprintf("its snapshot %q was not listed within %s", j.run.SnapshotName, j.cfg.AdoptedListingGrace))
-		}
 	}
 	if now.Sub(at) < j.cfg.ListingGrace && now.Before(j.run.Deadline) {
 		return j.wait(ctx, now.Add(time.Minute))
+	}
+	if j.run.Adopted {
+		return j.notOurs(ctx, fmt.Sprintf("its snapshot %q was not listed within %s", j.run.SnapshotName, j.cfg.ListingGrace))
 	}
 	j.run.HTTPStatus = 0
 	return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassProviderError,
@@ -117,15 +117,17 @@ func (j *job) completed(ctx context.Context, at time.Time) error {
 }
 
 // madeAround returns a snapshot not named for run that was created while
-// its adopted action ran (from its start to at, the completion, with a
-// little tolerance): the action's own snapshot, so the action was not the
-// run's. nil when there is none.
+// its adopted action ran (from its start to at, the completion, within
+// AdoptTolerance): the action's own snapshot, so the action was not the
+// run's. (DigitalOcean runs one action at a time on a droplet, and another
+// snapkeep run waits at least a minute before asking after a "pending
+// event", so no other snapshot is made in that time.) nil when none.
 func madeAround(snaps []snapkeep.Snapshot, run snapkeep.Run, at time.Time) *snapkeep.Snapshot {
 	from := run.ClaimedAt
 	if run.StartedAt != nil {
 		from = *run.StartedAt
 	}
-	from, to := from.Add(-AdoptTolerance), at.Add(AdoptSkew)
+	from, to := from.Add(-AdoptTolerance), at.Add(AdoptTolerance)
 	for i := range snaps {
 		s := &snaps[i]
 		if s.Name != run.SnapshotName && !s.Created.IsZero() && !s.Created.Before(from) && !s.Created.After(to) {

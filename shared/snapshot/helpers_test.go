@@ -31,15 +31,23 @@ type memStore struct {
 	// failSave, when set, is asked before each Save; a non-nil error is
 	// returned without writing (a crash or an outage).
 	failSave func(next *snapkeep.Run) error
+	// failAppend, when set, is asked before each AppendCalls (after seqs
+	// were reserved, as when DynamoDB throttles the rows' batch write).
+	failAppend func(calls []snapkeep.APICall) error
 	// poisoned counts items DueUnfinished quarantines, for tests.
 	poisoned int
+	// maxSaveCalls is the most calls one Save carried.
+	maxSaveCalls int
 }
 
 func newMemStore() *memStore {
 	return &memStore{runs: map[string]snapkeep.Run{}, calls: map[string]map[int]snapkeep.APICall{}, locks: map[string]snapkeep.Lock{}}
 }
 
-func (m *memStore) Claim(_ context.Context, run *snapkeep.Run) error {
+func (m *memStore) Claim(ctx context.Context, run *snapkeep.Run) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.claimLocked(run)
@@ -88,25 +96,31 @@ func (m *memStore) Get(_ context.Context, key snapkeep.RunKey) (*snapkeep.Run, e
 	return &r, nil
 }
 
-func (m *memStore) Save(_ context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error {
-	return m.save(prev, next, calls, nil)
+func (m *memStore) Save(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall) error {
+	return m.save(ctx, prev, next, calls, nil)
 }
 
-func (m *memStore) SaveLocked(_ context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall, lock snapkeep.Lock) error {
-	return m.save(prev, next, calls, &lock)
+func (m *memStore) SaveLocked(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall, lock snapkeep.Lock) error {
+	return m.save(ctx, prev, next, calls, &lock)
 }
 
-func (m *memStore) save(prev, next *snapkeep.Run, calls []snapkeep.APICall, lock *snapkeep.Lock) error {
+// save is Save, taking lock too when it is not nil. Like the SDK, it fails
+// on a context that has ended.
+func (m *memStore) save(ctx context.Context, prev, next *snapkeep.Run, calls []snapkeep.APICall, lock *snapkeep.Lock) error {
 	if m.failSave != nil {
 		if err := m.failSave(next); err != nil {
 			return err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(calls) > snapshot.MaxCallsPerSave {
 		return fmt.Errorf("save: %d calls do not fit one transaction: %w", len(calls), snapkeep.ErrInvalid)
 	}
+	m.maxSaveCalls = max(m.maxSaveCalls, len(calls))
 	id := next.Key().RunID()
 	cur, ok := m.runs[id]
 	if !ok || !cur.UpdatedAt.Equal(prev.UpdatedAt) || cur.APICalls != prev.APICalls {
@@ -148,7 +162,10 @@ func (m *memStore) putCalls(id string, base int, calls []snapkeep.APICall) int {
 	return n
 }
 
-func (m *memStore) AppendCalls(_ context.Context, key snapkeep.RunKey, calls []snapkeep.APICall) error {
+func (m *memStore) AppendCalls(ctx context.Context, key snapkeep.RunKey, calls []snapkeep.APICall) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	id := key.RunID()
@@ -157,6 +174,22 @@ func (m *memStore) AppendCalls(_ context.Context, key snapkeep.RunKey, calls []s
 		return fmt.Errorf("append: %w", snapkeep.ErrNotFound)
 	}
 	m.writes++
+	if m.failAppend != nil {
+		if err := m.failAppend(calls); err != nil {
+			// The seqs were reserved (the atomic ADD) but the rows' write
+			// failed: the caller retries with the same seqs.
+			n := 0
+			for i := range calls {
+				if calls[i].Seq == 0 {
+					n++
+					calls[i].Seq = cur.APICalls + n
+				}
+			}
+			cur.APICalls += n
+			m.runs[id] = cur
+			return err
+		}
+	}
 	cur.APICalls += m.putCalls(id, cur.APICalls, calls)
 	m.runs[id] = cur
 	return nil

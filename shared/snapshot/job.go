@@ -43,8 +43,8 @@ func (s *Service) newJob(ctx context.Context, stored *snapkeep.Run, pol *snapkee
 	j.callCtx, j.cancel = ctx, func() {}
 	if dl, ok := ctx.Deadline(); ok {
 		// A call in flight is cut off before the invocation ends, leaving
-		// time to write its row.
-		j.callCtx, j.cancel = context.WithDeadline(ctx, dl.Add(-c.WriteTimeout))
+		// a third of the margin to write its row.
+		j.callCtx, j.cancel = context.WithDeadline(ctx, dl.Add(-c.CallMargin/3))
 	}
 	if st.leased {
 		j.lockUntil = j.now().Add(c.LockTTL)

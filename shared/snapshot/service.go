@@ -130,7 +130,8 @@ type Config struct {
 	SweepMargin time.Duration
 	// CallMargin is the invocation time a DigitalOcean call needs left to
 	// be started (longer than one HTTP attempt's timeout, so the call ends
-	// and its row is written before the invocation does); default 45 s.
+	// and its row is written before the invocation does); a call still in
+	// flight when a third of it is left is cut off; default 45 s.
 	CallMargin time.Duration
 	// WriteTimeout bounds each run write, which runs on a context detached
 	// from the invocation's deadline; default 10 seconds.
@@ -148,10 +149,6 @@ type Config struct {
 	// FutureSlack is how far ahead of now (plus the policy's flexible
 	// window) a scheduled slot may be; default 5 minutes.
 	FutureSlack time.Duration
-	// AdoptedListingGrace is how long after an adopted action completed
-	// its snapshot may stay unlisted before the action is taken for not the
-	// run's own; default 3 minutes.
-	AdoptedListingGrace time.Duration
 }
 
 // Defaults.
@@ -172,7 +169,6 @@ const (
 	DefaultLockTTL          = 2 * time.Minute
 	DefaultMaxStepBackoff   = 30 * time.Minute
 	DefaultFutureSlack      = 5 * time.Minute
-	DefaultAdoptedGrace     = 3 * time.Minute
 	// VolumeSnapshotLimit is DigitalOcean's limit of snapshots per volume.
 	VolumeSnapshotLimit = 25
 )
@@ -196,7 +192,6 @@ func (c Config) withDefaults() Config {
 	def(&c.LockTTL, DefaultLockTTL)
 	def(&c.MaxStepBackoff, DefaultMaxStepBackoff)
 	def(&c.FutureSlack, DefaultFutureSlack)
-	def(&c.AdoptedListingGrace, DefaultAdoptedGrace)
 	if c.GetAttempts <= 0 {
 		c.GetAttempts = DefaultGetAttempts
 	}

@@ -393,7 +393,8 @@ func (failingTokens) Token(context.Context, string) (string, error) {
 }
 
 // A token that cannot be read (Secrets Manager down, not a missing
-// secret) is retried by later deliveries and the sweep, but the run never
+// secret) is a failed step: it is recorded on the run (step_error,
+// step_failures) with a backoff, not returned to Lambda, and the run never
 // stays unfinished: without an action it fails internal at the end of the
 // slot window; with one it times out at the deadline.
 func TestTokenUnreadableEndsTheRun(t *testing.T) {
@@ -404,21 +405,31 @@ func TestTokenUnreadableEndsTheRun(t *testing.T) {
 		class    snapkeep.ErrorClass
 		notAfter time.Duration // after the slot
 	}{
-		{"before the request", false, snapkeep.RunFailed, snapkeep.ClassInternal, snapshot.DefaultSlotWindow + snapshot.DefaultLease + time.Minute},
+		{"before the request", false, snapkeep.RunFailed, snapkeep.ClassInternal, snapshot.DefaultSlotWindow + 2*time.Minute},
 		{"while the action runs", true, snapkeep.RunTimedOut, snapkeep.ClassTimedOut, snapshot.DefaultDeadline + time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
+			id := runID("p1", start)
 			if tc.started {
 				r.invoke(slotInput("p1", start))
 				r.svc.Tokens = failingTokens{}
 			} else {
 				r.svc.Tokens = failingTokens{}
-				if _, err := r.svc.Invoke(context.Background(), []byte(slotInput("p1", start))); err == nil {
-					t.Error("an unreadable token reported no error (no asynchronous retry)")
+				out, err := r.svc.Invoke(context.Background(), []byte(slotInput("p1", start)))
+				if err != nil {
+					t.Errorf("an unreadable token returned %v; want it recorded on the run", err)
+				}
+				run := r.store.run(t, id)
+				if run.StepFailures != 1 || !strings.Contains(run.StepError, "token_unreadable") || run.NextCheckAt == nil ||
+					!run.NextCheckAt.Equal(start.Add(time.Minute)) || run.LeaseUntil != nil {
+					t.Errorf("after the first failed step: failures %d error %q next %v lease %v", run.StepFailures, run.StepError, run.NextCheckAt, run.LeaseUntil)
+				}
+				if out.Unhandled["token_unreadable"] != 1 {
+					t.Errorf("outcome %+v does not say the step failed", out)
 				}
 			}
-			run := r.settle(runID("p1", start), 500)
+			run := r.settle(id, 500)
 			if run.Status != tc.status || run.ErrorClass != tc.class || !strings.Contains(run.ErrorDetail, "connection refused") {
 				t.Errorf("run = %s %q %q, want %s %q", run.Status, run.ErrorClass, run.ErrorDetail, tc.status, tc.class)
 			}
@@ -433,9 +444,9 @@ func TestTokenUnreadableEndsTheRun(t *testing.T) {
 }
 
 // Two attempts check the same in-progress run at once (a follow-up and the
-// sweep): one write wins; the loser stops ("lost_race") and its GET is
-// still recorded, so the ApiCalls rows match DigitalOcean's requests.
-func TestLostRaceKeepsCalls(t *testing.T) {
+// sweep): the first to take the run's check lease checks it; the other
+// leaves it ("leased_elsewhere" or "lost_race") without a DigitalOcean call.
+func TestConcurrentChecksCheckOnce(t *testing.T) {
 	r := newRig(t)
 	id := runID("p1", start)
 	key := snapkeep.NewRunKey("p1", start)
@@ -446,7 +457,7 @@ func TestLostRaceKeepsCalls(t *testing.T) {
 	r.store.failSave = func(*snapkeep.Run) error {
 		if inner.CompareAndSwap(false, true) {
 			// The other attempt runs to its write while this one is
-			// about to write.
+			// about to take the run.
 			out, err := r.svc.Check(context.Background(), key)
 			if err != nil {
 				t.Errorf("winning attempt: %v", err)
@@ -463,14 +474,56 @@ func TestLostRaceKeepsCalls(t *testing.T) {
 		t.Errorf("outcomes: loser %+v, winner %+v; want lost_race and checked", out, innerOut)
 	}
 	rows := r.store.callRows(t, id)
-	if n := len(r.fake.Requests()); len(rows) != n || n != 3 {
-		t.Errorf("%d ApiCalls rows for %d requests, want 3 (POST and two GETs)", len(rows), n)
+	if n := len(r.fake.Requests()); len(rows) != n || n != 2 {
+		t.Errorf("%d ApiCalls rows for %d requests, want 2 (POST and one GET)", len(rows), n)
 	}
 	r.store.failSave = nil
 	if run := r.settle(id, 20); run.Status != snapkeep.RunSucceeded {
-		t.Errorf("run %s %s %q", run.Status, run.ErrorClass, run.ErrorDetail)
+		t.Errorf("run %s %s", run.Status, run.ErrorClass)
 	}
-	r.store.callRows(t, id)
+}
+
+// An attempt whose check lease lapsed while it worked (a slow invocation)
+// loses the run to the next one: its write fails, and the DigitalOcean
+// calls it made are still recorded, so the ApiCalls rows match
+// DigitalOcean's requests.
+func TestLostRaceKeepsCalls(t *testing.T) {
+	r := newRig(t)
+	id := runID("p1", start)
+	key := snapkeep.NewRunKey("p1", start)
+	r.invoke(slotInput("p1", start))
+	r.clock.Advance(time.Minute)
+	saves := 0
+	var innerOut *snapshot.Outcome
+	r.store.failSave = func(*snapkeep.Run) error {
+		saves++
+		if saves == 2 {
+			// This attempt made its GET and is about to write; its lease
+			// has lapsed and another attempt checks the run.
+			r.clock.Advance(snapshot.DefaultCheckLease + time.Second)
+			out, err := r.svc.Check(context.Background(), key)
+			if err != nil {
+				t.Errorf("winning attempt: %v", err)
+			}
+			innerOut = out
+		}
+		return nil
+	}
+	out, err := r.svc.Check(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Action != "lost_race" || innerOut == nil || innerOut.Action != "resumed" {
+		t.Errorf("outcomes: loser %+v, winner %+v; want lost_race and resumed", out, innerOut)
+	}
+	rows := r.store.callRows(t, id)
+	if n := len(r.fake.Requests()); len(rows) != n || n != 4 {
+		t.Errorf("%d ApiCalls rows for %d requests, want 4 (POST, the loser's GET, the winner's GET and listing)", len(rows), n)
+	}
+	r.store.failSave = nil
+	if run := r.settle(id, 20); run.Status != snapkeep.RunSucceeded {
+		t.Errorf("run %s %s", run.Status, run.ErrorClass)
+	}
 }
 
 // An action that completed but whose snapshot is not listed is looked for
