@@ -66,7 +66,7 @@ func (s *RunStore) lockPut(lock snapkeep.Lock) types.TransactWriteItem {
 			"owner":      &types.AttributeValueMemberS{Value: lock.Owner},
 			"expires_at": &types.AttributeValueMemberN{Value: strconv.FormatInt(ceilUnix(lock.Until), 10)},
 		},
-		ConditionExpression: aws.String("attribute_not_exists(lease_id) OR expires_at <= :now OR #o = :owner"),
+		ConditionExpression:      aws.String("attribute_not_exists(lease_id) OR expires_at <= :now OR #o = :owner"),
 		ExpressionAttributeNames: map[string]string{"#o": "owner"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now":   &types.AttributeValueMemberN{Value: strconv.FormatInt(lock.Now.Unix(), 10)},

@@ -65,7 +65,9 @@ const FailureHourFormat = "2006-01-02T15"
 // Failed reports whether the call failed: a transport error, a status of
 // 400 or more, or an answer the client could not use (a class on a 2xx or
 // 3xx row: a malformed body, a redirect).
-func (c *APICall) Failed() bool { return c.TransportError != "" || c.StatusCode >= 400 || c.Class != "" }
+func (c *APICall) Failed() bool {
+	return c.TransportError != "" || c.StatusCode >= 400 || c.Class != ""
+}
 
 // Redacted is what replaces a secret header's value before it is stored.
 const Redacted = "REDACTED"

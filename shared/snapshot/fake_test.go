@@ -167,9 +167,14 @@ func newUnit(t *testing.T) *unit {
 			u.do.rec = rec
 			return u.do
 		},
-		Now:   u.clock,
-		Sleep: func(_ context.Context, d time.Duration) error { mu.Lock(); u.now = u.now.Add(d); mu.Unlock(); return nil },
-		Log:   slog.New(slog.NewJSONHandler(lockedWriter{u.logs, &mu}, nil)),
+		Now: u.clock,
+		Sleep: func(_ context.Context, d time.Duration) error {
+			mu.Lock()
+			u.now = u.now.Add(d)
+			mu.Unlock()
+			return nil
+		},
+		Log: slog.New(slog.NewJSONHandler(lockedWriter{u.logs, &mu}, nil)),
 	}
 	return u
 }
