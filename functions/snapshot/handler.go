@@ -12,6 +12,9 @@ import (
 	"github.com/snapkeep/snapkeep/shared/snapshot"
 )
 
+// The DigitalOcean adapter is the run service's port.
+var _ snapshot.DigitalOcean = (*docloud.Client)(nil)
+
 // clients are the outside world newHandler wires the service to: the AWS
 // clients, and for tests a clock, a sleep and DigitalOcean client options.
 type clients struct {
@@ -47,7 +50,7 @@ func newHandler(e env, c clients, log *slog.Logger) *handler {
 		Runs:     &dynamo.RunStore{Client: c.DynamoDB, Table: e.RunsTable, CallsTable: e.CallsTable, LeasesTable: e.LeasesTable, Now: now},
 		Policies: &dynamo.PolicyStore{Client: c.DynamoDB, Table: e.PoliciesTable, Now: now},
 		Tokens:   &secrets.Store{Client: c.Secrets, Prefix: e.SecretPrefix},
-		Connect: func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
+		Connect: func(token string, rec snapshot.Recorder) snapshot.DigitalOcean {
 			return docloud.New(token, append([]docloud.Option{docloud.WithRecorder(rec)}, opts...)...)
 		},
 		Now:    now,

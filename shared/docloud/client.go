@@ -176,7 +176,7 @@ func (c *Client) fail(err error, h *held, format string, args ...any) error {
 	if e.Err != nil {
 		e.Err = c.tr.scrubErr(e.Err)
 	}
-	e.sanitize(c.tr.scrub)
+	sanitize(e, c.tr.scrub)
 	return fmt.Errorf("%s: %w", c.tr.scrub(fmt.Sprintf(format, args...)), e)
 }
 

@@ -56,7 +56,7 @@
 //     id below 1, a missing object) is a provider_error row, counted as
 //     failed (FailureHour set), with the reason in ErrorMessage. A context
 //     cancelled mid-request still leaves its one row (network). HTTP
-//     status to class lives in classOfStatus alone; Classify documents the
+//     status to class lives in snapkeep.ClassOfStatus alone; Classify documents the
 //     table.
 //   - Rate limits: DigitalOcean reports the hourly budget on every answer;
 //     a burst 429 (the minute's 250 spent) says ratelimit-remaining 0, a

@@ -20,64 +20,11 @@ import (
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
-// Error is a failed DigitalOcean call, classified. Client methods return it
-// wrapped with context; get it back with Classify or errors.As.
-type Error struct {
-	// Class is the snapkeep error class.
-	Class snapkeep.ErrorClass
-	// StatusCode is the HTTP status, 0 when no response came.
-	StatusCode int
-	// ErrorID is DigitalOcean's error id from the body, e.g. "server_error".
-	ErrorID string
-	// Message is DigitalOcean's error message from the body, or the status
-	// text when the body was not DigitalOcean's JSON (a gateway's page), a
-	// note of the redirect's Location for a 3xx, or what went wrong when no
-	// response came.
-	Message string
-	// RequestID is DigitalOcean's request id (x-request-id, else the body's).
-	// ErrorID, Message and RequestID are each at most
-	// snapkeep.MaxProviderText bytes, ending in snapkeep.Bound's note when cut.
-	RequestID string
-	// RetryAfter is how long DigitalOcean asked to wait (429 only): the
-	// retry-after header, else the time until ratelimit-reset.
-	RetryAfter time.Duration
-	// Err is the underlying error.
-	Err error
-}
-
-// Error implements error. The text never holds the token, and each part
-// of it DigitalOcean controls is at most snapkeep.MaxProviderText bytes.
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("digitalocean: ")
-	b.WriteString(string(e.Class))
-	if e.StatusCode != 0 {
-		fmt.Fprintf(&b, ": %d", e.StatusCode)
-		if e.ErrorID != "" {
-			b.WriteString(" " + e.ErrorID)
-		}
-	}
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
-	}
-	if e.RequestID != "" {
-		fmt.Fprintf(&b, " (request %s)", e.RequestID)
-	}
-	if e.RetryAfter > 0 {
-		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
-	}
-	if e.StatusCode == 0 && e.Err != nil && e.Message == "" {
-		b.WriteString(": " + bound(e.Err.Error()))
-	}
-	return b.String()
-}
-
-// Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Retried reports whether the run path retries a failure of this class
-// (the one rule, snapkeep.ClassInfo.Retried).
-func (e *Error) Retried() bool { return e.Class.Info().Retried }
+// Error is a failed DigitalOcean call, classified: the domain's
+// snapkeep.ProviderError, which the run service reads without importing
+// this adapter. Client methods return it wrapped with context; get it back
+// with Classify or errors.As.
+type Error = snapkeep.ProviderError
 
 // Classify maps an error from a Client method (or from godo through our
 // transport) to a snapkeep error class; it returns nil for nil and the
@@ -115,7 +62,7 @@ func Classify(err error) *Error {
 	var er *godo.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		e = fromResponse(er, err, nil)
-		e.sanitize(nil)
+		sanitize(e, nil)
 		return e
 	}
 	var arg *godo.ArgError
@@ -192,25 +139,11 @@ func fromResponse(er *godo.ErrorResponse, err error, ae *apiError) *Error {
 	return e
 }
 
-// classOfStatus is the one rule from an HTTP status (and, for a 422,
-// DigitalOcean's message) to an error class; "" for a 2xx. Classify and
-// the ApiCalls rows both use it.
+// classOfStatus is snapkeep.ClassOfStatus, the one rule from an HTTP
+// status (and, for a 422, DigitalOcean's message) to an error class; ""
+// for a 2xx. Classify and the ApiCalls rows both use it.
 func classOfStatus(code int, message string) snapkeep.ErrorClass {
-	switch {
-	case code >= 200 && code < 300:
-		return ""
-	case code >= 300 && code < 400, code >= 500:
-		return snapkeep.ClassProviderError
-	case code == http.StatusTooManyRequests:
-		return snapkeep.ClassRateLimited
-	case code == http.StatusUnprocessableEntity:
-		return classify422(message)
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return snapkeep.ClassAuthRevoked
-	case code == http.StatusNotFound:
-		return snapkeep.ClassResourceMissing
-	}
-	return snapkeep.ClassInternal
+	return snapkeep.ClassOfStatus(code, message)
 }
 
 // redirectMessage says that DigitalOcean's API answered a redirect, which
@@ -224,7 +157,7 @@ func redirectMessage(code int, location string) string {
 
 // sanitize scrubs e's provider texts with scrub (when not nil: the token
 // must go before a cut could split it) and bounds them.
-func (e *Error) sanitize(scrub func(string) string) {
+func sanitize(e *Error, scrub func(string) string) {
 	for _, s := range []*string{&e.ErrorID, &e.Message, &e.RequestID} {
 		if scrub != nil {
 			*s = scrub(*s)
@@ -235,21 +168,6 @@ func (e *Error) sanitize(scrub func(string) string) {
 
 // bound cuts a provider-controlled text to snapkeep.MaxProviderText.
 func bound(s string) string { return snapkeep.Bound(s, snapkeep.MaxProviderText) }
-
-// classify422 tells a busy resource and a snapshot limit from other
-// rejections by DigitalOcean's message, e.g. "Droplet already has a pending
-// event." and "... snapshot limit ..." (the wording dotest uses too).
-func classify422(msg string) snapkeep.ErrorClass {
-	m := strings.ToLower(msg)
-	switch {
-	case strings.Contains(m, "pending event"), strings.Contains(m, "already has an action"),
-		strings.Contains(m, "action in progress"), strings.Contains(m, "already in progress"):
-		return snapkeep.ClassResourceBusy
-	case strings.Contains(m, "limit"), strings.Contains(m, "quota"):
-		return snapkeep.ClassQuotaExceeded
-	}
-	return snapkeep.ClassInvalidPolicy
-}
 
 // retryAfter reads retry-after (seconds or an HTTP date), else the time
 // until ratelimit-reset, measured from the response's date header (else

@@ -45,25 +45,15 @@ type RecorderFunc func(ctx context.Context, call snapkeep.APICall)
 // Record calls f(ctx, call).
 func (f RecorderFunc) Record(ctx context.Context, call snapkeep.APICall) { f(ctx, call) }
 
-type operationKey struct{}
-
-type operation struct {
-	name    snapkeep.Operation
-	attempt int
-}
-
-// WithOperation returns a context whose requests are recorded as operation
-// op (e.g. snapkeep.OpSnapshotDroplet), attempt number attempt (1 for the
-// first try).
+// WithOperation is snapkeep.WithOperation: requests made with the context
+// are recorded as operation op, attempt number attempt.
 func WithOperation(ctx context.Context, op snapkeep.Operation, attempt int) context.Context {
-	return context.WithValue(ctx, operationKey{}, operation{op, attempt})
+	return snapkeep.WithOperation(ctx, op, attempt)
 }
 
-// OperationFrom returns the operation and attempt WithOperation put in ctx,
-// or "" and 0.
+// OperationFrom is snapkeep.OperationFrom.
 func OperationFrom(ctx context.Context) (op snapkeep.Operation, attempt int) {
-	o, _ := ctx.Value(operationKey{}).(operation)
-	return o.name, o.attempt
+	return snapkeep.OperationFrom(ctx)
 }
 
 // maxBody bounds the response body the transport buffers (snapshot lists of

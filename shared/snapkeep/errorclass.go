@@ -1,5 +1,7 @@
 package snapkeep
 
+import "strings"
+
 // ErrorClass is the category of a failed run, as customers and ops see it.
 // Every failed or timed-out run carries exactly one.
 type ErrorClass string
@@ -89,4 +91,49 @@ func ErrorClasses() []ErrorClass {
 		ClassResourceMissing, ClassQuotaExceeded, ClassActionErrored, ClassTimedOut,
 		ClassNetwork, ClassInvalidPolicy, ClassInternal,
 	}
+}
+
+// ClassOfStatus is the one rule from an HTTP status of DigitalOcean's API
+// (and, for a 422, its message) to an error class; "" for a 2xx. The
+// adapter (shared/docloud) applies it to every answer and ApiCalls row;
+// nothing else maps statuses.
+//
+//   - 5xx, and a 3xx (a redirect, never followed) → provider_error
+//   - 429 → rate_limited
+//   - 422 saying a pending event or an action already in progress →
+//     resource_busy; mentioning a limit or quota → quota_exceeded; any
+//     other 422 → invalid_policy
+//   - 401, 403 → auth_revoked; 404 → resource_missing
+//   - any other 4xx → internal (snapkeep sent a request DigitalOcean rejects)
+func ClassOfStatus(code int, message string) ErrorClass {
+	switch {
+	case code >= 200 && code < 300:
+		return ""
+	case code >= 300 && code < 400, code >= 500:
+		return ClassProviderError
+	case code == 429:
+		return ClassRateLimited
+	case code == 422:
+		return classOf422(message)
+	case code == 401 || code == 403:
+		return ClassAuthRevoked
+	case code == 404:
+		return ClassResourceMissing
+	}
+	return ClassInternal
+}
+
+// classOf422 tells a busy resource and a snapshot limit from other
+// rejections by DigitalOcean's message, e.g. "Droplet already has a pending
+// event." and "... snapshot limit ..." (the wording dotest uses too).
+func classOf422(msg string) ErrorClass {
+	m := strings.ToLower(msg)
+	switch {
+	case strings.Contains(m, "pending event"), strings.Contains(m, "already has an action"),
+		strings.Contains(m, "action in progress"), strings.Contains(m, "already in progress"):
+		return ClassResourceBusy
+	case strings.Contains(m, "limit"), strings.Contains(m, "quota"):
+		return ClassQuotaExceeded
+	}
+	return ClassInvalidPolicy
 }

@@ -27,7 +27,7 @@ func (h *listHook) ListDropletActions(ctx context.Context, dropletID, page int) 
 // hookActions makes the rig's service answer ListDropletActions with list.
 func (r *rig) hookActions(list func(ctx context.Context, dropletID, page int) ([]snapkeep.Action, bool, error)) {
 	connect := r.svc.Connect
-	r.svc.Connect = func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
+	r.svc.Connect = func(token string, rec snapshot.Recorder) snapshot.DigitalOcean {
 		return &listHook{DigitalOcean: connect(token, rec), list: list}
 	}
 }
@@ -164,7 +164,7 @@ func TestAdoptionWithClockSkew(t *testing.T) {
 	r := newRig(t)
 	ours := func() time.Time { return r.clock.Now().Add(skew) } // our clock runs ahead
 	r.svc.Now = ours
-	r.svc.Connect = func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
+	r.svc.Connect = func(token string, rec snapshot.Recorder) snapshot.DigitalOcean {
 		return docloud.New(token, docloud.WithBaseURL("http://dotest.invalid"), docloud.WithRecorder(rec),
 			docloud.WithClock(ours), docloud.WithHTTPTransport(handlerTransport{r.fake}))
 	}

@@ -28,7 +28,7 @@ type fakeDO struct {
 	PaceDelayFn          func(now time.Time) time.Duration
 	Skew                 time.Duration
 
-	rec   docloud.Recorder
+	rec   snapshot.Recorder
 	now   func() time.Time
 	mu    sync.Mutex
 	calls map[snapkeep.Operation]int
@@ -163,7 +163,7 @@ func newUnit(t *testing.T) *unit {
 		Runs:     u.store,
 		Policies: u.pols,
 		Tokens:   memTokens{"acct1": token1, "acct2": token2},
-		Connect: func(_ string, rec docloud.Recorder) snapshot.DigitalOcean {
+		Connect: func(_ string, rec snapshot.Recorder) snapshot.DigitalOcean {
 			u.do.rec = rec
 			return u.do
 		},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -25,7 +24,7 @@ func (j *job) checkAction(ctx context.Context) error {
 	now := j.now()
 	if err != nil {
 		var p *paced
-		if (errors.As(err, &p) || docloud.Classify(err).Retried()) && !now.Before(j.run.Deadline) {
+		if (errors.As(err, &p) || failure(err).Retried()) && !now.Before(j.run.Deadline) {
 			return j.finish(ctx, snapkeep.RunTimedOut, snapkeep.ClassTimedOut,
 				fmt.Sprintf("snapshot action %d could not be checked before the deadline: %v", j.run.ActionID, err))
 		}
@@ -87,7 +86,7 @@ func (j *job) completed(ctx context.Context, at time.Time) error {
 	now := j.now()
 	if err != nil {
 		var p *paced
-		e := docloud.Classify(err)
+		e := failure(err)
 		if !errors.As(err, &p) && !errors.Is(err, errOutOfTime) && !e.Retried() {
 			return j.retryOrFail(ctx, err, "find the completed snapshot", j.run.Deadline)
 		}

@@ -440,3 +440,38 @@ func TestSweepReportsQuarantined(t *testing.T) {
 		t.Errorf("outcome %+v, want 1 quarantined and 1 handled", out)
 	}
 }
+
+// A run written before the retry state became fields (its ErrorDetail
+// ending in the old "may have started" note, its class only implied by the
+// HTTP status) goes on after the deploy: it is read as uncertain with the
+// status's class, looks for its snapshot before asking again, and ends
+// with that class when the window passes.
+func TestLegacyRunInFlight(t *testing.T) {
+	u := newUnit(t)
+	key := snapkeep.NewRunKey("p1", start)
+	next := start.Add(time.Minute)
+	u.store.runs[key.RunID()] = snapkeep.Run{PolicyID: "p1", ScheduledAt: start, RunID: key.RunID(), CustomerID: "c1", AccountID: "acct1",
+		Resource: u.pols.m["p1"].Resource, ResourceKey: u.pols.m["p1"].Resource.Key(), Trigger: snapkeep.TriggerScheduled,
+		Status: snapkeep.RunClaimed, SnapshotName: snapshot.SnapshotName(key), Attempts: 1, ClaimedAt: start,
+		Deadline: start.Add(snapshot.DefaultDeadline), NextCheckAt: &next, Unfinished: snapkeep.UnfinishedShard, UpdatedAt: start,
+		HTTPStatus: 503, ProviderMessage: "Service Unavailable",
+		ErrorDetail: "request the droplet snapshot: digitalocean: provider_error: 503 (an earlier request may have started the snapshot)"}
+	u.do.SnapshotDropletFn = func(context.Context, int, string) (*snapkeep.Action, error) {
+		return nil, &docloud.Error{Class: snapkeep.ClassRateLimited, StatusCode: 429, Message: "Too many requests"}
+	}
+	u.now = next
+	u.invoke(`{"sweep": true}`)
+	run := u.store.run(t, key.RunID())
+	if u.do.count(snapkeep.OpListActions) != 1 || u.do.count(snapkeep.OpListSnapshots) != 1 {
+		t.Errorf("the legacy uncertain run did not look for its snapshot and action first (%d lists, %d action lists)",
+			u.do.count(snapkeep.OpListSnapshots), u.do.count(snapkeep.OpListActions))
+	}
+	if !run.RequestUncertain || strings.Contains(run.ErrorDetail, "may have started") || run.RetryClass != snapkeep.ClassRateLimited {
+		t.Errorf("upgraded run: uncertain %v retry class %q detail %q", run.RequestUncertain, run.RetryClass, run.ErrorDetail)
+	}
+	u.now = start.Add(snapshot.DefaultSlotWindow + time.Minute)
+	u.invoke(`{"sweep": true}`)
+	if run = u.store.run(t, key.RunID()); run.Status != snapkeep.RunFailed || run.ErrorClass != snapkeep.ClassRateLimited {
+		t.Errorf("run %s %s, want failed rate_limited at the window's end", run.Status, run.ErrorClass)
+	}
+}

@@ -347,7 +347,7 @@ func newRigService(r *rig, fake *dotest.Server) *snapshot.Service {
 		Runs:     r.store,
 		Policies: r.pols,
 		Tokens:   memTokens{"acct1": r.token},
-		Connect: func(token string, rec docloud.Recorder) snapshot.DigitalOcean {
+		Connect: func(token string, rec snapshot.Recorder) snapshot.DigitalOcean {
 			return docloud.New(token, docloud.WithBaseURL("http://dotest.invalid"), docloud.WithRecorder(rec),
 				docloud.WithClock(clock.Now), docloud.WithHTTPTransport(handlerTransport{fake}))
 		},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -51,6 +50,18 @@ func (s *Service) newJob(ctx context.Context, stored *snapkeep.Run, pol *snapkee
 	}
 	upgradeLegacy(&j.run, c)
 	return j
+}
+
+// failure returns the classified provider failure err wraps; an error
+// without one (the port's contract broken) is internal.
+func failure(err error) *snapkeep.ProviderError {
+	if err == nil {
+		return nil
+	}
+	if e, ok := snapkeep.AsProviderError(err); ok {
+		return e
+	}
+	return &snapkeep.ProviderError{Class: snapkeep.ClassInternal, Message: snapkeep.Bound(err.Error(), snapkeep.MaxProviderText), Err: err}
 }
 
 // paced is a wait the token's rate budget asks for that is too long to
@@ -298,7 +309,7 @@ func (j *job) stepBackoff() time.Duration {
 
 // note records a failure's provider details on the run (for a terminal
 // failure, or the latest transient one while retrying), bounded.
-func (j *job) note(e *docloud.Error, detail string) {
+func (j *job) note(e *snapkeep.ProviderError, detail string) {
 	j.run.ErrorDetail = snapkeep.Bound(detail, 2*snapkeep.MaxProviderText)
 	j.run.HTTPStatus = e.StatusCode
 	j.run.ProviderErrorID = snapkeep.Bound(e.ErrorID, snapkeep.MaxProviderText)
@@ -372,11 +383,11 @@ func (j *job) get(ctx context.Context, op snapkeep.Operation, call func(ctx cont
 		if err = j.ready(ctx); err != nil {
 			return err
 		}
-		err = call(docloud.WithOperation(ctx, op, attempt))
+		err = call(snapkeep.WithOperation(ctx, op, attempt))
 		if err == nil {
 			return nil
 		}
-		e := docloud.Classify(err)
+		e := failure(err)
 		if !e.Retried() || attempt == j.cfg.GetAttempts {
 			return err
 		}
@@ -419,7 +430,7 @@ func (j *job) retryOrFail(ctx context.Context, err error, what string, limit tim
 		}
 		return &stepError{reason: "out_of_time", err: err}
 	}
-	e := docloud.Classify(err)
+	e := failure(err)
 	detail := what + ": " + e.Error()
 	j.note(e, detail)
 	if !e.Retried() {

@@ -40,21 +40,15 @@ func upgradeLegacy(run *snapkeep.Run, _ Config) {
 	}
 }
 
-// legacyClass is the class an old run's latest transient failure had, from
-// its HTTP status (the statuses docloud classifies so; a status of 0 was a
-// network failure or an errored action).
+// legacyClass is the class an old run's latest transient failure had: by
+// the one status rule for an answer, network for a failure without one, or
+// action_errored for an errored action (its detail says so).
 func legacyClass(run *snapkeep.Run) snapkeep.ErrorClass {
-	switch s := run.HTTPStatus; {
-	case s == 429:
-		return snapkeep.ClassRateLimited
-	case s == 422:
-		return snapkeep.ClassResourceBusy
-	case s >= 500:
-		return snapkeep.ClassProviderError
-	case s == 0 && strings.HasSuffix(run.ErrorDetail, " errored"):
+	switch {
+	case run.HTTPStatus != 0:
+		return snapkeep.ClassOfStatus(run.HTTPStatus, run.ProviderMessage)
+	case strings.HasSuffix(run.ErrorDetail, " errored"):
 		return snapkeep.ClassActionErrored
-	case s == 0:
-		return snapkeep.ClassNetwork
 	}
-	return ""
+	return snapkeep.ClassNetwork
 }

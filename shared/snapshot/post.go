@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -91,7 +90,7 @@ func (j *job) requestDroplet(ctx context.Context) error {
 	}
 	j.run.Attempts++
 	sent := j.now()
-	a, err := j.do.SnapshotDroplet(docloud.WithOperation(ctx, snapkeep.OpSnapshotDroplet, j.run.Attempts), id, j.run.SnapshotName)
+	a, err := j.do.SnapshotDroplet(snapkeep.WithOperation(ctx, snapkeep.OpSnapshotDroplet, j.run.Attempts), id, j.run.SnapshotName)
 	if err != nil {
 		return j.postFailed(ctx, err, "request the droplet snapshot", sent)
 	}
@@ -112,7 +111,7 @@ func (j *job) requestVolume(ctx context.Context) error {
 	for room := false; ; room = true {
 		j.run.Attempts++
 		sent := j.now()
-		sn, err := j.do.SnapshotVolume(docloud.WithOperation(ctx, snapkeep.OpSnapshotVolume, j.run.Attempts),
+		sn, err := j.do.SnapshotVolume(snapkeep.WithOperation(ctx, snapkeep.OpSnapshotVolume, j.run.Attempts),
 			j.run.Resource.ID, j.run.SnapshotName, []string{"snapkeep"})
 		if err == nil {
 			started := j.now().Truncate(time.Second)
@@ -122,7 +121,7 @@ func (j *job) requestVolume(ctx context.Context) error {
 			j.settled()
 			return j.succeed(ctx, nil, false)
 		}
-		if room || docloud.Classify(err).Class != snapkeep.ClassQuotaExceeded {
+		if room || failure(err).Class != snapkeep.ClassQuotaExceeded {
 			return j.postFailed(ctx, err, "request the volume snapshot", sent)
 		}
 		made, ferr := j.makeRoom(ctx, err)
@@ -145,7 +144,7 @@ func (j *job) settled() {
 // that the next attempt looks for it and a later "pending event" is waited
 // out.
 func (j *job) postFailed(ctx context.Context, err error, what string, sent time.Time) error {
-	class := docloud.Classify(err).Class
+	class := failure(err).Class
 	if class == snapkeep.ClassProviderError || class == snapkeep.ClassNetwork {
 		j.run.RequestUncertain = true
 		j.addRequestWindow(sent, j.now())
@@ -319,7 +318,7 @@ func (j *job) makeRoom(ctx context.Context, refusal error) (made bool, err error
 	}
 	own := oldestFirst(ownSnapshots(j.run.PolicyID, listing))
 	total := len(listing)
-	e := docloud.Classify(refusal)
+	e := failure(refusal)
 	switch {
 	case total < VolumeSnapshotLimit:
 		j.note(e, "request the volume snapshot: "+e.Error())
@@ -343,8 +342,8 @@ func (j *job) makeRoom(ctx context.Context, refusal error) (made bool, err error
 		if rerr := j.ready(ctx); rerr != nil {
 			return false, j.retryOrFail(ctx, rerr, "make room for the volume snapshot", j.windowEnd())
 		}
-		derr := j.do.DeleteSnapshot(docloud.WithOperation(ctx, snapkeep.OpDeleteSnapshot, 1), s.id)
-		if derr != nil && docloud.Classify(derr).Class != snapkeep.ClassResourceMissing {
+		derr := j.do.DeleteSnapshot(snapkeep.WithOperation(ctx, snapkeep.OpDeleteSnapshot, 1), s.id)
+		if derr != nil && failure(derr).Class != snapkeep.ClassResourceMissing {
 			return false, j.retryOrFail(ctx, derr, fmt.Sprintf("delete the policy's oldest snapshot %s to make room", s.id), j.windowEnd())
 		}
 		res.MadeRoom = append(res.MadeRoom, s.id)

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -57,8 +56,8 @@ func (j *job) retention(ctx context.Context, listing []snapkeep.Snapshot, listed
 			res.Error = fmt.Sprintf("%d deletes deferred to the next run: %v", len(del)-i, describe(err))
 			break
 		}
-		err := j.do.DeleteSnapshot(docloud.WithOperation(ctx, snapkeep.OpDeleteSnapshot, 1), id)
-		if err != nil && docloud.Classify(err).Class != snapkeep.ClassResourceMissing {
+		err := j.do.DeleteSnapshot(snapkeep.WithOperation(ctx, snapkeep.OpDeleteSnapshot, 1), id)
+		if err != nil && failure(err).Class != snapkeep.ClassResourceMissing {
 			res.Failed = append(res.Failed, id)
 			j.s.log().WarnContext(ctx, "retention delete failed; the next run retries it", "run_id", j.run.RunID, "snapshot_id", id, "error", err.Error())
 			continue
@@ -164,5 +163,5 @@ func describe(err error) string {
 	if errors.As(err, &p) || errors.Is(err, errOutOfTime) {
 		return err.Error()
 	}
-	return docloud.Classify(err).Error()
+	return failure(err).Error()
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -86,15 +85,27 @@ type DigitalOcean interface {
 	ClockSkew() (skew time.Duration, known bool)
 }
 
-var _ DigitalOcean = (*docloud.Client)(nil)
+// Recorder receives one snapkeep.APICall per HTTP attempt the port makes
+// (docloud.Recorder has the same method, so the adapter takes it as is).
+type Recorder interface {
+	Record(ctx context.Context, call snapkeep.APICall)
+}
+
+// recorderFunc adapts a function to a Recorder.
+type recorderFunc func(ctx context.Context, call snapkeep.APICall)
+
+func (f recorderFunc) Record(ctx context.Context, call snapkeep.APICall) { f(ctx, call) }
 
 // Connector makes a DigitalOcean client for a token whose every HTTP
 // attempt is reported to rec, e.g.
 //
-//	func(token string, rec docloud.Recorder) DigitalOcean {
+//	func(token string, rec snapshot.Recorder) snapshot.DigitalOcean {
 //		return docloud.New(token, docloud.WithRecorder(rec))
 //	}
-type Connector func(token string, rec docloud.Recorder) DigitalOcean
+//
+// Every error the client returns must wrap a *snapkeep.ProviderError (the
+// adapter classifies); any other error is taken for internal.
+type Connector func(token string, rec Recorder) DigitalOcean
 
 // Config holds the service's tunables; zero fields take the defaults.
 type Config struct {
@@ -712,7 +723,7 @@ func (s *Service) client(ctx context.Context, accountID string) (DigitalOcean, e
 	if s.clients == nil {
 		s.clients = map[string]*account{}
 	}
-	a := &account{token: token, client: s.Connect(token, docloud.RecorderFunc(dispatch))}
+	a := &account{token: token, client: s.Connect(token, recorderFunc(dispatch))}
 	s.clients[accountID] = a
 	return a.client, nil
 }
