@@ -60,7 +60,7 @@ func (r *Renderer) Broadcast(in BroadcastInput) (Message, error) {
 	}
 	v.Problem = r.viewProblem(in.Problem, v.Zone, in.Now)
 	v.From, v.To = at(in.Since, v.Zone), at(in.Until, v.Zone)
-	v.Window = duration(in.Until.Sub(in.Since))
+	v.Window = roughDuration(in.Until.Sub(in.Since))
 	v.Recent = in.Now.Sub(in.Until) < recentSlack
 	d := document{Kind: NoticeBroadcast, Tone: toneInfo,
 		Status: ph("broadcast.status", v), Subject: ph("broadcast.subject", v),

@@ -95,7 +95,7 @@ func failedRun(c snapkeep.ErrorClass) *snapkeep.Run {
 	case snapkeep.ClassNetwork:
 		r.Attempts, r.ErrorDetail = 4, "Post \"https://api.digitalocean.com/v2/droplets/3164444/actions\": dial tcp 104.16.182.15:443: i/o timeout"
 	case snapkeep.ClassInvalidPolicy:
-		r.ErrorDetail = "policy web-1: time_zone: unknown time zone \"Europe/Berlim\""
+		r.ErrorDetail = `policy "web-1": schedule: cron "0 3 * * 8 *": field day-of-week: 8 is out of range 1-7 (1 = SUN ... 7 = SAT)`
 	case snapkeep.ClassInternal:
 		r.ErrorDetail = "save run web-1#2026-11-24T02:00:00Z: ProvisionedThroughputExceededException"
 	}
@@ -106,8 +106,8 @@ func failedRun(c snapkeep.ErrorClass) *snapkeep.Run {
 func policyFor(c snapkeep.ErrorClass) *snapkeep.Policy {
 	p := policy()
 	if c == snapkeep.ClassInvalidPolicy {
-		p.TimeZone = "Europe/Berlim"
-		p.InvalidReason = `time_zone: unknown time zone "Europe/Berlim"`
+		p.Schedule = "cron(0 3 * * 8 *)"
+		p.InvalidReason = `schedule: cron "0 3 * * 8 *": field day-of-week: 8 is out of range 1-7 (1 = SUN ... 7 = SAT)`
 	}
 	return p
 }

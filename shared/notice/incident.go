@@ -83,8 +83,11 @@ func (r *Renderer) Resolved(in ResolvedInput) (Message, error) {
 	}
 	for _, g := range v.Groups {
 		g.After = viewAfter(in.After[g.Backup.PolicyID], g.Backup.Slot.loc)
-		if g.After.Outcome == "succeeded" {
+		switch g.After.Outcome {
+		case "succeeded":
 			v.Recovered++
+		case "failed":
+			v.FailedAgain++
 		}
 	}
 	d := document{Kind: snapkeep.NoticeResolved, Tone: toneGood,
@@ -124,8 +127,9 @@ func viewAfter(run *snapkeep.Run, loc *time.Location) *afterView {
 // incidentView is the data of the incident and resolved messages.
 type incidentView struct {
 	*listView
-	// Recovered counts the listed policies whose next run succeeded.
-	Recovered int
+	// Recovered and FailedAgain count the listed policies whose next run
+	// succeeded or failed.
+	Recovered, FailedAgain int
 }
 
 func (r *Renderer) viewIncident(what string, c *snapkeep.Customer, inc *snapkeep.Incident, failed []FailedRun, now time.Time) (*incidentView, []string, error) {

@@ -132,3 +132,31 @@ func percent(rate float64) string {
 	}
 	return fmt.Sprintf("%.0f%%", p)
 }
+
+// span tells the time from a to b (both in a's zone): "from 02:10 to 14:25
+// on Tuesday 24 November 2026, Europe/Berlin time (01:10 to 13:25 UTC)";
+// across dates, "from 23:00 on Monday 23 November 2026 to 03:00 on
+// Tuesday 24 November 2026, Europe/Berlin time (22:00 to 02:00 UTC)".
+func span(a, b moment) string {
+	b.loc = a.loc
+	utc := "(" + a.t.UTC().Format("15:04") + " to " + b.t.UTC().Format("15:04") + " UTC)"
+	if a.Date() == b.Date() {
+		if a.isUTC() {
+			return "from " + a.Clock() + " to " + b.Clock() + " UTC on " + a.Date()
+		}
+		return fmt.Sprintf("from %s to %s on %s, %s time %s", a.Clock(), b.Clock(), a.Date(), a.Zone(), utc)
+	}
+	if a.isUTC() {
+		return "from " + a.Long() + " to " + b.Long() + " UTC"
+	}
+	return fmt.Sprintf("from %s to %s, %s time %s", a.Long(), b.Long(), a.Zone(), utc)
+}
+
+// roughDuration is duration rounded to whole hours from 3 hours on, as "in
+// the last 13 hours" says it.
+func roughDuration(d time.Duration) string {
+	if d >= 3*time.Hour {
+		return duration(d.Round(time.Hour))
+	}
+	return duration(d)
+}

@@ -42,6 +42,7 @@ func sharedFuncs() map[string]any {
 		"cut":       cut,
 		"add":       func(a, b int) int { return a + b },
 		"para":      func() string { return paraBreak },
+		"span":      span,
 	}
 }
 
