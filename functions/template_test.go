@@ -518,6 +518,14 @@ func checkScheduler(t errorer, tpl *cfn) {
 	if len(trust) != 1 || asMap(asMap(trust[0])["Principal"])["Service"] != "scheduler.amazonaws.com" || asMap(trust[0])["Action"] != "sts:AssumeRole" {
 		t.Errorf("SchedulerInvokeRole trust = %v, want only scheduler.amazonaws.com", trust)
 	}
+	if len(trust) == 1 {
+		cond := asMap(asMap(trust[0])["Condition"])
+		account, _ := ref(asMap(cond["StringEquals"])["aws:SourceAccount"])
+		source := asMap(asMap(cond["ArnLike"])["aws:SourceArn"])["Fn::Sub"]
+		if account != "AWS::AccountId" || source != "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*" {
+			t.Errorf("SchedulerInvokeRole trust condition = %v, want aws:SourceAccount and aws:SourceArn of the stage's schedule group", cond)
+		}
+	}
 	var got []grant
 	for _, p := range asList(role.Properties["Policies"]) {
 		for _, st := range asList(asMap(asMap(p)["PolicyDocument"])["Statement"]) {
@@ -629,6 +637,9 @@ func TestTemplateChecksCanFail(t *testing.T) {
 			"SnapshotFunction Sweep event"},
 		{"invoke role reach", "                  - !GetAtt SnapshotFunction.Arn\n", "                  - !GetAtt NotifyFunction.Arn\n", checkScheduler,
 			"SchedulerInvokeRole may"},
+		{"invoke role for any schedule", "aws:SourceArn: !Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*",
+			"aws:SourceArn: !Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/*", checkScheduler,
+			"want aws:SourceAccount and aws:SourceArn of the stage's schedule group"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
