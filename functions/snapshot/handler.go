@@ -47,7 +47,7 @@ func newHandler(e env, c clients, log *slog.Logger) *handler {
 	}
 	opts = append(opts, c.DigitalOcean...)
 	svc := &snapshot.Service{
-		Runs:     &dynamo.RunStore{Client: c.DynamoDB, Table: e.RunsTable, CallsTable: e.CallsTable, LeasesTable: e.LeasesTable, Now: now},
+		Runs:     &dynamo.RunStore{Client: c.DynamoDB, Table: e.RunsTable, CallsTable: e.CallsTable, LeasesTable: e.LeasesTable, Now: now, Logger: log},
 		Policies: &dynamo.PolicyStore{Client: c.DynamoDB, Table: e.PoliciesTable, Now: now},
 		Tokens:   &secrets.Store{Client: c.Secrets, Prefix: e.SecretPrefix},
 		Connect: func(token string, rec snapshot.Recorder) snapshot.DigitalOcean {

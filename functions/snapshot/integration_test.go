@@ -71,7 +71,9 @@ type stack struct {
 	runs  *dynamo.RunStore
 	calls *dynamo.APICallStore
 	db    *countingDB
-	logMu sync.Mutex
+	// prefix is the stack's token secret prefix.
+	prefix string
+	logMu  sync.Mutex
 	logs  strings.Builder
 }
 
@@ -84,6 +86,8 @@ func (s *stack) Write(p []byte) (int, error) {
 type stackOpt struct {
 	readOnly bool
 	policy   func(*snapkeep.Policy)
+	// config changes the service's tunables.
+	config func(*snapshot.Config)
 }
 
 func newStack(t *testing.T, o stackOpt) *stack {
@@ -133,6 +137,10 @@ func newStack(t *testing.T, o stackOpt) *stack {
 		SecretPrefix:  prefix,
 		BaseURL:       s.fake.URL,
 	}
+	if o.config != nil {
+		o.config(&e.Config)
+	}
+	s.prefix = prefix
 	s.db = &countingDB{Client: s.env.DynamoDB}
 	s.h = newHandler(e, clients{
 		DynamoDB:     s.db,

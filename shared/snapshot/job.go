@@ -109,7 +109,7 @@ func (j *job) begin(ctx context.Context) error {
 	case err != nil:
 		// Secrets Manager failing (as opposed to a missing secret): the
 		// step fails, the run backs off, and never past its limits.
-		return j.stepFailed(ctx, "token_unreadable", fmt.Errorf("token of account %q: %w", j.run.AccountID, err))
+		return j.stepFailed(ctx, "token_unreadable", err)
 	}
 	j.do = do
 	switch {
