@@ -7,9 +7,9 @@ import (
 
 // slackEscape escapes the three characters Slack's mrkdwn gives meaning
 // to, so customer text can neither mention (<!channel>) nor link.
-func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func slackEscape(s string) string { return slackEscaper.Replace(s) }
+
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // cutBytes cuts s, at a character boundary, to at most max bytes, a cut
 // string ending in "…".
