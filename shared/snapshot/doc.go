@@ -3,10 +3,13 @@
 // it to a terminal state and leaves a complete record: the run's outcome in
 // Runs and every HTTP attempt to DigitalOcean in ApiCalls.
 //
-// The package imports no AWS SDK. It declares the small interfaces it needs
-// (RunStore, PolicySource, TokenSource, DigitalOcean) and functions/snapshot
-// wires the adapters (dynamo.RunStore, dynamo.PolicyStore, secrets.Store,
-// docloud.Client) into a Service.
+// The package imports no AWS SDK, no godo and no adapter. It declares the
+// small interfaces it needs (RunStore, PolicySource, TokenSource, and
+// DigitalOcean, its port in provider-neutral types: snapkeep.Action,
+// snapkeep.Snapshot, snapkeep.Operation, snapkeep.ProviderError), and
+// functions/snapshot wires the adapters (dynamo.RunStore,
+// dynamo.PolicyStore, secrets.Store, docloud.Client) into a Service. Unit
+// tests drive it through a function-field fake of the port.
 //
 // # Inputs
 //
@@ -14,80 +17,86 @@
 // scheduled form {"policy_id","scheduled_time"}, the on-demand form
 // {"policy_id"} (the slot is now), the follow-up form
 // {"policy_id","scheduled_time","follow_up":true} and the sweep
-// {"sweep":true}. Unknown fields are rejected. A rejected input is logged
-// and, when a run key can still be formed from it, recorded as a failed run
-// (class internal, the detail says what was wrong); Invoke then returns no
-// error, so Lambda's asynchronous retries do not replay garbage.
+// {"sweep":true}. Unknown fields are rejected, and so is a policy id
+// outside the id rule (1-64 of 0-9 A-Z a-z _ . -, far below DynamoDB's key
+// size). A rejected input is logged and, when a run key can still be formed
+// from it, recorded as a failed run (class internal, the detail says what
+// was wrong); Invoke then returns no error, so Lambda's asynchronous
+// retries do not replay garbage. A scheduled slot more than
+// Config.FutureSlack (5 min) plus the policy's flexible window ahead of now
+// is rejected without a run: claiming it would take a later slot's
+// snapshot now and make the real delivery find it done.
 //
-// # Exactly one snapshot per slot
+// # Exactly one snapshot per slot, one attempt per run at a time
 //
 // The run key is the policy id and the slot (snapkeep.RunKey), never the
 // Scheduler execution id, which changes per delivery. The first delivery
-// claims the slot with a conditional put (attribute_not_exists): the claim
-// carries a lease (LeaseUntil, Config.Lease = 6 min, longer than the
-// function's 300 s timeout, so a live attempt never loses it) and
-// NextCheckAt = the lease's end, so a crashed claim surfaces in the sweep.
-// A delivery that finds the slot claimed does nothing when the run is
-// terminal, when its lease is live, or when its next check is not due; it
-// resumes the run when the lease lapsed (the attempt crashed).
+// claims the slot with a conditional put (attribute_not_exists). Every
+// later write of a run is a whole-item put conditioned on the updated_at
+// and api_calls the writer read (optimistic concurrency; updated_at
+// strictly increases with each write, so it is the version).
 //
-// Every later write of a run is a whole-item put conditioned on the
-// updated_at and api_calls the writer read (optimistic concurrency;
-// updated_at strictly increases with each write, so it is the version).
-// Read-only steps (following an action, listing) run without a lease: if
-// two attempts race, one write wins and the loser stops, appending its
-// ApiCalls rows (RunStore.AppendCalls) so that no call is lost. Only the
-// snapshot POST needs the lease: before a re-POST, the attempt takes the
-// lease over with such a conditional write, so of concurrent attempts only
-// one asks DigitalOcean.
+// An attempt owns a run through its lease (LeaseUntil, with LeaseFor
+// saying what for), taken with such a conditional write before it works on
+// the run, so two invocations never work on one run at once (overlapping
+// sweeps, a follow-up beside the sweep):
 //
-// # Never a blind re-POST
+//   - a request lease (Config.Lease, 6 min, longer than the function's
+//     300 s timeout) for an attempt that may send the snapshot request: the
+//     claim carries it. If it lapses, the request's outcome is uncertain
+//     (the attempt crashed between request and record).
+//   - a check lease (Config.CheckLease, 5 min) for an attempt that only
+//     reads: following the action, listing. A lapsed check lease leaves
+//     nothing uncertain.
+//
+// NextCheckAt is set to the lease's end with it, so a crashed attempt
+// surfaces in the sweep. A delivery that finds the run terminal, leased or
+// not due leaves it alone. An attempt whose lease lapsed while it worked
+// loses its final write to the next one; it stops and appends its ApiCalls
+// rows (RunStore.AppendCalls), so no call is lost.
+//
+// # Never a blind re-POST, never another's action
 //
 // A POST that fails with a 5xx, a timeout, a reset or a malformed body may
 // still have made the action (DigitalOcean does this), and a crash between
-// a POST and its record leaves no trace in the run. The snapshot's name is
-// deterministic (SnapshotName: snapkeep-<policy_id>-<slot as
-// 20060102T150405Z>), so before any re-POST — whenever the run has
-// attempts, or was taken over from a crashed attempt — the service lists
-// the resource's snapshots and looks for the name. Found: the run
-// succeeds with it.
+// a POST and its record leaves no trace in the run. Such a run is marked
+// RequestUncertain and keeps the window each such request was in flight
+// (Requests, from send to answer, at most snapkeep.MaxRequestWindows).
+// Snapshot names are deterministic (SnapshotName: snapkeep-<policy_id>-<slot
+// as 20060102T150405Z>), so before any re-POST the service lists the
+// resource's snapshots and looks for the name. Found: the run succeeds
+// with it.
 //
-// Not found, and the earlier request's outcome is unknown (a 5xx, timeout,
-// reset or malformed answer, or a crashed attempt; the unfinished run's
-// ErrorDetail ends with a note saying so), a droplet's action may still be
-// running, or have completed with its snapshot not listed yet: the service
-// lists the droplet's actions (GET /v2/droplets/{id}/actions, newest
-// first; at most a few pages, stopping at the first action older than the
-// bound) and adopts the newest "snapshot" action that started at or after
-// the run's ClaimedAt less AdoptSkew (2 minutes). The claim is stored
-// before the run's first snapshot request, so that request's action
-// starts after it; the skew allows for DigitalOcean's clock being behind
-// the function's. Actions carry no snapshot name, so that time is the
-// only tie to the run. The adopted action's id is recorded and followed
-// like an answered POST's: in progress, checked again later; completed,
-// its snapshot is looked for by name (for up to ListingGrace); errored,
-// the errored rules below (request again after the backoff within the
-// window, else action_errored). Only when neither the snapshot nor such
-// an action exists is the snapshot requested again.
+// Not found, and the run's request was uncertain, a droplet's action may
+// still be running, or have completed with its snapshot not listed yet:
+// the service lists the droplet's actions (newest first, at most
+// maxActionPages) and adopts the newest "snapshot" action that started
+// inside one of the run's request windows, by DigitalOcean's clock.
+// Actions carry no snapshot name, so time is the only tie; two guards make
+// it sound:
 //
-// Known limits of the adoption: a snapshot action the customer started on
-// the droplet after the run's claim would be adopted too (its snapshot
-// does not have the run's name, so the run fails provider_error after
-// ListingGrace); and an errored action of the run's own, found again after
-// a later unconfirmed request, is followed once more (one more backoff
-// before the next request). Both need the same minutes' coincidence.
+//   - snapkeep's own requests for one droplet are serialised: a run takes a
+//     droplet lock (snapkeep.Lock in the Leases table, Config.LockTTL = 2
+//     min, longer than an HTTP attempt) in the same transaction as its
+//     claim or request lease, and another run finding it held waits for it
+//     (NextCheckAt = its end, recorded in StepError, no request). So no other
+//     snapkeep run's action can start in a request window (hourly and daily
+//     policies on one droplet firing at 00:00 is routine).
+//   - DigitalOcean's clock offset is measured from its Date headers
+//     (DigitalOcean.ClockSkew); the windows are shifted by it and widened by
+//     AdoptTolerance (5 s), or by AdoptSkew (2 min) before any measurement.
 //
-// The name look-up and the 422 stay as the backstop (an action not listed
-// yet, or listed outside the pages read): while an earlier action still
-// runs, the droplet is locked, the re-POST answers 422 "pending event"
-// (resource_busy), which is retried later, and a later look-up finds the
-// snapshot once the action completes. Such an action can outlast the slot
-// window (about a minute per GB), so a run whose earlier request's outcome
-// is unknown retries a "pending event" until the deadline instead of the
-// window's end, looking for the snapshot by name (and the action) before
-// each re-POST; other failures keep the window. godo's own retry is never
-// used (see shared/docloud): every docloud call is exactly one HTTP
-// request.
+// An adopted action (Adopted) is followed like an answered POST's. If it
+// completes without the run's named snapshot — another snapshot made while
+// it ran is listed, or ListingGrace passes — it was not the run's (the
+// customer's own snapshot in the same seconds): the run drops it and
+// requests again while its slot window is open, instead of losing the slot.
+// While an earlier action still runs, the droplet is locked and a re-POST
+// answers 422 "pending event" (resource_busy), retried later; after an
+// uncertain request, that 422 is retried until the deadline rather than the
+// window's end, since a big droplet's snapshot can outlast the window.
+// godo's own retry is never used (see shared/docloud): every port call is
+// exactly one HTTP request.
 //
 // # Asynchronous completion: the one-minute sweep
 //
@@ -97,53 +106,75 @@
 // (template.yaml: Sweep, rate(1 minute), {"sweep":true}) runs Sweep, which
 // queries the sparse unfinished index for next_check_at <= now and checks
 // each due run (Config.SweepConcurrency at once, none started when less
-// than Config.SweepMargin of the invocation is left). We chose a sweep over
-// one-time Scheduler schedules per run because:
-//
-//   - no Lambda is held open for minutes (cost, and the 15-minute limit);
-//   - there are no per-run schedules to create, clean up or leak (a
-//     crashed run would leak its schedule; the sweep cannot leak);
-//   - the same mechanism also catches crashed claims (their NextCheckAt is
-//     their lease's end) and runs retries within the slot window, so one
-//     code path resumes every unfinished run;
-//   - its cost is one Query a minute when nothing is due.
+// than Config.SweepMargin of the invocation is left). An item there that
+// does not decode as a run is quarantined by the store (it leaves the
+// index, its key and reason kept) and counted, never blocking the others.
+// We chose a sweep over one-time Scheduler schedules per run because no
+// Lambda is held open for minutes; there are no per-run schedules to create,
+// clean up or leak; the same path resumes crashed attempts and retries
+// within the slot window; and it costs one Query a minute when nothing is
+// due.
 //
 // Checking an action: in progress → next check after 1 minute, growing
 // with the elapsed time to 5 minutes (capped at the deadline); completed →
-// list the snapshots and find it by name; "completed but not yet listed" is
-// checked again every minute for Config.ListingGrace (15 min; the run's
-// ErrorDetail notes the completion, so the action is not fetched again),
-// then fails provider_error; errored → a new POST after the backoff while
-// the slot window is open (an errored action made no snapshot, and
-// action_errored is transient), else the run fails action_errored. A run
-// still unfinished at its Deadline (Config.Deadline, 6 h, after the slot,
-// or after the claim when the delivery came late) ends timed_out.
+// list the snapshots and find it by name; "completed but not yet listed"
+// (ActionCompletedAt set, so the action is not fetched again) is checked
+// every minute for Config.ListingGrace (15 min), then fails provider_error
+// (or, for an adopted action, is dropped as above); errored → a new POST
+// after the backoff while the slot window is open (an errored action made
+// no snapshot), else the run fails action_errored. A run still unfinished
+// at its Deadline (Config.Deadline, 6 h, after the slot, or after the claim
+// when the delivery came late) ends timed_out.
 //
-// # Failures and retries
+// # Failures and retries: the run's state in fields
 //
-// Transient classes (provider_error, rate_limited, resource_busy, network,
-// action_errored) are retried within the slot window (Config.SlotWindow,
-// 30 min, after the slot, or after the claim when the delivery came late,
-// as with a flexible time window): GETs up to Config.GetAttempts times
-// within an invocation with short waits; POSTs only in a later invocation, after 1, 2,
-// 4, 8 minutes or DigitalOcean's retry-after / ratelimit-reset when longer
-// (docloud.Error.RetryAfter); checks of a started action are retried until
-// the deadline instead (and so is a "pending event" after a request whose
-// outcome is unknown, see above). While retrying, the run keeps the latest
-// failure's HTTP status, provider error id/message/request id and detail
-// (but no error_class, which is for terminal runs only: the failures index
-// is sparse). Permanent classes (auth_revoked, resource_missing,
-// quota_exceeded, invalid_policy, internal) fail the run at once. A token
-// that cannot be read (Secrets Manager failing, as opposed to a missing
-// secret, which is auth_revoked) makes the invocation return an error, so
-// Lambda and the sweep try again, until the slot window ends (the run fails
-// internal) or, once the action was started, the deadline (timed_out). Before
-// every request the service asks the client's PaceDelay: a short wait is
-// slept, a long one (the token's hourly budget nearly spent) defers the run
-// to NextCheckAt, so the budget is never spent to zero and no 429 is
-// earned; deferring is not a failure unless it outlasts the slot window.
+// The one retry rule is snapkeep.ClassInfo.Retried: provider_error,
+// rate_limited, resource_busy, network and action_errored are retried;
+// auth_revoked, resource_missing, quota_exceeded, invalid_policy,
+// internal and timed_out end the run at once. The adapter decides the
+// class (snapkeep.ClassOfStatus, the one status → class rule); the service
+// never maps a status. Retried failures are tried again within the slot
+// window (Config.SlotWindow, 30 min, after the slot or the late claim):
+// GETs up to Config.GetAttempts times within an invocation with short
+// waits; POSTs only in a later invocation, after 1, 2, 4, 8 minutes or
+// DigitalOcean's retry-after when longer; checks of a started action until
+// the deadline. While retrying, the run keeps its state in fields that the
+// stream readers and support read: RetryClass (the latest retried
+// failure's class), RequestUncertain and Requests, Adopted,
+// ActionCompletedAt, and the latest failure's HTTP status, provider error
+// id, message and request id (each bounded to snapkeep.MaxProviderText)
+// and ErrorDetail. ErrorClass is set on terminal runs only (the failures
+// index is sparse). Runs written before these fields existed kept them in
+// ErrorDetail's text; they are read once on load (legacy.go).
 //
-// # Retention
+// A step that ends without an answer from DigitalOcean — the token cannot
+// be read (Secrets Manager failing, as opposed to a missing secret, which
+// is auth_revoked; a stored token that is not of DigitalOcean's form is
+// auth_revoked too, and never sent) — is recorded on the run (StepFailures,
+// StepError) and moves NextCheckAt back off (1, 2, 4 ... minutes, up to
+// Config.MaxStepBackoff), so a failing run never holds a place in every
+// sweep and starves the others; the sweep's outcome counts such runs by
+// reason. Past the slot window (no action yet) the run fails internal;
+// past the deadline it ends timed_out. Such a step returns no error to
+// Lambda: the run is safe and the sweep retries it.
+//
+// Before every request the service asks the client's PaceDelay: a short
+// wait is slept, a long one (the token's budget nearly spent, or a burst
+// 429's retry-after) defers the run to NextCheckAt and counts a delay of
+// the account's own making (BudgetDelays, BudgetDelayedUntil); deferring
+// is not a failure unless it outlasts the slot window.
+//
+// # The invocation's time
+//
+// No DigitalOcean call is started with less than Config.CallMargin (45 s,
+// more than one HTTP attempt) of the invocation left, including listing
+// pages and retention deletes; a call still in flight when a third of it
+// is left is cut off. The run is then stored to be checked again in a
+// minute. Every run write runs on a context detached from the invocation's
+// deadline, bounded by Config.WriteTimeout, so the calls already made and
+// the progress are recorded even when the invocation has run out.
+//
+// # Retention and the volume limit
 //
 // Only after success: all pages of the resource's snapshots are listed,
 // and only names of this policy's form (exactly snapkeep-<policy_id>-<slot>)
@@ -151,24 +182,30 @@
 // another policy's. A snapshot is deleted only when every non-zero rule
 // allows it (not among the newest KeepLast, older than MaxAgeDays); the new
 // snapshot is never deleted. For volumes, retention also keeps the volume
-// under DigitalOcean's limit of 25 snapshots (VolumeSnapshotLimit),
-// deleting the oldest of the policy's own so that the next run fits; when
-// the customer's own snapshots alone fill it, the next POST fails
-// quota_exceeded. A failed delete is recorded in RetentionResult.Failed and
-// does not fail the backup; the next run deletes it naturally. A 404 on
-// delete counts as deleted.
+// under DigitalOcean's limit of 25 snapshots (VolumeSnapshotLimit). When a
+// volume is at the limit anyway (the customer added snapshots) and
+// DigitalOcean refuses the snapshot, the service deletes the policy's own
+// oldest snapshots (never another's, always keeping its newest) until one
+// more fits, records them in RetentionResult.MadeRoom and requests again;
+// only when the customer's own snapshots fill the volume does the run fail
+// quota_exceeded, saying so. A failed delete is recorded in
+// RetentionResult.Failed and does not fail the backup; the next run deletes
+// it naturally. A 404 on delete counts as deleted.
 //
 // # ApiCalls
 //
-// Each client reports every HTTP attempt to a recorder (docloud.Recorder);
-// the run's recorder, found through the request's context (clients are
-// cached per account and shared by runs), stamps RunID, PolicyID,
-// ResourceKey, Region and ExpiresAt (StartedAt + Config.APICallTTL, 90 days)
-// and buffers the call. The buffer is written with the run's next write, in
-// the same TransactWriteItems, numbered after Run.APICalls, so that
-// Run.APICalls always equals the number of rows and a successful droplet
-// run makes at most 1 + (HTTP attempts) write requests (claim; in_progress
-// with the POST's row; succeeded with the rest). See BENCHMARKS.md.
+// Each client reports every HTTP attempt to a Recorder; the run's recorder,
+// found through the request's context (clients are cached per account and
+// shared by runs), stamps RunID, PolicyID, ResourceKey, Region, AccountID
+// and ExpiresAt (StartedAt + Config.APICallTTL, 90 days) and buffers the
+// call. The buffer is written with the run's next write, in the same
+// TransactWriteItems, numbered after Run.APICalls, so that Run.APICalls
+// equals the number of rows. A step with more calls than one transaction
+// holds (MaxCallsPerSave) flushes the oldest ahead with AppendCalls, whose
+// seqs are reserved once, so a retried flush never duplicates a row. A
+// successful droplet run makes at most 1 + (HTTP attempts) write requests
+// (claim with the droplet lock; in_progress with the POST's row; the
+// check's lease; succeeded with the rest). See BENCHMARKS.md.
 //
 // The token is read per run from TokenSource and held only inside the
 // cached client; it never appears in a run, a call row, a log line or an
