@@ -20,8 +20,12 @@ type document struct {
 	Title     phrase // the headline (h1, first line of the text)
 	Blocks    []block
 	Footer    phrase
-	// PreferencesURL is the footer's link.
-	PreferencesURL string
+	// PreferencesURL is the email footer's link, with the customer's
+	// preferences token; SlackPreferencesURL is Slack's, without it
+	// (everyone in a channel reads it, and the token would let them
+	// unsubscribe the customer), so it asks to sign in.
+	PreferencesURL      string
+	SlackPreferencesURL string
 	// MoreURL is where Slack sends readers when a message is too long
 	// for it.
 	MoreURL string
@@ -172,6 +176,7 @@ func (r *Renderer) render(d document) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	slk.PreferencesURL = d.SlackPreferencesURL
 	subject, err := r.eng.one(flavourText, d.Subject)
 	if err != nil {
 		return Message{}, err

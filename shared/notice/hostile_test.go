@@ -149,3 +149,26 @@ func TestHeaderSafe(t *testing.T) {
 		}
 	}
 }
+
+// TestSlackHasNoPreferencesToken: the preferences token (which lets its
+// holder unsubscribe the customer) goes only to the customer's email, not
+// to a Slack channel.
+func TestSlackHasNoPreferencesToken(t *testing.T) {
+	r := newRenderer(t)
+	for _, gc := range goldenCases() {
+		m, err := gc.render(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.Slack.SlackPayload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(p), customer().PreferencesToken) {
+			t.Errorf("%s: the Slack message holds the preferences token", gc.name)
+		}
+		if !strings.Contains(string(p), "<https://app.snapkeep.example/preferences|") {
+			t.Errorf("%s: the Slack message does not link the preferences page", gc.name)
+		}
+	}
+}

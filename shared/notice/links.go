@@ -76,7 +76,8 @@ func (l Links) Policies() string { return l.base() + "/policies" }
 // the List-Unsubscribe target of RFC 8058 (a POST of
 // "List-Unsubscribe=One-Click" to it unsubscribes, a GET shows the page).
 // Without a token it is <AppURL>/preferences, which asks the customer to
-// sign in.
+// sign in; Slack messages use that form, since a channel is read by more
+// people than the customer.
 func (l Links) Preferences(c *snapkeep.Customer) string {
 	if c == nil || c.PreferencesToken == "" {
 		return l.base() + "/preferences"

@@ -63,6 +63,7 @@ func viewCustomer(c *snapkeep.Customer) customerView {
 func (r *Renderer) footer(d *document, c *snapkeep.Customer) {
 	d.Footer = ph("footer", viewCustomer(c))
 	d.PreferencesURL = r.links.Preferences(c)
+	d.SlackPreferencesURL = r.links.Preferences(nil)
 	d.MoreURL = r.links.Policies()
 }
 
