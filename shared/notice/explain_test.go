@@ -31,7 +31,7 @@ func TestExplain(t *testing.T) {
 			"because snapkeep could not use your DigitalOcean token", "The droplet is not affected; the customer must act (“reconnect your DigitalOcean account”)."}},
 		{"resource gone", failedRun(snapkeep.ClassResourceMissing), []string{"The droplet is gone at DigitalOcean"}},
 		{"timed out", failedRun(snapkeep.ClassTimedOut), []string{
-			"The backup did not finish because the snapshot did not finish in time.", "the next scheduled backup runs as usual"}},
+			"The backup did not finish in time: DigitalOcean started the snapshot at 02:00 UTC on Tue 24 Nov and it was still running at the deadline, 08:00 UTC on Tue 24 Nov.", "the next scheduled backup runs as usual"}},
 		{"unknown class", func() *snapkeep.Run { r := failedRun(snapkeep.ClassInternal); r.ErrorClass = "gremlins"; return r }(),
 			[]string{"The backup failed because snapkeep itself had a fault."}},
 		{"succeeded", func() *snapkeep.Run {

@@ -364,3 +364,37 @@ func TestVolumeWording(t *testing.T) {
 		t.Errorf("a volume's message speaks of a server:\n%s", m.Text)
 	}
 }
+
+// TestFailureVariants: a run during an incident that is over by the time
+// the message is written, and a run started by hand.
+func TestFailureVariants(t *testing.T) {
+	r := newRenderer(t)
+	onDemand := failedRun(snapkeep.ClassNetwork)
+	onDemand.Trigger = snapkeep.TriggerOnDemand
+	cases := []struct {
+		name string
+		in   FailureInput
+		want []string
+	}{
+		{"incident already resolved", FailureInput{Run: failedRun(snapkeep.ClassProviderError), Incident: resolvedIncident()},
+			[]string{"DigitalOcean had a problem", "DigitalOcean’s API failed 1.4% of droplet snapshot requests (3,270 of 231,904) from 02:10 to 14:25 on Tuesday 24 November 2026",
+				"tracked it until it was over", DefaultStatusPage}},
+		{"started by hand", FailureInput{Run: onDemand},
+			[]string{"that was started by hand at 03:00 on Tuesday 24 November 2026", "Planned for: 03:00 on Tuesday 24 November 2026, Europe/Berlin time (02:00 UTC), started by hand"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.in
+			in.Policy, in.Customer, in.Now, in.ResourceName = policy(), customer(), now, "web-1"
+			m, err := r.Failure(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(flat(m.Text), w) {
+					t.Errorf("text lacks %q:\n%s", w, m.Text)
+				}
+			}
+		})
+	}
+}
