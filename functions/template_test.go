@@ -439,13 +439,15 @@ func checkPrivileges(t errorer, tpl *cfn) {
 	exact := map[string][]grant{
 		// shared/dynamo PolicyStore.Get; RunStore.Claim/Get/Save/
 		// AppendCalls/DueUnfinished (TransactWriteItems is authorised as
-		// the Put and Update it contains), ClaimLocked/SaveLocked (a Put
-		// of the droplet lock, GetItem of its holder); secrets.Store.Token.
+		// the Put and Update it contains), Previous (a Query of the
+		// policy's runs), ClaimLocked/SaveLocked (a Put of the droplet lock,
+		// GetItem of its holder); secrets.Store.Token.
 		"SnapshotFunction": {
 			{"dynamodb:GetItem", "PoliciesTable"},
 			{"dynamodb:GetItem", "RunsTable"},
 			{"dynamodb:PutItem", "RunsTable"},
 			{"dynamodb:UpdateItem", "RunsTable"},
+			{"dynamodb:Query", "RunsTable"},
 			{"dynamodb:Query", "RunsTable/index/" + dynamo.IndexRunsUnfinished},
 			{"dynamodb:PutItem", "ApiCallsTable"},
 			{"dynamodb:BatchWriteItem", "ApiCallsTable"},

@@ -67,3 +67,27 @@ func TestRunStoreLocks(t *testing.T) {
 		t.Errorf("a refused save changed next: api_calls %d", next.APICalls)
 	}
 }
+
+// Previous reads the policy's newest finished run before a slot, skipping
+// runs still in progress and skipped ones; none for a first run.
+func TestRunStorePrevious(t *testing.T) {
+	ctx := context.Background()
+	rs, _ := newRunStore(t)
+	mk := func(slot time.Time, st snapkeep.RunStatus) {
+		r := claimRun("p1", slot)
+		r.Status = st
+		if err := rs.Claim(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(runSlot, snapkeep.RunFailed)
+	mk(runSlot.Add(time.Hour), snapkeep.RunSkipped)
+	mk(runSlot.Add(2*time.Hour), snapkeep.RunInProgress)
+	got, err := rs.Previous(ctx, snapkeep.NewRunKey("p1", runSlot.Add(3*time.Hour)))
+	if err != nil || got == nil || !got.ScheduledAt.Equal(runSlot) || got.Status != snapkeep.RunFailed {
+		t.Fatalf("Previous = %+v, %v; want the failed run at %s", got, err, runSlot)
+	}
+	if got, err := rs.Previous(ctx, snapkeep.NewRunKey("p1", runSlot)); err != nil || got != nil {
+		t.Errorf("Previous of the first slot = %+v, %v; want none", got, err)
+	}
+}

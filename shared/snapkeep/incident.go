@@ -101,3 +101,33 @@ type Incident struct {
 
 // Open reports whether the incident is still firing.
 func (i *Incident) Open() bool { return i.State == IncidentFiring }
+
+// Covers reports whether the open provider incident explains run's failure:
+// the run failed (or is retrying) with a provider-side class, and the
+// incident's dimension is all traffic, the run's region, or the operation
+// that takes the run's kind of snapshot.
+func (i *Incident) Covers(run *Run) bool {
+	if i == nil || run == nil || !i.Open() || i.Kind != IncidentProvider {
+		return false
+	}
+	class := run.ErrorClass
+	if class == "" {
+		class = run.RetryClass
+	}
+	if class == "" || !class.Info().ProviderSide {
+		return false
+	}
+	switch i.Dimension {
+	case DimensionAll, RegionDimension(run.Region):
+		return true
+	case OperationDimension(OpSnapshotDroplet):
+		return run.Kind == ResourceDroplet
+	case OperationDimension(OpSnapshotVolume):
+		return run.Kind == ResourceVolume
+	case OperationDimension(OpGetAction), OperationDimension(OpListActions):
+		return run.Kind == ResourceDroplet
+	case OperationDimension(OpListSnapshots):
+		return true
+	}
+	return false
+}

@@ -182,6 +182,12 @@ type Run struct {
 	BudgetDelays       int        `json:"budget_delays,omitempty" dynamodbav:"budget_delays,omitempty"`
 	BudgetDelayedUntil *time.Time `json:"budget_delayed_until,omitempty" dynamodbav:"budget_delayed_until,omitempty"`
 
+	// PrevStatus is the status of the policy's latest finished run before
+	// this one, when the claim was made (empty for a first run): a success
+	// after a failure is a recovery, a failure after a success a first
+	// failure. The notify function's stream filter reads it.
+	PrevStatus RunStatus `json:"prev_status,omitempty" dynamodbav:"prev_status,omitempty"`
+
 	// Notices records the customer messages about this run, by channel
 	// ("email", "slack"): written with a condition, so each is sent once.
 	Notices map[string]Notice `json:"notices,omitempty" dynamodbav:"notices,omitempty"`
@@ -244,6 +250,9 @@ const (
 	// NoticeSkipped marks a run the customer's preference says not to
 	// write about.
 	NoticeSkipped NoticeKind = "skipped"
+	// NoticeBroadcast is ops' one email to everyone a provider incident
+	// affected (snapctl broadcast).
+	NoticeBroadcast NoticeKind = "broadcast"
 )
 
 // Notice is one customer message about a run on one channel.

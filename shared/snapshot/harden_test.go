@@ -475,3 +475,21 @@ func TestLegacyRunInFlight(t *testing.T) {
 		t.Errorf("run %s %s, want failed rate_limited at the window's end", run.Status, run.ErrorClass)
 	}
 }
+
+// Each claim records how the policy's previous finished run ended (the
+// notify function's filter passes a success only after a failure).
+func TestClaimRecordsPreviousStatus(t *testing.T) {
+	u := newUnit(t)
+	u.do.SnapshotDropletFn = func(context.Context, int, string) (*snapkeep.Action, error) {
+		return nil, &docloud.Error{Class: snapkeep.ClassResourceMissing, StatusCode: 404, Message: "The resource you were accessing could not be found."}
+	}
+	u.invoke(slotInput("p1", start))
+	u.do.SnapshotDropletFn = nil
+	next := start.Add(time.Hour)
+	u.now = next
+	u.invoke(slotInput("p1", next))
+	first, second := u.store.run(t, runID("p1", start)), u.store.run(t, runID("p1", next))
+	if first.PrevStatus != "" || first.Status != snapkeep.RunFailed || second.PrevStatus != snapkeep.RunFailed {
+		t.Errorf("prev_status %q (first, %s) and %q (second), want empty and failed", first.PrevStatus, first.Status, second.PrevStatus)
+	}
+}

@@ -195,6 +195,22 @@ func (m *memStore) AppendCalls(ctx context.Context, key snapkeep.RunKey, calls [
 	return nil
 }
 
+func (m *memStore) Previous(_ context.Context, key snapkeep.RunKey) (*snapkeep.Run, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var best *snapkeep.Run
+	for _, r := range m.runs {
+		if r.PolicyID != key.PolicyID || !r.ScheduledAt.Before(key.ScheduledAt) || !r.Status.Terminal() || r.Status == snapkeep.RunSkipped {
+			continue
+		}
+		if best == nil || r.ScheduledAt.After(best.ScheduledAt) {
+			r := r
+			best = &r
+		}
+	}
+	return best, nil
+}
+
 func (m *memStore) DueUnfinished(_ context.Context, now time.Time, limit int) ([]snapkeep.Run, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

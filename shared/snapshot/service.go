@@ -42,6 +42,9 @@ type RunStore interface {
 	// attempt that lost the run to another, and for flushing a long
 	// step's calls ahead of the run's write.
 	AppendCalls(ctx context.Context, key snapkeep.RunKey, calls []snapkeep.APICall) error
+	// Previous returns the policy's newest finished (not skipped) run
+	// before key's slot, or nil when there is none.
+	Previous(ctx context.Context, key snapkeep.RunKey) (*snapkeep.Run, error)
 	// DueUnfinished returns up to limit unfinished runs whose next check is
 	// at or before now, earliest first, and how many undecodable items it
 	// took out of the unfinished index (quarantined, logged with their key).
@@ -477,6 +480,7 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 		s.takeLease(run, snapkeep.LeaseRequest, now)
 		lock = s.lockFor(run, now)
 	}
+	s.notePrevious(ctx, run)
 	err = s.claim(ctx, run, lock)
 	if errors.Is(err, snapkeep.ErrConflict) {
 		o, err := s.resume(ctx, key, KindScheduled)
@@ -505,6 +509,20 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 		return out, nil
 	}
 	return out, err
+}
+
+// notePrevious records on the claim how the policy's previous run ended
+// (recovery and first-failure notices depend on it). It is best effort: a
+// failed read is logged and the run goes on without it.
+func (s *Service) notePrevious(ctx context.Context, run *snapkeep.Run) {
+	prev, err := s.Runs.Previous(ctx, run.Key())
+	if err != nil {
+		s.log().WarnContext(ctx, "previous run not read", "run_id", run.RunID, "error", err.Error())
+		return
+	}
+	if prev != nil {
+		run.PrevStatus = prev.Status
+	}
 }
 
 // claim stores the claim, with the droplet lock when lock is not nil. When
