@@ -74,7 +74,7 @@ type stack struct {
 	// prefix is the stack's token secret prefix.
 	prefix string
 	logMu  sync.Mutex
-	logs  strings.Builder
+	logs   strings.Builder
 }
 
 func (s *stack) Write(p []byte) (int, error) {
