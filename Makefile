@@ -62,10 +62,15 @@ lint: tools
 demo: tools
 	$(GO) run ./cmd/snaplocal demo
 
-## deploy: build with SAM and deploy (asks for parameters the first time)
+## deploy: build with SAM and deploy the stage (samconfig.toml's section
+## STAGE; default dev): make deploy STAGE=prod
+STAGE ?= dev
 deploy:
-	sam build
-	sam deploy --guided
+	@command -v sam >/dev/null || { echo "make deploy: the AWS SAM CLI is not installed (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html)"; exit 1; }
+	@grep -q '^\[$(STAGE)\.deploy\.parameters\]' samconfig.toml || { echo "make deploy: samconfig.toml has no [$(STAGE).deploy.parameters] section"; exit 1; }
+	sam validate --lint
+	sam build --config-env $(STAGE)
+	sam deploy --config-env $(STAGE)
 
 clean:
 	rm -rf bin .aws-sam

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
@@ -596,6 +597,58 @@ func checkParametersAndOutputs(t errorer, tpl *cfn) {
 	}
 }
 
+// TestTemplateOps checks what ops relies on after a deploy: each function
+// logs to a group of its own with a retention period; every queue that
+// holds lost events and every function's errors raise an alarm on the ops
+// topic; resources are tagged; the outputs snapctl reads exist.
+func TestTemplateOps(t *testing.T) { checkOps(t, loadTemplate(t)) }
+
+func checkOps(t errorer, tpl *cfn) {
+	for id, fn := range tpl.functions(t) {
+		group, _ := ref(asMap(fn.Properties["LoggingConfig"])["LogGroup"])
+		lg, ok := tpl.Resources[group]
+		if !ok || lg.Type != "AWS::Logs::LogGroup" {
+			t.Errorf("%s logs to %q, want a log group of its own", id, group)
+			continue
+		}
+		if days, _ := ref(lg.Properties["RetentionInDays"]); days != "LogRetentionDays" {
+			t.Errorf("%s: log group %s keeps logs %v, want !Ref LogRetentionDays", id, group, lg.Properties["RetentionInDays"])
+		}
+	}
+	alarmed := map[string]bool{}
+	for _, r := range tpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		actions := asList(r.Properties["AlarmActions"])
+		if len(actions) != 1 {
+			continue
+		}
+		if topic, _ := ref(actions[0]); topic != "OpsAlarmTopic" {
+			continue
+		}
+		for _, d := range asList(r.Properties["Dimensions"]) {
+			if id, _ := ref(asMap(d)["Value"]); id != "" {
+				alarmed[id] = true
+			}
+		}
+	}
+	for id, r := range tpl.Resources {
+		if (r.Type == "AWS::SQS::Queue" || r.Type == "AWS::Serverless::Function") && !alarmed[id] {
+			t.Errorf("%s (%s) raises no alarm on OpsAlarmTopic", id, r.Type)
+		}
+	}
+	tags := asMap(asMap(tpl.Globals["Function"])["Tags"])
+	if tags["project"] != "snapkeep" {
+		t.Errorf("Globals.Function.Tags = %v, want project: snapkeep and the stage", tags)
+	}
+	for _, name := range []string{"Stage", "TokenSecretPrefix", "OpsAlarmTopicArn", "ScheduleGroupName"} {
+		if _, ok := tpl.Outputs[name]; !ok {
+			t.Errorf("output %s missing (snapctl --stack reads it)", name)
+		}
+	}
+}
+
 // TestTemplateChecksCanFail breaks copies of template.yaml and expects the
 // checks above to name what broke.
 func TestTemplateChecksCanFail(t *testing.T) {
@@ -637,6 +690,10 @@ func TestTemplateChecksCanFail(t *testing.T) {
 			"template.yaml has no AWS::DynamoDB::Table IncidentsTable (the code's INCIDENTS_TABLE)"},
 		{"sweep name", "Name: !Sub snapkeep-${Stage}-sweep", "Name: !Sub snapkeep-sweep", checkScheduler,
 			"SnapshotFunction Sweep event"},
+		{"no log group", "        LogGroup: !Ref NotifyLogGroup\n", "", checkOps,
+			"NotifyFunction logs to \"\", want a log group of its own"},
+		{"queue without alarm", "          Value: !GetAtt SnapshotFailureQueue.QueueName", "          Value: !GetAtt StreamFailureQueue.QueueName", checkOps,
+			"SnapshotFailureQueue (AWS::SQS::Queue) raises no alarm"},
 		{"invoke role reach", "                  - !GetAtt SnapshotFunction.Arn\n", "                  - !GetAtt NotifyFunction.Arn\n", checkScheduler,
 			"SchedulerInvokeRole may"},
 		{"invoke role for any schedule", "aws:SourceArn: !Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*",
@@ -658,5 +715,43 @@ func TestTemplateChecksCanFail(t *testing.T) {
 				t.Errorf("problems %q do not contain %q", all, tc.want)
 			}
 		})
+	}
+}
+
+// TestSAMConfig checks samconfig.toml: every stage's stack is named
+// snapkeep-<stage> and passes Stage=<stage> (snapctl --stack relies on the
+// two agreeing), asks for IAM capabilities and an S3 bucket of SAM's own,
+// and builds in the source tree; validate lints.
+func TestSAMConfig(t *testing.T) {
+	var cfg map[string]map[string]map[string]any
+	if _, err := toml.DecodeFile("../samconfig.toml", &cfg); err != nil {
+		t.Fatalf("samconfig.toml: %v", err)
+	}
+	stages := 0
+	for env, cmds := range cfg {
+		dep, ok := cmds["deploy"]
+		if !ok {
+			continue
+		}
+		stages++
+		p := asMap(dep["parameters"])
+		if p["stack_name"] != "snapkeep-"+env {
+			t.Errorf("[%s.deploy] stack_name = %v, want snapkeep-%s", env, p["stack_name"], env)
+		}
+		if over, _ := p["parameter_overrides"].(string); !strings.Contains(" "+over+" ", " Stage="+env+" ") {
+			t.Errorf("[%s.deploy] parameter_overrides = %q, want Stage=%s", env, over, env)
+		}
+		if p["capabilities"] != "CAPABILITY_IAM" || p["resolve_s3"] != true {
+			t.Errorf("[%s.deploy] capabilities %v resolve_s3 %v", env, p["capabilities"], p["resolve_s3"])
+		}
+		if b := asMap(cmds["build"]["parameters"]); b["build_in_source"] != true {
+			t.Errorf("[%s.build] build_in_source = %v, want true", env, b["build_in_source"])
+		}
+	}
+	if stages < 2 {
+		t.Errorf("samconfig.toml has %d stages, want dev and prod at least", stages)
+	}
+	if v := asMap(cfg["default"]["validate"]["parameters"]); v["lint"] != true {
+		t.Errorf("[default.validate] lint = %v, want true", v["lint"])
 	}
 }
