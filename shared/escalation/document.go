@@ -1,0 +1,306 @@
+package escalation
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
+)
+
+// Section is one section of the report. Its ID is the HTML element id and
+// its Title the heading in every format; both are stable, so checks (a
+// headless browser, a test, ops' bookmarks) can find each section.
+type Section struct {
+	ID    string
+	Title string
+}
+
+// The report's sections, in order.
+var (
+	SectionIncident = Section{ID: "incident", Title: "Incident window"}
+	SectionDaily    = Section{ID: "daily-rates", Title: "Daily error rates, last 30 days"}
+	SectionAffected = Section{ID: "affected", Title: "Affected resources and calls"}
+	SectionErrors   = Section{ID: "errors", Title: "Top provider errors"}
+	SectionHeaders  = Section{ID: "headers", Title: "Header samples of failing calls"}
+	SectionTimeline = Section{ID: "timeline", Title: "Timeline of one affected resource"}
+	SectionImpact   = Section{ID: "impact", Title: "Customer impact"}
+	// SectionNotes appears only when Build left something out.
+	SectionNotes = Section{ID: "notes", Title: "Notes"}
+)
+
+// Sections returns the sections every rendering has, in order.
+func Sections() []Section {
+	return []Section{SectionIncident, SectionDaily, SectionAffected, SectionErrors,
+		SectionHeaders, SectionTimeline, SectionImpact}
+}
+
+// document is the report laid out once, format-neutral: the renderers
+// only escape and arrange it, so every format says the same thing.
+type document struct {
+	Title    string
+	Meta     [][2]string
+	Summary  string
+	Sections []docSection
+	// Chart is the daily chart (drawn by HTML only).
+	Chart *chart
+}
+
+type docSection struct {
+	Section
+	Parts []part
+}
+
+// part is one block of a section: a sub-heading, a paragraph, a table or
+// the chart.
+type part struct {
+	Sub   string
+	Para  string
+	Table *table
+	Chart bool
+}
+
+// table is a table of already formatted (not yet escaped) cells.
+type table struct {
+	Head []string
+	// Right marks the columns aligned right (numbers).
+	Right []bool
+	Rows  [][]string
+}
+
+func (r *Report) document() *document {
+	d := &document{Title: r.title(), Meta: r.meta(), Summary: r.summary(), Chart: newChart(r)}
+	d.Sections = []docSection{
+		{SectionIncident, r.incidentParts()},
+		{SectionDaily, r.dailyParts()},
+		{SectionAffected, r.affectedParts()},
+		{SectionErrors, r.errorParts()},
+		{SectionHeaders, r.headerParts()},
+		{SectionTimeline, r.timelineParts()},
+		{SectionImpact, r.impactParts()},
+	}
+	if len(r.Notes) > 0 {
+		var parts []part
+		for _, n := range r.Notes {
+			parts = append(parts, part{Para: n})
+		}
+		d.Sections = append(d.Sections, docSection{SectionNotes, parts})
+	}
+	return d
+}
+
+func (r *Report) title() string {
+	return fmt.Sprintf("snapkeep escalation report: %s API error rate on %s", Provider, clean(string(r.Dimension), 100))
+}
+
+func (r *Report) meta() [][2]string {
+	var m [][2]string
+	if inc := r.Incident; inc != nil {
+		state := string(inc.State)
+		m = append(m, [2]string{"Incident", fmt.Sprintf("%s (%s)", clean(inc.IncidentID, 200), clean(state, 32))})
+	}
+	m = append(m,
+		[2]string{"Provider", Provider + " API"},
+		[2]string{"Traffic", clean(string(r.Dimension), 100)},
+		[2]string{"Window", formatWindow(r.Window)},
+		[2]string{"Generated", formatTime(r.GeneratedAt) + " UTC"},
+	)
+	return m
+}
+
+// summary is the paragraph to forward as is.
+func (r *Report) summary() string {
+	w, b := r.InWindow, r.Baseline
+	var s strings.Builder
+	fmt.Fprintf(&s, "In the window %s, %s of snapkeep's %s calls to the %s API failed on %s's side (%s of %s), against a baseline of %s over the other %d of the last 30 days (%s of %s): %s the usual rate.",
+		formatWindow(r.Window), formatRate(w.Rate()), clean(string(r.Dimension), 100), Provider, Provider,
+		formatCount(w.ProviderFailures), formatCount(w.Calls), formatRate(b.Rate()), r.BaselineDays,
+		formatCount(b.ProviderFailures), formatCount(b.Calls), formatRatio(w.Rate(), b.Rate()))
+	fmt.Fprintf(&s, " %s droplets and volumes in %s accounts were affected; %s backup runs failed on %s's side, for %s customers.",
+		formatCount(len(r.Resources)), formatCount(r.AffectedAccounts), formatCount(r.Impact.ProviderFailedRuns), Provider,
+		formatCount(r.Impact.CustomersAffected))
+	if r.AffectedTotal > 0 {
+		fmt.Fprintf(&s, " Every affected call, with its x-request-id, is in the attached %s.", r.CSVFilename())
+	}
+	return s.String()
+}
+
+func (r *Report) incidentParts() []part {
+	w, b := r.InWindow, r.Baseline
+	t := &table{Head: []string{"", "window", fmt.Sprintf("baseline (%d days)", r.BaselineDays)}, Right: []bool{false, true, true},
+		Rows: [][]string{
+			{"calls", formatCount(w.Calls), formatCount(b.Calls)},
+			{"provider-side failures (5xx, malformed, network)", formatCount(w.ProviderFailures), formatCount(b.ProviderFailures)},
+			{"provider-side error rate", formatRate(w.Rate()), formatRate(b.Rate())},
+			{"rate limited (429, not counted)", formatCount(w.RateLimited), formatCount(b.RateLimited)},
+			{"resource busy (422, not counted)", formatCount(w.Busy), formatCount(b.Busy)},
+			{"customer 4xx (not counted)", formatCount(w.Customer4xx), formatCount(b.Customer4xx)},
+		}}
+	parts := []part{{Para: fmt.Sprintf("Window %s: error rate %s against a baseline of %s, %s the baseline.",
+		formatWindow(r.Window), formatRate(w.Rate()), formatRate(b.Rate()), formatRatio(w.Rate(), b.Rate()))}, {Table: t}}
+	if inc := r.Incident; inc != nil {
+		p := fmt.Sprintf("Detector %s estimated the change at %s UTC and raised the alarm at %s UTC; its baseline was %s, the rate since the change %s (%s of %s calls), the peak %s.",
+			clean(inc.Detector, 64), formatTime(inc.StartedAt), formatTime(inc.OpenedAt), formatRate(inc.BaselineRate),
+			formatRate(inc.Rate), formatCount(inc.Failures), formatCount(inc.Calls), formatRate(inc.PeakRate))
+		if inc.ResolvedAt != nil {
+			p += fmt.Sprintf(" Resolved at %s UTC.", formatTime(*inc.ResolvedAt))
+		} else {
+			p += " Still open."
+		}
+		parts = append(parts, part{Para: p})
+	}
+	return parts
+}
+
+func (r *Report) dailyParts() []part {
+	t := &table{Head: []string{"day (UTC)", "calls", "provider failures", "rate", "rate limited", "busy", "customer 4xx", "in window"},
+		Right: []bool{false, true, true, true, true, true, true, false}}
+	for _, d := range r.Daily {
+		mark := ""
+		if r.Window.Overlaps(Window{From: d.Day, To: d.Day.AddDate(0, 0, 1)}) {
+			mark = "yes"
+		}
+		t.Rows = append(t.Rows, []string{d.Day.Format(layoutDay), formatCount(d.Calls), formatCount(d.ProviderFailures),
+			formatRate(d.Rate()), formatCount(d.RateLimited), formatCount(d.Busy), formatCount(d.Customer4xx), mark})
+	}
+	return []part{
+		{Para: fmt.Sprintf("Calls of %s per UTC day. The rate counts provider-side failures only; the days the window overlaps are left out of the baseline.", clean(string(r.Dimension), 100))},
+		{Chart: true},
+		{Table: t},
+	}
+}
+
+func (r *Report) affectedParts() []part {
+	if r.AffectedTotal == 0 {
+		return []part{{Para: "No provider-side failed calls in the window."}}
+	}
+	parts := []part{{Para: fmt.Sprintf("%s provider-side failed calls on %s droplets and volumes in %s accounts. The attached %s lists every one; the first %d of each table are shown here.",
+		formatCount(r.AffectedTotal), formatCount(len(r.Resources)), formatCount(r.AffectedAccounts), r.CSVFilename(), r.InlineRows)}}
+	res := &table{Head: []string{"resource", "region", "account", "failed calls", "runs", "first (UTC)", "last (UTC)"},
+		Right: []bool{false, false, false, true, true, false, false}}
+	for i, x := range r.Resources {
+		if i == min(r.InlineRows, MaxInlineResources) {
+			break
+		}
+		res.Rows = append(res.Rows, []string{x.ResourceKey, x.Region, x.AccountID, formatCount(x.Failures), formatCount(x.Runs),
+			formatTime(x.First), formatTime(x.Last)})
+	}
+	calls := &table{Head: []string{"time (UTC)", "operation", "resource", "region", "account", "status", "error id", "x-request-id"},
+		Right: []bool{false, false, false, false, false, true, false, false}}
+	for i, c := range r.Affected {
+		if i == r.InlineRows {
+			break
+		}
+		calls.Rows = append(calls.Rows, []string{formatTime(c.At), string(c.Operation), c.ResourceKey, c.Region, c.AccountID,
+			statusText(c.HTTPStatus), errorIDText(c), c.RequestID})
+	}
+	return append(parts, part{Sub: "Resources"}, part{Table: res}, part{Sub: "Calls"}, part{Table: calls})
+}
+
+// errorIDText is the error id, or what stands for it when there is none.
+func errorIDText(c AffectedCall) string {
+	switch {
+	case c.ErrorID != "":
+		return c.ErrorID
+	case c.HTTPStatus == 0:
+		return "(no response)"
+	}
+	return "(none)"
+}
+
+func (r *Report) errorParts() []part {
+	if len(r.TopErrors) == 0 {
+		return []part{{Para: "No provider errors in the window."}}
+	}
+	t := &table{Head: []string{"status", "error id", "message", "calls", "first (UTC)", "last (UTC)", "sample x-request-id"},
+		Right: []bool{true, false, false, true, false, false, false}}
+	for _, e := range r.TopErrors {
+		id, msg := e.ErrorID, cut(e.Message, inlineMessage)
+		if id == "" && msg == "" {
+			id, msg = "(none)", "(no JSON error body)"
+		}
+		t.Rows = append(t.Rows, []string{statusText(e.HTTPStatus), id, msg, formatCount(e.Count),
+			formatTime(e.First), formatTime(e.Last), e.SampleRequestID})
+	}
+	parts := []part{{Table: t}}
+	if r.OtherErrors > 0 {
+		parts = append(parts, part{Para: fmt.Sprintf("%s more calls failed with other answers (in the CSV).", formatCount(r.OtherErrors))})
+	}
+	return parts
+}
+
+func (r *Report) headerParts() []part {
+	if len(r.Headers) == 0 {
+		return []part{{Para: "No failing calls to sample."}}
+	}
+	parts := []part{{Para: fmt.Sprintf("%d failing calls, one of each kind of error first, then spread over the window. Authorization is recorded as %s; any header whose value looks like a token is left out. Bodies are never recorded.",
+		len(r.Headers), snapkeep.Redacted)}}
+	for i, h := range r.Headers {
+		parts = append(parts, part{Sub: fmt.Sprintf("%d. %s UTC · %s · %s %s → %s · x-request-id %s", i+1, formatTime(h.At),
+			h.Operation, h.Method, h.Path, statusText(h.HTTPStatus), orNone(h.RequestID))})
+		parts = append(parts, part{Table: headerTable("request header", h.Request)}, part{Table: headerTable("response header", h.Response)})
+	}
+	return parts
+}
+
+func headerTable(kind string, hs []Header) *table {
+	t := &table{Head: []string{kind, "value"}, Right: []bool{false, false}}
+	for _, h := range hs {
+		t.Rows = append(t.Rows, []string{h.Name, h.Value})
+	}
+	return t
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func (r *Report) timelineParts() []part {
+	tl := r.Timeline
+	if tl == nil {
+		return []part{{Para: "No affected resource to follow."}}
+	}
+	kind := "no hourly policy"
+	if tl.Hourly {
+		kind = "an hourly policy"
+	}
+	parts := []part{{Para: fmt.Sprintf("%s in %s, %s, %s affected calls in the window; chosen: %s. Its runs scheduled in the window:",
+		tl.ResourceKey, orNone(tl.Region), kind, formatCount(tl.Failures), tl.Chosen)}}
+	t := &table{Head: []string{"slot (UTC)", "policy", "status", "class", "attempts", "calls", "failed calls", "finished (UTC)", "x-request-ids"},
+		Right: []bool{false, false, false, false, true, true, true, false, false}}
+	for _, run := range tl.Runs {
+		finished := ""
+		if run.FinishedAt != nil {
+			finished = formatTime(*run.FinishedAt)
+		}
+		t.Rows = append(t.Rows, []string{formatTime(run.Slot), run.PolicyID, string(run.Status), string(run.Class),
+			formatCount(run.Attempts), formatCount(run.APICalls), formatCount(run.FailedCalls), finished, strings.Join(run.RequestIDs, " ")})
+	}
+	parts = append(parts, part{Table: t})
+	if tl.RunsOmitted > 0 {
+		parts = append(parts, part{Para: fmt.Sprintf("%d later runs are not listed.", tl.RunsOmitted)})
+	}
+	return parts
+}
+
+func (r *Report) impactParts() []part {
+	imp := r.Impact
+	term := imp.Terminal
+	parts := []part{{Para: fmt.Sprintf("Runs that ended in the window, all customers: %s succeeded, %s failed, %s timed out, %s skipped.",
+		formatCount(term.Succeeded), formatCount(term.Failed), formatCount(term.TimedOut), formatCount(term.Skipped))}}
+	if len(imp.Classes) == 0 {
+		return append(parts, part{Para: "No run failed in the window."})
+	}
+	t := &table{Head: []string{"class", "provider-side", "failed", "timed out", "customers"}, Right: []bool{false, false, true, true, true}}
+	for _, c := range imp.Classes {
+		side := "no"
+		if c.ProviderSide {
+			side = "yes"
+		}
+		t.Rows = append(t.Rows, []string{string(c.Class), side, formatCount(c.Failed), formatCount(c.TimedOut), formatCount(c.Customers)})
+	}
+	return append(parts, part{Table: t}, part{Para: fmt.Sprintf("%s runs failed in all; %s of them on %s's side, for %s customers.",
+		formatCount(imp.FailedRuns), formatCount(imp.ProviderFailedRuns), Provider, formatCount(imp.CustomersAffected))})
+}
