@@ -341,8 +341,8 @@ func checkStreams(t errorer, tpl *cfn) {
 	}
 	for _, spec := range dynamo.AllTables() {
 		view := asMap(tpl.Resources[spec.LogicalID].Properties["StreamSpecification"])["StreamViewType"]
-		if spec.Stream && view != "NEW_AND_OLD_IMAGES" {
-			t.Errorf("%s: StreamViewType = %v, want NEW_AND_OLD_IMAGES", spec.LogicalID, view)
+		if spec.Stream != "" && view != spec.Stream {
+			t.Errorf("%s: StreamViewType = %v, want %s", spec.LogicalID, view, spec.Stream)
 		}
 	}
 }

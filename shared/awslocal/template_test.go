@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
 
 func TestTablesFromProjectTemplate(t *testing.T) {
@@ -23,7 +26,11 @@ func TestTablesFromProjectTemplate(t *testing.T) {
 		ids = append(ids, d.LogicalID)
 		byID[d.LogicalID] = d
 	}
-	wantIDs := []string{"ApiCallsTable", "CustomersTable", "IncidentsTable", "PoliciesTable", "RunsTable", "StatsTable"}
+	var wantIDs []string
+	for _, spec := range dynamo.AllTables() {
+		wantIDs = append(wantIDs, spec.LogicalID)
+	}
+	sort.Strings(wantIDs)
 	if !reflect.DeepEqual(ids, wantIDs) {
 		t.Fatalf("tables %v, want %v (sorted)", ids, wantIDs)
 	}
@@ -35,7 +42,8 @@ func TestTablesFromProjectTemplate(t *testing.T) {
 			{Name: "by-request-id", PartitionKey: "provider_request_id", ProjectionType: "ALL"},
 			{Name: "failures-by-hour", PartitionKey: "failure_hour", SortKey: "started_at", ProjectionType: "ALL"},
 		},
-		TTLAttribute: "expires_at",
+		StreamViewType: "NEW_IMAGE",
+		TTLAttribute:   "expires_at",
 	}
 	if got := byID["ApiCallsTable"]; !reflect.DeepEqual(got, wantCalls) {
 		t.Errorf("ApiCallsTable =\n%+v\nwant\n%+v", got, wantCalls)

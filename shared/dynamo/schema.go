@@ -35,12 +35,20 @@ type TableSpec struct {
 	SortKey KeyAttr
 	// Indexes are the global secondary indexes the code queries.
 	Indexes []IndexSpec
-	// Stream is true when a function consumes the table's stream
-	// (NEW_AND_OLD_IMAGES).
-	Stream bool
+	// Stream is the view type of the table's stream a function consumes
+	// (NEW_AND_OLD_IMAGES, NEW_IMAGE), empty when it has none.
+	Stream string
 	// TTLAttribute names the TTL attribute, if the table expires items.
 	TTLAttribute string
 }
+
+// Stream view types.
+const (
+	// StreamNewAndOld streams both images (a change's before and after).
+	StreamNewAndOld = "NEW_AND_OLD_IMAGES"
+	// StreamNewImage streams the item as written (rows written once).
+	StreamNewImage = "NEW_IMAGE"
+)
 
 func s(name string) KeyAttr { return KeyAttr{Name: name, Type: "S"} }
 func n(name string) KeyAttr { return KeyAttr{Name: name, Type: "N"} }
@@ -66,7 +74,7 @@ var (
 		Indexes: []IndexSpec{
 			{Name: IndexPoliciesByCustomer, PartitionKey: s("customer_id"), SortKey: s("policy_id")},
 		},
-		Stream: true,
+		Stream: StreamNewAndOld,
 	}
 	// Customers holds who to tell about failures.
 	Customers = TableSpec{
@@ -83,9 +91,10 @@ var (
 			{Name: IndexRunsFailures, PartitionKey: s("error_class"), SortKey: s("finished_at")},
 			{Name: IndexRunsUnfinished, PartitionKey: s("unfinished"), SortKey: s("next_check_at")},
 		},
-		Stream: true,
+		Stream: StreamNewAndOld,
 	}
-	// APICalls holds every HTTP attempt to DigitalOcean, expiring by TTL.
+	// APICalls holds every HTTP attempt to DigitalOcean, expiring by TTL;
+	// its stream (the rows as written) drives errorrate's call counts.
 	APICalls = TableSpec{
 		LogicalID: "ApiCallsTable", EnvVar: "API_CALLS_TABLE",
 		PartitionKey: s("run_id"), SortKey: n("seq"),
@@ -93,12 +102,14 @@ var (
 			{Name: IndexCallsByRequestID, PartitionKey: s("provider_request_id")},
 			{Name: IndexCallsFailuresByHr, PartitionKey: s("failure_hour"), SortKey: s("started_at")},
 		},
+		Stream:       StreamNewImage,
 		TTLAttribute: "expires_at",
 	}
-	// Stats holds per-minute call and failure counts per dimension.
+	// Stats holds the per-window call and run counts per dimension (one
+	// item per window part), daily roll-ups and the detector's state.
 	Stats = TableSpec{
 		LogicalID: "StatsTable", EnvVar: "STATS_TABLE",
-		PartitionKey: s("dimension"), SortKey: s("minute"),
+		PartitionKey: s("dimension"), SortKey: s("window"),
 		TTLAttribute: "expires_at",
 	}
 	// Incidents holds provider error-rate incidents.

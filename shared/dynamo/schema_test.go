@@ -64,10 +64,7 @@ func schemaProblems(specs []dynamo.TableSpec, defs []awslocal.TableDef) []string
 			add("index %s: in template.yaml but not in the code's TableSpec", name)
 		}
 
-		wantStream := ""
-		if spec.Stream {
-			wantStream = "NEW_AND_OLD_IMAGES"
-		}
+		wantStream := spec.Stream
 		if def.StreamViewType != wantStream {
 			add("stream: template.yaml has %s, code expects %s", orNone(def.StreamViewType), orNone(wantStream))
 		}
@@ -138,8 +135,8 @@ func TestSchemaCheckFailsOnDrift(t *testing.T) {
 			wantParts: []string{"table ApiCallsTable: sort key: template.yaml has seq (S), code expects seq (N)"},
 		},
 		{
-			name: "key name", old: "AttributeName: minute,", new: "AttributeName: minute_bucket,", all: true,
-			wantParts: []string{"table StatsTable: sort key: template.yaml has minute_bucket (S), code expects minute (S)"},
+			name: "key name", old: "AttributeName: window,", new: "AttributeName: window_bucket,", all: true,
+			wantParts: []string{"table StatsTable: sort key: template.yaml has window_bucket (S), code expects window (S)"},
 		},
 		{
 			name: "index key", old: "- { AttributeName: customer_id, KeyType: HASH }\n", new: "- { AttributeName: policy_id, KeyType: HASH }\n",
