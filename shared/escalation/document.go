@@ -89,7 +89,31 @@ func (r *Report) document() *document {
 }
 
 func (r *Report) title() string {
-	return fmt.Sprintf("snapkeep escalation report: %s API error rate on %s", Provider, clean(string(r.Dimension), 100))
+	return fmt.Sprintf("snapkeep escalation report: %s API error rate on %s", Provider, trafficName(r.Dimension))
+}
+
+// trafficName names a dimension in prose: "all traffic", or the
+// dimension itself ("operation:snapshot_droplet").
+func trafficName(dim snapkeep.Dimension) string {
+	if dim == snapkeep.DimensionAll {
+		return "all traffic"
+	}
+	return clean(string(dim), 100)
+}
+
+// callsOf names a dimension's calls in prose: "calls",
+// "snapshot_droplet calls", "calls in region nyc3".
+func callsOf(dim snapkeep.Dimension) string {
+	s := clean(string(dim), 100)
+	switch {
+	case dim == snapkeep.DimensionAll:
+		return "calls"
+	case strings.HasPrefix(s, "operation:"):
+		return strings.TrimPrefix(s, "operation:") + " calls"
+	case strings.HasPrefix(s, "region:"):
+		return "calls in region " + strings.TrimPrefix(s, "region:")
+	}
+	return s + " calls"
 }
 
 func (r *Report) meta() [][2]string {
@@ -100,7 +124,7 @@ func (r *Report) meta() [][2]string {
 	}
 	m = append(m,
 		[2]string{"Provider", Provider + " API"},
-		[2]string{"Traffic", clean(string(r.Dimension), 100)},
+		[2]string{"Traffic", trafficName(r.Dimension)},
 		[2]string{"Window", formatWindow(r.Window)},
 		[2]string{"Generated", formatTime(r.GeneratedAt) + " UTC"},
 	)
@@ -111,8 +135,8 @@ func (r *Report) meta() [][2]string {
 func (r *Report) summary() string {
 	w, b := r.InWindow, r.Baseline
 	var s strings.Builder
-	fmt.Fprintf(&s, "In the window %s, %s of snapkeep's %s calls to the %s API failed on %s's side (%s of %s), against a baseline of %s over the other %d of the last 30 days (%s of %s): %s the usual rate.",
-		formatWindow(r.Window), formatRate(w.Rate()), clean(string(r.Dimension), 100), Provider, Provider,
+	fmt.Fprintf(&s, "In the window %s, %s of snapkeep's %s to the %s API failed on %s's side (%s of %s), against a baseline of %s over the other %d of the last 30 days (%s of %s): %s the usual rate.",
+		formatWindow(r.Window), formatRate(w.Rate()), callsOf(r.Dimension), Provider, Provider,
 		formatCount(w.ProviderFailures), formatCount(w.Calls), formatRate(b.Rate()), r.BaselineDays,
 		formatCount(b.ProviderFailures), formatCount(b.Calls), formatRatio(w.Rate(), b.Rate()))
 	fmt.Fprintf(&s, " %s droplets and volumes in %s accounts were affected; %s backup runs failed on %s's side, for %s customers.",
@@ -163,7 +187,7 @@ func (r *Report) dailyParts() []part {
 			formatRate(d.Rate()), formatCount(d.RateLimited), formatCount(d.Busy), formatCount(d.Customer4xx), mark})
 	}
 	return []part{
-		{Para: fmt.Sprintf("Calls of %s per UTC day. The rate counts provider-side failures only; the days the window overlaps are left out of the baseline.", clean(string(r.Dimension), 100))},
+		{Para: fmt.Sprintf("The %s per UTC day. The rate counts provider-side failures only; the days the window overlaps are left out of the baseline.", callsOf(r.Dimension))},
 		{Chart: true},
 		{Table: t},
 	}
