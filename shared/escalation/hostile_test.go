@@ -34,8 +34,8 @@ func hostileReport(t *testing.T) *escalation.Report {
 		Path: "/v2/droplets/1/actions?<script>alert(0)</script>", StartedAt: at, StatusCode: 500,
 		ErrorID: `"><img src=x onerror=alert(1)>`, ErrorMessage: "<script>alert(1)</script> | ` * [x](javascript:alert(1)) token " + fakeToken,
 		ProviderRequestID: "@SUM(1+1)", Class: snapkeep.ClassProviderError,
-		TransportError:    "-2+3 \x1b[31mred\x1b[0m\r\nInjected: header",
-		RequestHeaders:    map[string]string{"authorization": "Bearer " + fakeToken, "accept": "application/json"},
+		TransportError: "-2+3 \x1b[31mred\x1b[0m\r\nInjected: header",
+		RequestHeaders: map[string]string{"authorization": "Bearer " + fakeToken, "accept": "application/json"},
 		ResponseHeaders: map[string]string{"x-evil": "<script>alert(2)</script>", "x-echo": "Bearer abcdef123456",
 			"x-token": fakeToken, "set-cookie": "session=1", "x-request-id": "@SUM(1+1)"},
 	})
