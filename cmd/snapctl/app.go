@@ -2,26 +2,30 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/spf13/cobra"
 
+	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/schedule"
 	"github.com/snapkeep/snapkeep/shared/secrets"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/support"
 )
 
 // Exit codes.
@@ -31,15 +35,13 @@ const (
 	exitUsage   = 2 // bad input: unknown command or flag, invalid policy, unknown id
 )
 
-// Defaults for the local stack (see shared/awslocal).
+// Limits and defaults.
 const (
-	localTablePrefix   = "snapkeep-local-"
-	localSecretPrefix  = "snapkeep/local/accounts/"
-	outputTable        = "table"
-	outputJSON         = "json"
 	maxNextRuns        = 1000
 	defaultNextRuns    = 5
 	maxTokenInputBytes = 8 << 10
+	// maxCell cuts table cells (CSV, JSON and YAML are never cut).
+	maxCell = 80
 )
 
 // run is the whole program: main only wires the process's arguments,
@@ -48,8 +50,33 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return newApp(stdin, stdout, stderr, getenv).run(ctx, args)
 }
 
+// clients are the AWS and DigitalOcean clients the commands use, built
+// from the AWS configuration; tests replace the ones moto cannot serve
+// (Lambda).
+type clients struct {
+	DynamoDB       func(aws.Config) *dynamodb.Client
+	Secrets        func(aws.Config) *secretsmanager.Client
+	Scheduler      func(aws.Config) support.ScheduleReader
+	CloudFormation func(aws.Config) support.StackClient
+	Lambda         func(aws.Config) support.Invoker
+	DigitalOcean   func(token, apiURL string) support.AccountChecker
+}
+
+func defaultClients() clients {
+	return clients{
+		DynamoDB:       func(c aws.Config) *dynamodb.Client { return dynamodb.NewFromConfig(c) },
+		Secrets:        func(c aws.Config) *secretsmanager.Client { return secretsmanager.NewFromConfig(c) },
+		Scheduler:      func(c aws.Config) support.ScheduleReader { return scheduler.NewFromConfig(c) },
+		CloudFormation: func(c aws.Config) support.StackClient { return cloudformation.NewFromConfig(c) },
+		Lambda:         func(c aws.Config) support.Invoker { return lambda.NewFromConfig(c) },
+		DigitalOcean: func(token, apiURL string) support.AccountChecker {
+			return docloud.New(token, docloud.WithBaseURL(apiURL))
+		},
+	}
+}
+
 // app holds what the commands use: the process's streams and environment,
-// the clock, how to load the AWS configuration, and the global flags.
+// the clock, how to reach AWS, the global flags and the stack they name.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -58,18 +85,14 @@ type app struct {
 	// loadAWS loads the AWS configuration (the standard environment and
 	// shared config files, with --region and --profile when given).
 	loadAWS func(ctx context.Context, region, profile string) (aws.Config, error)
+	// interactive reports whether stdin is a person at a terminal (who
+	// can answer a confirmation).
+	interactive func(io.Reader) bool
+	clients     clients
 
-	// Global flags.
-	output         string
-	region         string
-	profile        string
-	policiesTable  string
-	customersTable string
-	runsTable      string
-	apiCallsTable  string
-	secretPrefix   string
-
-	cfg *aws.Config
+	flags globalFlags
+	cfg   *aws.Config
+	tgt   *target
 	// redact holds secrets read during this run; they are scrubbed from
 	// any error text before it is printed.
 	redact []string
@@ -81,8 +104,10 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) strin
 	}
 	return &app{
 		stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv,
-		now:     time.Now,
-		loadAWS: loadAWSConfig,
+		now:         time.Now,
+		loadAWS:     loadAWSConfig,
+		interactive: isTerminal,
+		clients:     defaultClients(),
 	}
 }
 
@@ -100,6 +125,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
+	err = flagError(err)
 	fmt.Fprintf(a.stderr, "snapctl: %s\n", a.scrub(err.Error()))
 	if hint := hintFor(err); hint != "" {
 		fmt.Fprintln(a.stderr, a.scrub(hint))
@@ -184,7 +210,7 @@ func hintFor(err error) string {
 	)
 	switch {
 	case errors.As(err, &rnf):
-		return "A table does not exist: pass the stack's table names with --policies-table/--customers-table or POLICIES_TABLE/CUSTOMERS_TABLE (the defaults are the local stack's), and check AWS_REGION/AWS_PROFILE."
+		return "A table does not exist: point snapctl at the stack with --stack (or SNAPKEEP_STACK), or pass the table names with --policies-table, --runs-table, ... (the defaults are the local stack's); check AWS_REGION/AWS_PROFILE."
 	case errors.As(err, &op), errors.As(err, &dns):
 		return "Cannot reach the AWS endpoint: for the local stack check that it is running and AWS_ENDPOINT_URL points at it; for AWS check your network and AWS_REGION."
 	case strings.Contains(err.Error(), "failed to retrieve credentials"),
@@ -211,7 +237,7 @@ func (a *app) awsConfig(ctx context.Context) (aws.Config, error) {
 	if a.cfg != nil {
 		return *a.cfg, nil
 	}
-	cfg, err := a.loadAWS(ctx, a.region, a.profile)
+	cfg, err := a.loadAWS(ctx, a.flags.region, a.flags.profile)
 	if err != nil {
 		return aws.Config{}, withHint(fmt.Errorf("load AWS configuration: %w", err),
 			"Check AWS_PROFILE, AWS_REGION and ~/.aws/config; for the local stack set AWS_ENDPOINT_URL, AWS_REGION and fake AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.")
@@ -224,129 +250,70 @@ func (a *app) awsConfig(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
-func (a *app) policyStore(ctx context.Context) (*dynamo.PolicyStore, error) {
+// session returns the AWS configuration and the stack's names.
+func (a *app) session(ctx context.Context) (aws.Config, *target, error) {
 	cfg, err := a.awsConfig(ctx)
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	t, err := a.target(ctx, cfg)
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	return cfg, t, nil
+}
+
+func (a *app) policyStore(ctx context.Context) (*dynamo.PolicyStore, error) {
+	cfg, t, err := a.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &dynamo.PolicyStore{Client: dynamodb.NewFromConfig(cfg), Table: a.policiesTable, Now: a.now}, nil
+	return &dynamo.PolicyStore{Client: a.clients.DynamoDB(cfg), Table: t.table(dynamo.Policies), Now: a.now}, nil
 }
 
 func (a *app) customerStore(ctx context.Context) (*dynamo.CustomerStore, error) {
-	cfg, err := a.awsConfig(ctx)
+	cfg, t, err := a.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &dynamo.CustomerStore{Client: dynamodb.NewFromConfig(cfg), Table: a.customersTable, Now: a.now}, nil
+	return &dynamo.CustomerStore{Client: a.clients.DynamoDB(cfg), Table: t.table(dynamo.Customers), Now: a.now}, nil
 }
 
 func (a *app) secretStore(ctx context.Context) (*secrets.Store, error) {
-	cfg, err := a.awsConfig(ctx)
+	cfg, t, err := a.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &secrets.Store{Client: secretsmanager.NewFromConfig(cfg), Prefix: a.secretPrefix}, nil
+	return &secrets.Store{Client: a.clients.Secrets(cfg), Prefix: t.secretPrefix.value}, nil
 }
 
-// envDefault returns the environment variable's value, or def when unset.
-func (a *app) envDefault(name, def string) string {
-	if v := a.getenv(name); v != "" {
-		return v
+// queries returns the support queries on the stack's tables, tracing each
+// read to stderr as an aws CLI command when --explain is given.
+func (a *app) queries(ctx context.Context) (*support.Queries, error) {
+	cfg, t, err := a.session(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return def
-}
-
-const rootExample = `  # Against the local stack (moto):
-  export AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_REGION=us-east-1
-  snapctl policy list
-
-  # Against a deployed stack, with its table names:
-  AWS_PROFILE=prod snapctl --policies-table snapkeep-prod-PoliciesTable-ABC123 policy get pol-123 -o json`
-
-func (a *app) rootCommand() *cobra.Command {
-	root := &cobra.Command{
-		Use:   "snapctl",
-		Short: "Manage snapkeep's backup policies, customers and account tokens",
-		Long: `snapctl is snapkeep's ops and support tool. It reads and writes the stack's
-DynamoDB tables and Secrets Manager directly; functions/schedules picks up
-policy changes from the Policies table's stream and keeps EventBridge
-Scheduler in step.
-
-AWS is reached through the standard environment: AWS_ENDPOINT_URL (the local
-stack), AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
-Table names come from flags, else POLICIES_TABLE, CUSTOMERS_TABLE, RUNS_TABLE
-and API_CALLS_TABLE, else the local stack's names.
-
-Exit codes: 0 ok, 1 failure (AWS or network), 2 bad input (unknown command
-or flag, invalid policy, unknown id).`,
-		Example:       rootExample,
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		Args:          subcommandArgs,
-		RunE:          groupRunE,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if a.output != outputTable && a.output != outputJSON {
-				return usagef("unknown output format %q: use -o table or -o json", a.output)
-			}
-			return nil
+	q := &support.Queries{
+		DB: a.clients.DynamoDB(cfg),
+		Tables: support.Tables{
+			Policies: t.table(dynamo.Policies), Customers: t.table(dynamo.Customers), Runs: t.table(dynamo.Runs),
+			APICalls: t.table(dynamo.APICalls), Incidents: t.table(dynamo.Incidents),
 		},
+		Now: a.now,
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
-
-	pf := root.PersistentFlags()
-	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table or json")
-	pf.StringVar(&a.region, "region", "", "AWS region (default: AWS_REGION or the profile's)")
-	pf.StringVar(&a.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE)")
-	pf.StringVar(&a.policiesTable, "policies-table", a.envDefault(dynamo.Policies.EnvVar, localTablePrefix+dynamo.Policies.LogicalID), "Policies table name (env "+dynamo.Policies.EnvVar+")")
-	pf.StringVar(&a.customersTable, "customers-table", a.envDefault(dynamo.Customers.EnvVar, localTablePrefix+dynamo.Customers.LogicalID), "Customers table name (env "+dynamo.Customers.EnvVar+")")
-	pf.StringVar(&a.runsTable, "runs-table", a.envDefault(dynamo.Runs.EnvVar, localTablePrefix+dynamo.Runs.LogicalID), "Runs table name (env "+dynamo.Runs.EnvVar+")")
-	pf.StringVar(&a.apiCallsTable, "api-calls-table", a.envDefault(dynamo.APICalls.EnvVar, localTablePrefix+dynamo.APICalls.LogicalID), "ApiCalls table name (env "+dynamo.APICalls.EnvVar+")")
-	pf.StringVar(&a.secretPrefix, "secret-prefix", a.envDefault(secrets.EnvPrefix, localSecretPrefix), "prefix of the account-token secret names (env "+secrets.EnvPrefix+")")
-
-	root.AddCommand(a.policyCommand(), a.customerCommand(), a.accountCommand())
-	return root
+	if a.flags.explain {
+		q.Trace = func(r support.Read) { fmt.Fprint(a.stderr, support.ExplainRead(r, cfg.Region)) }
+	}
+	return q, nil
 }
 
-// subcommandArgs rejects arguments to a command group: they can only be an
-// unknown subcommand.
-func subcommandArgs(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return nil
+// isTerminal reports whether r is a terminal (a character device).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
 	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if cmd.SuggestionsMinimumDistance <= 0 {
-		cmd.SuggestionsMinimumDistance = 2
-	}
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += "; did you mean " + strings.Join(s, " or ") + "?"
-	}
-	return usagef("%s", msg)
-}
-
-// groupRunE runs a command group without a subcommand: it shows the help
-// and fails as a usage error.
-func groupRunE(cmd *cobra.Command, _ []string) error {
-	cmd.SetOut(cmd.ErrOrStderr())
-	_ = cmd.Help()
-	return usagef("%s needs a command", cmd.CommandPath())
-}
-
-// exactArgs requires exactly n positional arguments named what. The
-// message never repeats the arguments (one may be a secret given by
-// mistake).
-func exactArgs(n int, what, example string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usagef("%s takes exactly %d argument (%s), got %d; e.g. %s", cmd.CommandPath(), n, what, len(args), example)
-		}
-		return nil
-	}
-}
-
-// printJSON writes v as indented JSON.
-func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -5,23 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/support"
 )
 
 func (a *app) customerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "customer",
-		Short: "Create and show customers (who hears about failed backups)",
+		Short: "Create, show and delete customers (who hears about failed backups)",
 		Example: `  snapctl customer put --id acme --name "Acme Ltd" --email ops@acme.example --notify daily_digest
-  snapctl customer get acme`,
+  snapctl customer get acme
+  snapctl customer delete acme --yes`,
 		Args: subcommandArgs,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(a.customerPutCommand(), a.customerGetCommand())
+	cmd.AddCommand(a.customerPutCommand(), a.customerGetCommand(), a.customerDeleteCommand())
 	return cmd
 }
 
@@ -42,7 +43,7 @@ customer is replaced; the stored creation time is kept). The customer is
 validated before anything is written.
 
 --notify says when the customer hears about failed runs: every_failure
-(default), daily_digest or none.
+(default), first_failure, daily_digest or none.
 
 A file (-f customer.yaml or customer.json) holds the same fields by their
 JSON names; unknown fields are rejected:
@@ -104,10 +105,11 @@ func (a *app) customerPut(ctx context.Context, c *snapkeep.Customer) error {
 		return err
 	}
 	if err := store.Put(ctx, c); err != nil {
-		return fmt.Errorf("store customer in table %s: %w", a.customersTable, err)
+		return fmt.Errorf("store customer in table %s: %w", store.Table, err)
 	}
-	if a.output == outputJSON {
-		return a.printJSON(c)
+	if a.flags.output != support.FormatTable {
+		v := support.ViewCustomer(c)
+		return a.emitFields(v, v.Fields())
 	}
 	fmt.Fprintf(a.stdout, "Stored customer %s (%s <%s>, notify %s).\n", c.CustomerID, c.Name, c.Email, c.NotificationMode)
 	return nil
@@ -115,37 +117,93 @@ func (a *app) customerPut(ctx context.Context, c *snapkeep.Customer) error {
 
 func (a *app) customerGetCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "get CUSTOMER_ID",
-		Short:   "Show a customer",
+		Use:   "get CUSTOMER_ID",
+		Short: "Show a customer (never its Slack webhook URL)",
+		Long: `Show a customer. Its Slack webhook URL and preferences token are secrets
+(anyone holding the URL can post to the customer's channel): every output
+format shows only whether they are set ("slack_webhook": "set").`,
 		Example: `  snapctl customer get acme -o json`,
 		Args:    exactArgs(1, "the customer id", "snapctl customer get acme"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.customerStore(cmd.Context())
+			c, err := a.getCustomer(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			c, err := store.Get(cmd.Context(), args[0])
-			if errors.Is(err, snapkeep.ErrNotFound) {
-				return withHint(fmt.Errorf("no customer %q in table %s: %w", args[0], a.customersTable, snapkeep.ErrNotFound),
-					"Create it with 'snapctl customer put', or check the table with --customers-table or CUSTOMERS_TABLE.")
-			}
-			if err != nil {
-				return err
-			}
-			if a.output == outputJSON {
-				return a.printJSON(c)
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
-			row("Customer:", c.CustomerID)
-			row("Name:", c.Name)
-			row("Email:", c.Email)
-			row("Notify:", orDash(string(c.NotificationMode), string(snapkeep.DefaultNotificationMode)))
-			// The webhook URL is a credential of sorts: -o json shows it.
-			row("Slack:", map[bool]string{true: "webhook set", false: "-"}[c.SlackWebhookURL != ""])
-			row("Created:", timeText(c.CreatedAt))
-			row("Updated:", timeText(c.UpdatedAt))
-			return w.Flush()
+			v := support.ViewCustomer(c)
+			return a.emitFields(v, v.Fields())
 		},
 	}
+}
+
+// getCustomer reads a customer, turning "not found" into a helpful error.
+func (a *app) getCustomer(ctx context.Context, id string) (*snapkeep.Customer, error) {
+	store, err := a.customerStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := store.Get(ctx, id)
+	if errors.Is(err, snapkeep.ErrNotFound) {
+		return nil, withHint(fmt.Errorf("no customer %q in table %s: %w", id, store.Table, snapkeep.ErrNotFound),
+			"Create it with 'snapctl customer put', or check the stack with --stack or the table with --customers-table.")
+	}
+	return c, err
+}
+
+func (a *app) customerDeleteCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete CUSTOMER_ID [--yes]",
+		Short: "Delete a customer that has no policies left (asks first)",
+		Long: `Delete a customer. A customer who still has policies is refused (their
+failures would be reported to nobody): delete or move the policies first.
+snapctl asks for confirmation on the terminal unless --yes is given; without
+a terminal (a script, a pipe) --yes is required. Run history is kept.`,
+		Example: `  snapctl customer delete acme
+  snapctl customer delete acme --yes`,
+		Args: exactArgs(1, "the customer id", "snapctl customer delete acme"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := a.getCustomer(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			ps, err := a.policyStore(ctx)
+			if err != nil {
+				return err
+			}
+			policies, err := ps.List(ctx, c.CustomerID)
+			if err != nil {
+				return err
+			}
+			if len(policies) > 0 {
+				return usagef("customer %s still has %d policies (%s): delete them first ('snapctl policy delete ID')", c.CustomerID, len(policies), policyIDs(policies))
+			}
+			if !yes {
+				if err := a.confirm(fmt.Sprintf("Delete customer %s (%s <%s>)", c.CustomerID, c.Name, c.Email)); err != nil {
+					return err
+				}
+			}
+			cs, err := a.customerStore(ctx)
+			if err != nil {
+				return err
+			}
+			if err := deleteCustomer(ctx, cs, c.CustomerID); err != nil {
+				return err
+			}
+			return a.done(map[string]any{"customer_id": c.CustomerID, "deleted": true}, fmt.Sprintf("Deleted customer %s.", c.CustomerID))
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func policyIDs(ps []snapkeep.Policy) string {
+	ids := make([]string, 0, len(ps))
+	for _, p := range ps {
+		ids = append(ids, p.PolicyID)
+	}
+	if len(ids) > 5 {
+		ids = append(ids[:5], "...")
+	}
+	return strings.Join(ids, ", ")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/support"
 )
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
@@ -18,10 +19,10 @@ func TestCustomerPutGet(t *testing.T) {
 	if !strings.Contains(r.stdout, "Stored customer acme") {
 		t.Errorf("put output %q", r.stdout)
 	}
-	var got snapkeep.Customer
+	var got support.CustomerView
 	c.jsonOut(&got, "customer", "get", "acme")
-	want := snapkeep.Customer{CustomerID: "acme", Name: "Acme Ltd", Email: "ops@acme.example",
-		NotificationMode: snapkeep.NotifyEveryFailure, SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/abc",
+	want := support.CustomerView{CustomerID: "acme", Name: "Acme Ltd", Email: "ops@acme.example",
+		NotificationMode: snapkeep.NotifyEveryFailure, SlackWebhook: support.SecretSet, PreferencesToken: support.SecretNone,
 		CreatedAt: c.now, UpdatedAt: c.now}
 	if !got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
 		t.Errorf("customer times: created %v updated %v, want %v", got.CreatedAt, got.UpdatedAt, c.now)
@@ -31,7 +32,7 @@ func TestCustomerPutGet(t *testing.T) {
 		t.Errorf("customer get -o json = %+v\nwant %+v", got, want)
 	}
 	r = c.ok("customer", "get", "acme")
-	for _, s := range []string{"Acme Ltd", "ops@acme.example", "every_failure", "webhook set"} {
+	for _, s := range []string{"Acme Ltd", "ops@acme.example", "every_failure", "Slack webhook:"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("customer get lacks %q:\n%s", s, r.stdout)
 		}
@@ -44,7 +45,7 @@ func TestCustomerPutGet(t *testing.T) {
 	c.now = c.now.Add(time.Hour)
 	c.ok("customer", "put", "--id", "acme", "--name", "Acme GmbH", "--email", "backup@acme.example", "--notify", "none")
 	c.jsonOut(&got, "customer", "get", "acme")
-	if got.Name != "Acme GmbH" || got.NotificationMode != snapkeep.NotifyNone || got.SlackWebhookURL != "" ||
+	if got.Name != "Acme GmbH" || got.NotificationMode != snapkeep.NotifyNone || got.SlackWebhook != support.SecretNone ||
 		!got.CreatedAt.Equal(created) || !got.UpdatedAt.Equal(c.now) {
 		t.Errorf("after replace: %+v", got)
 	}

@@ -52,6 +52,8 @@ func decodeFile(path string, v any) error {
 	if !ok {
 		return usagef("%s: the file must hold one object of field: value pairs", path)
 	}
+	// `policy get -o json|yaml` adds a read-only status; it is not a field.
+	delete(obj, "status")
 	// A droplet id is naturally written as a number; the field is a string.
 	if n, ok := obj["resource_id"]; ok {
 		switch n := n.(type) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
@@ -115,7 +116,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown subcommand", []string{"policy", "frobnicate"}, []string{`unknown command "frobnicate" for "snapctl policy"`}},
 		{"group without subcommand", []string{"policy"}, []string{"snapctl policy needs a command"}},
 		{"unknown flag", []string{"policy", "list", "--bogus"}, []string{"unknown flag: --bogus", "snapctl policy list --help"}},
-		{"bad output format", []string{"policy", "list", "-o", "xml"}, []string{`unknown output format "xml"`}},
+		{"bad output format", []string{"policy", "list", "-o", "xml"}, []string{`-o/--output: unknown format "xml"`, "json, csv, yaml"}},
 		{"missing argument", []string{"policy", "get"}, []string{"exactly 1 argument (the policy id)", "snapctl policy get --help"}},
 		{"extra argument", []string{"customer", "get", "a", "b"}, []string{"exactly 1 argument"}},
 		{"bad flag value", []string{"policy", "put", "--id", "p", "--droplet", "twelve"}, []string{"--droplet"}},
@@ -171,12 +172,19 @@ func TestTableNamesFromEnvironmentAndFlags(t *testing.T) {
 	if err := root.ParseFlags([]string{"--customers-table", "c-flag"}); err != nil {
 		t.Fatal(err)
 	}
+	tg, err := a.target(context.Background(), aws.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct{ name, got, want string }{
-		{"policies from env", a.policiesTable, "p-env"},
-		{"customers from flag", a.customersTable, "c-flag"},
-		{"runs default", a.runsTable, "snapkeep-local-RunsTable"},
-		{"api calls default", a.apiCallsTable, "snapkeep-local-ApiCallsTable"},
-		{"secret prefix from env", a.secretPrefix, "snapkeep/prod/accounts/"},
+		{"policies from env", tg.table(dynamo.Policies), "p-env"},
+		{"customers from flag", tg.table(dynamo.Customers), "c-flag"},
+		{"runs default", tg.table(dynamo.Runs), "snapkeep-local-RunsTable"},
+		{"api calls default", tg.table(dynamo.APICalls), "snapkeep-local-ApiCallsTable"},
+		{"incidents default", tg.table(dynamo.Incidents), "snapkeep-local-IncidentsTable"},
+		{"secret prefix from env", tg.secretPrefix.value, "snapkeep/prod/accounts/"},
+		{"schedule group default", tg.scheduleGroup.value, "snapkeep-local"},
+		{"stage default", tg.stage, "local"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
@@ -184,7 +192,11 @@ func TestTableNamesFromEnvironmentAndFlags(t *testing.T) {
 	}
 	b := newApp(nil, nil, nil, nil)
 	b.rootCommand()
-	if b.policiesTable != "snapkeep-local-PoliciesTable" || b.secretPrefix != "snapkeep/local/accounts/" {
-		t.Errorf("defaults: policies %q, prefix %q", b.policiesTable, b.secretPrefix)
+	tb, err := b.target(context.Background(), aws.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.table(dynamo.Policies) != "snapkeep-local-PoliciesTable" || tb.secretPrefix.value != "snapkeep/local/accounts/" {
+		t.Errorf("defaults: policies %q, prefix %q", tb.table(dynamo.Policies), tb.secretPrefix.value)
 	}
 }

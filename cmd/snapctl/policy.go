@@ -7,13 +7,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/schedule"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/support"
 )
 
 func (a *app) policyCommand() *cobra.Command {
@@ -162,42 +163,71 @@ func (a *app) policyPut(ctx context.Context, p *snapkeep.Policy) error {
 		return err
 	}
 	if err := store.Put(ctx, p); err != nil {
-		return fmt.Errorf("store policy in table %s: %w", a.policiesTable, err)
+		return fmt.Errorf("store policy in table %s: %w", store.Table, err)
 	}
 	// A policy of an unknown customer is stored, but nobody would hear of its failures.
 	if cs, err := a.customerStore(ctx); err == nil {
 		if _, err := cs.Get(ctx, p.CustomerID); errors.Is(err, snapkeep.ErrNotFound) {
-			fmt.Fprintf(a.stderr, "warning: customer %q does not exist in table %s; create it with 'snapctl customer put --id %s ...' so failures are reported\n", p.CustomerID, a.customersTable, p.CustomerID)
+			fmt.Fprintf(a.stderr, "warning: customer %q does not exist in table %s; create it with 'snapctl customer put --id %s ...' so failures are reported\n", p.CustomerID, cs.Table, p.CustomerID)
 		}
 	}
-	if a.output == outputJSON {
-		return a.printJSON(p)
+	if a.structured() {
+		return a.printValue(p)
 	}
 	state := "enabled"
 	if !p.Enabled {
 		state = "paused"
 	}
-	fmt.Fprintf(a.stdout, "Stored policy %s (%s, %s, %s); functions/schedules will create or update its schedule.\n", p.PolicyID, p.Resource, scheduleText(p), state)
-	return nil
+	return a.done(map[string]any{"policy_id": p.PolicyID, "stored": true, "enabled": p.Enabled},
+		fmt.Sprintf("Stored policy %s (%s, %s, %s); functions/schedules will create or update its schedule.", p.PolicyID, p.Resource, scheduleText(p), state))
+}
+
+// policyOut is `policy get -o json|yaml`: the policy, a valid file for
+// `policy put -f`, with its read-only status beside it (put ignores it).
+type policyOut struct {
+	*snapkeep.Policy
+	Status policyStatusOut `json:"status"`
+}
+
+type policyStatusOut struct {
+	Schedule *support.ScheduleState `json:"schedule,omitempty"`
+	LastRun  *snapkeep.Run          `json:"last_run,omitempty"`
 }
 
 func (a *app) policyGetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get POLICY_ID",
-		Short: "Show a policy",
+		Short: "Show a policy, its schedule's state, why it is invalid and its last run",
+		Long: `Show a policy with what support needs beside it: the state of its
+EventBridge Scheduler schedule in the stack's group (ENABLED or DISABLED,
+and whether it is in step with the policy), why the policy is invalid if it
+is, and its newest run.
+
+-o json and -o yaml print the policy as a valid 'policy put -f' file, with
+a read-only "status" (schedule, last_run) that put ignores.`,
 		Example: `  snapctl policy get pol-web1
-  snapctl policy get pol-web1 -o json > policy.json   # edit, then: snapctl policy put -f policy.json`,
-		Args: exactArgs(1, "the policy id", "snapctl policy get pol-web1"),
+  snapctl policy get pol-web1 -o yaml > policy.yaml   # edit, then: snapctl policy put -f policy.yaml`,
+		Args:              exactArgs(1, "the policy id", "snapctl policy get pol-web1"),
+		ValidArgsFunction: a.completePolicyIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.getPolicy(cmd.Context(), args[0])
+			ctx := cmd.Context()
+			p, err := a.getPolicy(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			if a.output == outputJSON {
-				return a.printJSON(p)
+			q, err := a.queries(ctx)
+			if err != nil {
+				return err
 			}
-			a.printPolicy(p)
-			return nil
+			cfg, t, err := a.session(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := q.PolicyStatus(ctx, p, a.clients.Scheduler(cfg), t.scheduleGroup.value)
+			if err != nil {
+				return err
+			}
+			return a.emitFields(policyOut{Policy: p, Status: policyStatusOut{Schedule: st.Schedule, LastRun: st.LastRun}}, support.PolicyFields(st))
 		},
 	}
 }
@@ -218,33 +248,14 @@ func (a *app) getPolicy(ctx context.Context, id string) (*snapkeep.Policy, error
 // policyErr adds the table and what to do to a store error about policy id.
 func (a *app) policyErr(err error, id string) error {
 	if errors.Is(err, snapkeep.ErrNotFound) {
-		return withHint(fmt.Errorf("no policy %q in table %s: %w", id, a.policiesTable, snapkeep.ErrNotFound),
-			"Check the id with 'snapctl policy list' (and the table with --policies-table or POLICIES_TABLE).")
+		table := "Policies"
+		if a.tgt != nil {
+			table = a.tgt.table(dynamo.Policies)
+		}
+		return withHint(fmt.Errorf("no policy %q in table %s: %w", id, table, snapkeep.ErrNotFound),
+			"Check the id with 'snapctl policy list' (and the stack with --stack, or the table with --policies-table).")
 	}
 	return err
-}
-
-func (a *app) printPolicy(p *snapkeep.Policy) {
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
-	row("Policy:", p.PolicyID)
-	row("Customer:", p.CustomerID)
-	row("Account:", p.AccountID)
-	row("Resource:", p.Resource.String())
-	row("Schedule:", scheduleText(p))
-	row("Retention:", retentionText(p.Retention))
-	if p.FlexibleWindowMinutes > 0 {
-		row("Flexible window:", fmt.Sprintf("%d min", p.FlexibleWindowMinutes))
-	} else {
-		row("Flexible window:", "off")
-	}
-	row("Enabled:", strconv.FormatBool(p.Enabled))
-	if p.InvalidReason != "" {
-		row("INVALID:", p.InvalidReason+" (fix it with 'snapctl policy put')")
-	}
-	row("Created:", timeText(p.CreatedAt))
-	row("Updated:", timeText(p.UpdatedAt))
-	w.Flush()
 }
 
 func (a *app) policyListCommand() *cobra.Command {
@@ -265,27 +276,20 @@ func (a *app) policyListCommand() *cobra.Command {
 				return err
 			}
 			slices.SortFunc(policies, func(x, y snapkeep.Policy) int { return strings.Compare(x.PolicyID, y.PolicyID) })
-			if a.output == outputJSON {
-				if policies == nil {
-					policies = []snapkeep.Policy{}
-				}
-				return a.printJSON(policies)
-			}
-			if len(policies) == 0 {
+			if len(policies) == 0 && a.flags.output == support.FormatTable {
 				if customer != "" {
-					fmt.Fprintf(a.stdout, "No policies of customer %q in table %s.\n", customer, a.policiesTable)
+					fmt.Fprintf(a.stdout, "No policies of customer %q in table %s.\n", customer, store.Table)
 				} else {
-					fmt.Fprintf(a.stdout, "No policies in table %s.\n", a.policiesTable)
+					fmt.Fprintf(a.stdout, "No policies in table %s.\n", store.Table)
 				}
 				return nil
 			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "POLICY\tCUSTOMER\tACCOUNT\tRESOURCE\tREGION\tSCHEDULE\tTIME ZONE\tRETENTION\tSTATE")
+			t := &support.Table{Columns: []string{"POLICY", "CUSTOMER", "ACCOUNT", "RESOURCE", "REGION", "SCHEDULE", "TIME ZONE", "RETENTION", "STATE"}}
 			for _, p := range policies {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.PolicyID, p.CustomerID, p.AccountID,
-					p.Resource.Key(), p.Region, p.Schedule, orDash(p.TimeZone, "UTC"), retentionText(p.Retention), stateText(&p))
+				t.Add(p.PolicyID, p.CustomerID, p.AccountID, p.Resource.Key(), p.Region, p.Schedule,
+					orDash(p.TimeZone, "UTC"), retentionText(p.Retention), stateText(&p))
 			}
-			return w.Flush()
+			return a.emit(orEmpty(policies), t)
 		},
 	}
 	cmd.Flags().StringVar(&customer, "customer", "", "only this customer's policies")
@@ -293,27 +297,51 @@ func (a *app) policyListCommand() *cobra.Command {
 }
 
 func (a *app) policyDeleteCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "delete POLICY_ID",
-		Short:   "Delete a policy (and, through functions/schedules, its schedule)",
-		Long:    "Delete a policy. Its schedule is deleted by functions/schedules; the snapshots it took and its run history are kept.",
-		Example: `  snapctl policy delete pol-web1`,
-		Args:    exactArgs(1, "the policy id", "snapctl policy delete pol-web1"),
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete POLICY_ID [--yes]",
+		Short: "Delete a policy (and, through functions/schedules, its schedule); asks first",
+		Long: `Delete a policy. Its schedule is deleted by functions/schedules; the
+snapshots it took and its run history are kept. snapctl asks for
+confirmation on the terminal unless --yes is given; without a terminal (a
+script, a pipe) --yes is required. A stored item that is not a readable
+policy can be deleted too.`,
+		Example: `  snapctl policy delete pol-web1
+  snapctl policy delete pol-web1 --yes`,
+		Args:              exactArgs(1, "the policy id", "snapctl policy delete pol-web1"),
+		ValidArgsFunction: a.completePolicyIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.policyStore(cmd.Context())
+			ctx := cmd.Context()
+			store, err := a.policyStore(ctx)
 			if err != nil {
 				return err
 			}
-			if err := store.Delete(cmd.Context(), args[0]); err != nil {
+			what := "policy " + args[0]
+			p, err := store.Get(ctx, args[0])
+			switch {
+			case errors.Is(err, snapkeep.ErrNotFound):
+				return a.policyErr(err, args[0])
+			case errors.Is(err, snapkeep.ErrInvalid):
+				what += " (an unreadable item)"
+			case err != nil:
+				return err
+			default:
+				what += fmt.Sprintf(" (%s of customer %s, %s)", p.Resource, p.CustomerID, scheduleText(p))
+			}
+			if !yes {
+				if err := a.confirm("Delete " + what); err != nil {
+					return err
+				}
+			}
+			if err := store.Delete(ctx, args[0]); err != nil {
 				return a.policyErr(err, args[0])
 			}
-			if a.output == outputJSON {
-				return a.printJSON(map[string]any{"policy_id": args[0], "deleted": true})
-			}
-			fmt.Fprintf(a.stdout, "Deleted policy %s; functions/schedules will delete its schedule. Its snapshots are kept.\n", args[0])
-			return nil
+			return a.done(map[string]any{"policy_id": args[0], "deleted": true},
+				fmt.Sprintf("Deleted policy %s; functions/schedules will delete its schedule. Its snapshots are kept.", args[0]))
 		},
 	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
 }
 
 // policyPauseCommand is "policy pause" (pause true) or "policy resume".
@@ -325,10 +353,11 @@ func (a *app) policyPauseCommand(pause bool) *cobra.Command {
 		short = "Pause a policy (its schedule is disabled; nothing is deleted)"
 	}
 	return &cobra.Command{
-		Use:     verb + " POLICY_ID",
-		Short:   short,
-		Example: fmt.Sprintf("  snapctl policy %s pol-web1", verb),
-		Args:    exactArgs(1, "the policy id", fmt.Sprintf("snapctl policy %s pol-web1", verb)),
+		Use:               verb + " POLICY_ID",
+		Short:             short,
+		Example:           fmt.Sprintf("  snapctl policy %s pol-web1", verb),
+		Args:              exactArgs(1, "the policy id", fmt.Sprintf("snapctl policy %s pol-web1", verb)),
+		ValidArgsFunction: a.completePolicyIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := a.policyStore(cmd.Context())
 			if err != nil {
@@ -337,11 +366,8 @@ func (a *app) policyPauseCommand(pause bool) *cobra.Command {
 			if err := store.SetEnabled(cmd.Context(), args[0], !pause); err != nil {
 				return a.policyErr(err, args[0])
 			}
-			if a.output == outputJSON {
-				return a.printJSON(map[string]any{"policy_id": args[0], "enabled": !pause})
-			}
-			fmt.Fprintf(a.stdout, "%s policy %s; functions/schedules will set its schedule %s.\n", done, args[0], what)
-			return nil
+			return a.done(map[string]any{"policy_id": args[0], "enabled": !pause},
+				fmt.Sprintf("%s policy %s; functions/schedules will set its schedule %s.", done, args[0], what))
 		},
 	}
 }
@@ -364,7 +390,8 @@ rate() schedule counts from when its schedule was last written, taken to be
 the policy's updated time. The policy's flexible window may delay each run.`,
 		Example: `  snapctl policy next pol-web1
   snapctl policy next pol-web1 -n 20 -o json`,
-		Args: exactArgs(1, "the policy id", "snapctl policy next pol-web1"),
+		Args:              exactArgs(1, "the policy id", "snapctl policy next pol-web1"),
+		ValidArgsFunction: a.completePolicyIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n < 1 || n > maxNextRuns {
 				return usagef("-n %d: must be 1-%d", n, maxNextRuns)
@@ -391,25 +418,26 @@ the policy's updated time. The policy's flexible window may delay each run.`,
 			for _, t := range expr.NextN(a.now(), loc, start, n) {
 				runs = append(runs, nextRun{Local: t.In(loc), UTC: t.UTC()})
 			}
-			if a.output == outputJSON {
-				return a.printJSON(map[string]any{
+			if a.structured() {
+				return a.printValue(map[string]any{
 					"policy_id": p.PolicyID, "schedule": p.Schedule, "time_zone": loc.String(),
 					"enabled": p.Enabled, "next": runs,
 				})
 			}
-			if !p.Enabled {
-				fmt.Fprintf(a.stdout, "Policy %s is paused; it would run at these times once resumed.\n", p.PolicyID)
+			if a.flags.output == support.FormatTable {
+				if !p.Enabled {
+					fmt.Fprintf(a.stdout, "Policy %s is paused; it would run at these times once resumed.\n", p.PolicyID)
+				}
+				if len(runs) == 0 {
+					fmt.Fprintf(a.stdout, "%s never fires again.\n", p.Schedule)
+					return nil
+				}
 			}
-			if len(runs) == 0 {
-				fmt.Fprintf(a.stdout, "%s never fires again.\n", p.Schedule)
-				return nil
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(w, "#\tLOCAL (%s)\tUTC\n", loc)
+			t := &support.Table{Columns: []string{"#", fmt.Sprintf("LOCAL (%s)", loc), "UTC"}}
 			for i, r := range runs {
-				fmt.Fprintf(w, "%d\t%s\t%s\n", i+1, r.Local.Format("Mon 2006-01-02 15:04 MST"), r.UTC.Format("2006-01-02 15:04Z"))
+				t.Add(strconv.Itoa(i+1), r.Local.Format("Mon 2006-01-02 15:04 MST"), r.UTC.Format("2006-01-02 15:04Z"))
 			}
-			return w.Flush()
+			return a.emit(nil, t)
 		},
 	}
 	cmd.Flags().IntVarP(&n, "count", "n", defaultNextRuns, fmt.Sprintf("how many run times to show (1-%d)", maxNextRuns))

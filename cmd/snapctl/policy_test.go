@@ -253,12 +253,12 @@ func TestPolicyPauseResumeDelete(t *testing.T) {
 			t.Errorf("after %s: enabled %t, want %t", st.verb, got.Enabled, st.wantEnabled)
 		}
 	}
-	r := c.ok("policy", "delete", "pol-web1")
+	r := c.ok("policy", "delete", "pol-web1", "--yes")
 	if !strings.Contains(r.stdout, "Deleted policy pol-web1") {
 		t.Errorf("delete output %q", r.stdout)
 	}
 	assertFails(t, c.run("", "policy", "get", "pol-web1"), exitUsage, "no policy")
-	assertFails(t, c.run("", "policy", "delete", "pol-web1"), exitUsage, "no policy")
+	assertFails(t, c.run("", "policy", "delete", "pol-web1", "--yes"), exitUsage, "no policy")
 }
 
 func TestPolicyNext(t *testing.T) {
@@ -364,5 +364,5 @@ func TestUnreadableStoredPolicy(t *testing.T) {
 	}
 	assertFails(t, c.run("", "policy", "get", "pol-web1"), exitUsage, `"pol-web1"`, "attribute keep_last")
 	assertFails(t, c.run("", "policy", "list"), exitUsage, `"pol-web1"`, "attribute keep_last")
-	c.ok("policy", "delete", "pol-web1")
+	c.ok("policy", "delete", "pol-web1", "--yes")
 }

@@ -51,7 +51,7 @@ func TestCommandsReachTheSchedule(t *testing.T) {
 		{[]string{"policy", "pause", "pol-web1"}, "DISABLED cron(0 3 * * ? *) Europe/Berlin"},
 		{[]string{"policy", "resume", "pol-web1"}, "ENABLED cron(0 3 * * ? *) Europe/Berlin"},
 		{with(webFlags, "--tz", "Asia/Tokyo"), "ENABLED cron(0 3 * * ? *) Asia/Tokyo"},
-		{[]string{"policy", "delete", "pol-web1"}, "none"},
+		{[]string{"policy", "delete", "pol-web1", "--yes"}, "none"},
 	}
 	for _, st := range steps {
 		c.ok(st.args...)
