@@ -32,4 +32,32 @@
 // backslash escapes for Markdown, a formula guard for CSV). Authorization
 // must read REDACTED in the rows; a header that still looks like a bearer
 // token is dropped, and the report says so without quoting it.
+//
+// Decisions:
+//   - The baseline is the dimension's own daily roll-ups of the 30 days
+//     minus the days the window overlaps; the detector's baseline is shown
+//     beside it. Calls are counted per attempt (retries included), the
+//     detector's main signal; runs are counted separately for impact.
+//   - Readers take half-open [from, to) ranges rather than "since", so a
+//     report on last week's incident reads last week only. An adapter over
+//     the existing since-queries stays index-only by adding the upper
+//     bound to the key condition (BETWEEN) or by stopping at to.
+//   - A failed call counts by APICall.Class when the recorder set it, else
+//     by its status (the rule of shared/docloud); only ProviderSide classes
+//     are "affected".
+//   - The deep dive reads at most MaxDeepDiveCandidates resources: those
+//     with the most affected runs (a resource hit in several runs is likely
+//     on a frequent schedule), then picks the one with an hourly policy and
+//     the most runs in the window. BuildInput.ResourceKey overrides.
+//   - Header samples: the first call of each error kind, then calls spread
+//     evenly over the window's hours; only a few calls per hour keep their
+//     headers while gathering, so memory follows the affected calls.
+//
+// The HTML is checked in a browser with Debian's chromium, on the golden
+// file the tests keep up to date:
+//
+//	chromium --headless --no-sandbox --dump-dom file://$PWD/shared/escalation/testdata/incident.html \
+//	  | grep -o '<section id="[a-z-]*"'     # the seven section ids
+//	chromium --headless --no-sandbox --screenshot=/tmp/report.png --window-size=1300,1400 \
+//	  file://$PWD/shared/escalation/testdata/incident.html
 package escalation

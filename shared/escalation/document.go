@@ -11,7 +11,9 @@ import (
 // its Title the heading in every format; both are stable, so checks (a
 // headless browser, a test, ops' bookmarks) can find each section.
 type Section struct {
-	ID    string
+	// ID is the section's HTML id, e.g. "daily-rates".
+	ID string
+	// Title is its heading, e.g. "Daily error rates, last 30 days".
 	Title string
 }
 
@@ -239,7 +241,10 @@ func (r *Report) errorParts() []part {
 		Right: []bool{true, false, false, true, false, false, false}}
 	for _, e := range r.TopErrors {
 		id, msg := e.ErrorID, cut(e.Message, inlineMessage)
-		if id == "" && msg == "" {
+		switch {
+		case id == "" && e.HTTPStatus == 0:
+			id = "(no response)"
+		case id == "" && msg == "":
 			id, msg = "(none)", "(no JSON error body)"
 		}
 		t.Rows = append(t.Rows, []string{statusText(e.HTTPStatus), id, msg, formatCount(e.Count),
@@ -270,6 +275,9 @@ func headerTable(kind string, hs []Header) *table {
 	t := &table{Head: []string{kind, "value"}, Right: []bool{false, false}}
 	for _, h := range hs {
 		t.Rows = append(t.Rows, []string{h.Name, h.Value})
+	}
+	if len(hs) == 0 {
+		t.Rows = [][]string{{"(none)", ""}}
 	}
 	return t
 }

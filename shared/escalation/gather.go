@@ -23,10 +23,11 @@ type errorKind struct {
 	id, msg string
 }
 
-// resourceTally is what the gatherer keeps per affected resource.
+// resourceTally is what the gatherer keeps per affected resource; runs
+// lists its affected runs' ids (few: a policy fires at most hourly).
 type resourceTally struct {
 	AffectedResource
-	runs map[string]struct{}
+	runs []string
 }
 
 // callGatherer folds the failed calls of the window, one hour at a time,
@@ -118,7 +119,7 @@ func (g *callGatherer) tallyResource(row *AffectedCall) {
 	t := g.resources[row.ResourceKey]
 	if t == nil {
 		t = &resourceTally{AffectedResource: AffectedResource{ResourceKey: row.ResourceKey, Region: row.Region,
-			AccountID: row.AccountID, First: row.At, Last: row.At}, runs: map[string]struct{}{}}
+			AccountID: row.AccountID, First: row.At, Last: row.At}}
 		g.resources[row.ResourceKey] = t
 	}
 	t.Failures++
@@ -128,8 +129,8 @@ func (g *callGatherer) tallyResource(row *AffectedCall) {
 	if row.At.After(t.Last) {
 		t.Last = row.At
 	}
-	if row.RunID != "" {
-		t.runs[row.RunID] = struct{}{}
+	if row.RunID != "" && !contains(t.runs, row.RunID) {
+		t.runs = append(t.runs, row.RunID)
 	}
 }
 

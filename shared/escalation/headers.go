@@ -80,7 +80,9 @@ func clean(s string, max int) string {
 // DroppedHeader names a header CleanHeaders left out, and why; it never
 // holds the value.
 type DroppedHeader struct {
-	Name   string
+	// Name is the header's name, lower case (itself scrubbed).
+	Name string
+	// Reason says why, e.g. "it is not REDACTED".
 	Reason string
 }
 

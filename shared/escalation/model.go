@@ -53,7 +53,8 @@ type DayCounts struct {
 	CallCounts
 }
 
-// RunCounts counts runs by terminal status.
+// RunCounts counts runs by terminal status (skipped: a paused policy
+// fired anyway).
 type RunCounts struct {
 	Succeeded int64 `json:"succeeded"`
 	Failed    int64 `json:"failed"`
@@ -63,6 +64,7 @@ type RunCounts struct {
 
 // Window is a half-open time range [From, To), UTC.
 type Window struct {
+	// From is the first instant in the window, To the first after it.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 }
@@ -156,17 +158,22 @@ type AffectedCall struct {
 
 // AffectedResource sums the affected calls of one droplet or volume.
 type AffectedResource struct {
-	ResourceKey string    `json:"resource_key"`
-	Region      string    `json:"region"`
-	AccountID   string    `json:"account_id"`
-	Failures    int       `json:"failures"`
-	Runs        int       `json:"runs"`
-	First       time.Time `json:"first"`
-	Last        time.Time `json:"last"`
+	// ResourceKey is e.g. "droplet:3164444"; Region and AccountID are
+	// those of its first affected call.
+	ResourceKey string `json:"resource_key"`
+	Region      string `json:"region"`
+	AccountID   string `json:"account_id"`
+	// Failures counts its affected calls and Runs the distinct runs that
+	// made them; First and Last are the first and last call's times.
+	Failures int       `json:"failures"`
+	Runs     int       `json:"runs"`
+	First    time.Time `json:"first"`
+	Last     time.Time `json:"last"`
 }
 
 // ErrorCount is one kind of provider answer among the affected calls.
 type ErrorCount struct {
+	// HTTPStatus and ErrorID are the answer's (0 and "" without one).
 	HTTPStatus int    `json:"http_status"`
 	ErrorID    string `json:"error_id"`
 	// Message is DigitalOcean's message, or the transport error's when no
@@ -179,7 +186,7 @@ type ErrorCount struct {
 	SampleRequestID string `json:"sample_request_id"`
 }
 
-// Header is one recorded header.
+// Header is one recorded header, its name in lower case.
 type Header struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
@@ -188,6 +195,9 @@ type Header struct {
 // HeaderSample is one affected call's request and response headers, after
 // the secret check (see CleanHeaders).
 type HeaderSample struct {
+	// At, Operation, ResourceKey, Method, Path, HTTPStatus and RequestID
+	// identify the call; Request and Response are its cleaned headers,
+	// sorted by name.
 	At          time.Time          `json:"at"`
 	Operation   snapkeep.Operation `json:"operation"`
 	ResourceKey string             `json:"resource_key"`
@@ -201,6 +211,7 @@ type HeaderSample struct {
 
 // Timeline is the deep dive: one affected resource's runs over the window.
 type Timeline struct {
+	// ResourceKey and Region name the resource followed.
 	ResourceKey string `json:"resource_key"`
 	Region      string `json:"region"`
 	// Hourly is true when one of its policies fires hourly or more often
@@ -218,14 +229,17 @@ type Timeline struct {
 
 // TimelineRun is one run of the deep-dive resource.
 type TimelineRun struct {
+	// PolicyID and Slot are the run's key.
 	PolicyID string             `json:"policy_id"`
 	Slot     time.Time          `json:"slot"`
 	Status   snapkeep.RunStatus `json:"status"`
 	// Class is the run's error class, or its retry class while unfinished.
-	Class      snapkeep.ErrorClass `json:"class,omitempty"`
-	Attempts   int                 `json:"attempts"`
-	APICalls   int                 `json:"api_calls"`
-	FinishedAt *time.Time          `json:"finished_at,omitempty"`
+	Class snapkeep.ErrorClass `json:"class,omitempty"`
+	// Attempts counts the snapshot attempts, APICalls the run's
+	// DigitalOcean calls; FinishedAt is nil while it is unfinished.
+	Attempts   int        `json:"attempts"`
+	APICalls   int        `json:"api_calls"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	// FailedCalls counts the run's failed calls in the window (any class).
 	FailedCalls int `json:"failed_calls"`
 	// RequestIDs are the x-request-ids of the run's failed calls and of
@@ -251,6 +265,9 @@ type Impact struct {
 
 // ClassImpact is the failed runs of one class.
 type ClassImpact struct {
+	// Class is the runs' class; ProviderSide says whether it counts as
+	// DigitalOcean's failure. Failed and TimedOut count the runs by status,
+	// Customers their distinct customers.
 	Class        snapkeep.ErrorClass `json:"class"`
 	ProviderSide bool                `json:"provider_side"`
 	Failed       int                 `json:"failed"`

@@ -131,6 +131,7 @@ func Incident12h() *Scenario {
 	for m := FixtureStart; m.Before(FixtureNow); m = m.Add(time.Minute) {
 		src.CountRuns(m, snapkeep.RunSucceeded, 10)
 	}
+	src.sortIndexes()
 	sc := &Scenario{Source: src, Now: FixtureNow, HourlyResource: "droplet:" + hourlyDropletID}
 	sc.Incident = g.describe()
 	return sc
