@@ -14,9 +14,11 @@ const maxSubject = 200
 
 // AlertSubject is the subject of the ops alert for inc, naming the
 // provider, the dimension, the rate and the baseline, e.g.
-// "[snapkeep] DigitalOcean API error rate 1.5% (baseline 0.05%) on
-// operation:snapshot_droplet since 06:10 UTC". A pipeline incident says
-// that call outcomes stopped arriving instead. It holds no line break.
+//
+//	[snapkeep] DigitalOcean API error rate 1.5% (baseline 0.05%) on operation:snapshot_droplet since 06:10 UTC
+//
+// A pipeline incident says that call outcomes stopped arriving instead.
+// The subject holds no line break, whatever the incident holds.
 func AlertSubject(inc *snapkeep.Incident) string {
 	if inc == nil {
 		return "[snapkeep] " + Provider + " API escalation report"
@@ -31,8 +33,10 @@ func AlertSubject(inc *snapkeep.Incident) string {
 }
 
 // ResolutionSubject is the subject of the resolution notice for inc, e.g.
-// "[snapkeep] Resolved: DigitalOcean API error rate on
-// operation:snapshot_droplet back to baseline 0.05% (peak 3.1%, 06:10–18:52 UTC)".
+//
+//	[snapkeep] Resolved: DigitalOcean API error rate on operation:snapshot_droplet back to baseline 0.05% (peak 3.1%, 06:10–18:52 UTC)
+//
+// with the dates when the incident spanned midnight.
 func ResolutionSubject(inc *snapkeep.Incident) string {
 	if inc == nil {
 		return "[snapkeep] Resolved: " + Provider + " API incident"
