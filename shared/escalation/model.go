@@ -22,8 +22,9 @@ type CallCounts struct {
 	RateLimited int64 `json:"rate_limited"`
 	// Busy counts 422 "pending event" answers (the resource was busy).
 	Busy int64 `json:"busy"`
-	// Customer4xx counts the other 4xx: revoked tokens, deleted resources,
-	// quotas, rejected requests.
+	// Customer4xx counts the customer-side 4xx: revoked tokens, deleted
+	// resources, quotas, invalid policies (the classes with a
+	// CustomerAction; snapkeep's own internal errors are in none of these).
 	Customer4xx int64 `json:"customer_4xx"`
 }
 

@@ -96,7 +96,7 @@ func (s *Source) addCall(c snapkeep.APICall, calls int64) {
 		counts.RateLimited = 1
 	case c.Class == snapkeep.ClassResourceBusy:
 		counts.Busy = 1
-	default:
+	case c.Class.Info().CustomerAction != "":
 		counts.Customer4xx = 1
 	}
 	s.count(c.StartedAt, c.Region, c.Operation, counts)
