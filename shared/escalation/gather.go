@@ -3,7 +3,6 @@ package escalation
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -302,36 +301,17 @@ func affectedRow(c *snapkeep.APICall, class snapkeep.ErrorClass) AffectedCall {
 }
 
 // callClass is the call's error class: APICall.Class when the recorder set
-// it, else the one status-to-class rule of shared/docloud applied to what
+// it, else the one status-to-class rule (snapkeep.ClassOfStatus) applied to what
 // the row holds; "" for a success.
 func callClass(c *snapkeep.APICall) snapkeep.ErrorClass {
-	if c.Class != "" {
+	switch {
+	case c.Class != "":
 		return c.Class
-	}
-	switch code := c.StatusCode; {
-	case code == 0 && c.TransportError != "":
+	case c.StatusCode == 0 && c.TransportError != "":
 		return snapkeep.ClassNetwork
-	case code >= 500:
-		return snapkeep.ClassProviderError
-	case code == 429:
-		return snapkeep.ClassRateLimited
-	case code == 422:
-		m := strings.ToLower(c.ErrorMessage)
-		switch {
-		case strings.Contains(m, "pending event"), strings.Contains(m, "in progress"), strings.Contains(m, "already has an action"):
-			return snapkeep.ClassResourceBusy
-		case strings.Contains(m, "limit"), strings.Contains(m, "quota"):
-			return snapkeep.ClassQuotaExceeded
-		}
-		return snapkeep.ClassInvalidPolicy
-	case code == 401 || code == 403:
-		return snapkeep.ClassAuthRevoked
-	case code == 404:
-		return snapkeep.ClassResourceMissing
-	case code >= 400:
-		return snapkeep.ClassInternal
 	}
-	return ""
+	// Rows written before they carried their class: the one status rule.
+	return snapkeep.ClassOfStatus(c.StatusCode, c.ErrorMessage)
 }
 
 // noteSet collects notes once each, in the order first added.
