@@ -169,8 +169,27 @@ type Syncer struct {
 // An error means a dependency failed and the call should be retried; every
 // step is idempotent, so a retry after a partial failure is safe.
 func (s *Syncer) Sync(ctx context.Context, policyID string) (Outcome, error) {
+	c, err := s.sync(ctx, policyID)
+	return c.outcome, err
+}
+
+// change is what one sync found and wrote. The reconciler tells repairs
+// from no-ops by it.
+type change struct {
+	outcome Outcome
+	// schedule: the schedule was created, updated or deleted.
+	schedule bool
+	// mark: the policy's invalid_reason was written or cleared.
+	mark bool
+}
+
+// wrote reports whether the sync changed anything.
+func (c change) wrote() bool { return c.schedule || c.mark }
+
+// sync is Sync, saying what it wrote.
+func (s *Syncer) sync(ctx context.Context, policyID string) (change, error) {
 	if policyID == "" {
-		return "", fmt.Errorf("sync policy: empty policy id: %w", snapkeep.ErrInvalid)
+		return change{}, fmt.Errorf("sync policy: empty policy id: %w", snapkeep.ErrInvalid)
 	}
 	p, err := s.Policies.Get(ctx, policyID)
 	if errors.Is(err, snapkeep.ErrNotFound) {
@@ -181,7 +200,7 @@ func (s *Syncer) Sync(ctx context.Context, policyID string) (Outcome, error) {
 		return s.invalid(ctx, policyID, err.Error())
 	}
 	if err != nil {
-		return "", fmt.Errorf("sync policy %s: %w", policyID, err)
+		return change{}, fmt.Errorf("sync policy %s: %w", policyID, err)
 	}
 	if err := p.Validate(); err != nil {
 		return s.invalid(ctx, policyID, err.Error())
@@ -191,51 +210,68 @@ func (s *Syncer) Sync(ctx context.Context, policyID string) (Outcome, error) {
 		return s.invalid(ctx, policyID, err.Error())
 	}
 	if err != nil {
-		return "", fmt.Errorf("sync policy %s: %w", policyID, err)
+		return change{}, fmt.Errorf("sync policy %s: %w", policyID, err)
+	}
+	c := change{outcome: OutcomeUnchanged, schedule: changed}
+	if changed {
+		c.outcome = OutcomeScheduled
 	}
 	if p.InvalidReason != "" {
-		if _, err := s.Policies.MarkInvalid(ctx, policyID, ""); err != nil && !errors.Is(err, snapkeep.ErrNotFound) {
-			return "", fmt.Errorf("sync policy %s: clear invalid reason: %w", policyID, err)
+		cleared, err := s.Policies.MarkInvalid(ctx, policyID, "")
+		if err != nil && !errors.Is(err, snapkeep.ErrNotFound) {
+			return change{}, fmt.Errorf("sync policy %s: clear invalid reason: %w", policyID, err)
 		}
 		// ErrNotFound: deleted since the read; its REMOVE record, later in
 		// the stream, deletes the schedule.
+		c.mark = cleared
 	}
-	outcome := OutcomeUnchanged
-	if changed {
-		outcome = OutcomeScheduled
+	level := slog.LevelInfo
+	if !c.wrote() {
+		// Replays and reconciles of policies in step: nothing to say.
+		level = slog.LevelDebug
 	}
-	s.log().InfoContext(ctx, "policy schedule synced",
-		"policy_id", policyID, "outcome", string(outcome),
+	s.log().Log(ctx, level, "policy schedule synced",
+		"policy_id", policyID, "outcome", string(c.outcome), "mark_cleared", c.mark,
 		"schedule", p.Schedule, "time_zone", p.TimeZone, "enabled", p.Enabled)
-	return outcome, nil
+	return c, nil
 }
 
 // removed deletes the schedule of a policy that no longer exists.
-func (s *Syncer) removed(ctx context.Context, policyID string) (Outcome, error) {
+func (s *Syncer) removed(ctx context.Context, policyID string) (change, error) {
 	deleted, err := s.Schedules.Delete(ctx, policyID)
 	if err != nil {
-		return "", fmt.Errorf("sync deleted policy %s: %w", policyID, err)
+		return change{}, fmt.Errorf("sync deleted policy %s: %w", policyID, err)
 	}
-	s.log().InfoContext(ctx, "policy schedule synced",
+	level := slog.LevelInfo
+	if !deleted {
+		level = slog.LevelDebug // gone already: a replayed REMOVE
+	}
+	s.log().Log(ctx, level, "policy schedule synced",
 		"policy_id", policyID, "outcome", string(OutcomeDeleted), "schedule_deleted", deleted)
-	return OutcomeDeleted, nil
+	return change{outcome: OutcomeDeleted, schedule: deleted}, nil
 }
 
 // invalid deletes the schedule of a policy that cannot be scheduled and
 // marks the policy with the reason.
-func (s *Syncer) invalid(ctx context.Context, policyID, reason string) (Outcome, error) {
+func (s *Syncer) invalid(ctx context.Context, policyID, reason string) (change, error) {
 	deleted, err := s.Schedules.Delete(ctx, policyID)
 	if err != nil {
-		return "", fmt.Errorf("sync invalid policy %s: %w", policyID, err)
+		return change{}, fmt.Errorf("sync invalid policy %s: %w", policyID, err)
 	}
 	marked, err := s.Policies.MarkInvalid(ctx, policyID, reason)
 	if err != nil && !errors.Is(err, snapkeep.ErrNotFound) {
-		return "", fmt.Errorf("sync invalid policy %s: mark invalid: %w", policyID, err)
+		return change{}, fmt.Errorf("sync invalid policy %s: mark invalid: %w", policyID, err)
 	}
-	s.log().WarnContext(ctx, "policy is invalid; it has no schedule",
+	c := change{outcome: OutcomeInvalid, schedule: deleted, mark: marked}
+	level := slog.LevelWarn
+	if !c.wrote() {
+		// Already marked and unscheduled: a replay or a reconcile.
+		level = slog.LevelDebug
+	}
+	s.log().Log(ctx, level, "policy is invalid; it has no schedule",
 		"policy_id", policyID, "outcome", string(OutcomeInvalid), "reason", reason,
 		"schedule_deleted", deleted, "marked", marked)
-	return OutcomeInvalid, nil
+	return c, nil
 }
 
 func (s *Syncer) log() *slog.Logger {

@@ -23,6 +23,7 @@ type fakeClient struct {
 	create func(context.Context, *awsscheduler.CreateScheduleInput) (*awsscheduler.CreateScheduleOutput, error)
 	update func(context.Context, *awsscheduler.UpdateScheduleInput) (*awsscheduler.UpdateScheduleOutput, error)
 	delete func(context.Context, *awsscheduler.DeleteScheduleInput) (*awsscheduler.DeleteScheduleOutput, error)
+	list   func(context.Context, *awsscheduler.ListSchedulesInput) (*awsscheduler.ListSchedulesOutput, error)
 }
 
 func (f *fakeClient) GetSchedule(ctx context.Context, in *awsscheduler.GetScheduleInput, _ ...func(*awsscheduler.Options)) (*awsscheduler.GetScheduleOutput, error) {
@@ -39,6 +40,10 @@ func (f *fakeClient) UpdateSchedule(ctx context.Context, in *awsscheduler.Update
 
 func (f *fakeClient) DeleteSchedule(ctx context.Context, in *awsscheduler.DeleteScheduleInput, _ ...func(*awsscheduler.Options)) (*awsscheduler.DeleteScheduleOutput, error) {
 	return f.delete(ctx, in)
+}
+
+func (f *fakeClient) ListSchedules(ctx context.Context, in *awsscheduler.ListSchedulesInput, _ ...func(*awsscheduler.Options)) (*awsscheduler.ListSchedulesOutput, error) {
+	return f.list(ctx, in)
 }
 
 // sdkError wraps a Scheduler error as the SDK returns it, request id and all.

@@ -24,6 +24,7 @@ type Client interface {
 	CreateSchedule(ctx context.Context, in *scheduler.CreateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
 	UpdateSchedule(ctx context.Context, in *scheduler.UpdateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error)
 	DeleteSchedule(ctx context.Context, in *scheduler.DeleteScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error)
+	ListSchedules(ctx context.Context, in *scheduler.ListSchedulesInput, optFns ...func(*scheduler.Options)) (*scheduler.ListSchedulesOutput, error)
 }
 
 var _ Client = (*scheduler.Client)(nil)
@@ -73,7 +74,13 @@ type Schedules struct {
 	DeadLetterARN string
 }
 
-var _ policysync.Schedules = (*Schedules)(nil)
+var (
+	_ policysync.Schedules      = (*Schedules)(nil)
+	_ policysync.ScheduleLister = (*Schedules)(nil)
+)
+
+// ListPageSize is ListSchedules' MaxResults: the most the API allows.
+const ListPageSize = 100
 
 // Apply makes the schedule named spec.Name match spec: it creates the
 // schedule when it is missing, updates it when anything we set differs
@@ -129,6 +136,27 @@ func (s *Schedules) Delete(ctx context.Context, name string) (bool, error) {
 		return false, s.wrap("delete", name, err)
 	}
 	return true, nil
+}
+
+// ScheduleNames returns one page (up to ListPageSize) of the names of the
+// schedules in the group, from token ("" is the first page), and the token
+// of the next page ("" after the last). Every schedule in the group is a
+// policy's: the stack's own schedules (the sweep, the reconcile) live in
+// the default group.
+func (s *Schedules) ScheduleNames(ctx context.Context, token string) ([]string, string, error) {
+	in := &scheduler.ListSchedulesInput{GroupName: aws.String(s.Group), MaxResults: aws.Int32(ListPageSize)}
+	if token != "" {
+		in.NextToken = aws.String(token)
+	}
+	out, err := s.Client.ListSchedules(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list schedules of group %s: %w", s.Group, err)
+	}
+	names := make([]string, 0, len(out.Schedules))
+	for _, sc := range out.Schedules {
+		names = append(names, aws.ToString(sc.Name))
+	}
+	return names, aws.ToString(out.NextToken), nil
 }
 
 func checkName(name string) error {

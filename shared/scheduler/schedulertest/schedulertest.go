@@ -1,6 +1,7 @@
-// Package schedulertest helps integration tests of policy schedules against
-// the local stack (moto, through shared/awslocal/awstest): it creates the
-// stack's schedule group, named as template.yaml names it, for one test.
+// Package schedulertest helps tests of policy schedules: against the local
+// stack (moto, through shared/awslocal/awstest) it creates the stack's
+// schedule group, named as template.yaml names it, for one test; without
+// it, Fake is an in-memory Scheduler for unit tests and benchmarks.
 package schedulertest
 
 import (
