@@ -13,6 +13,7 @@ import (
 // Key names one entry of an Aggregate: a dimension and the UTC minute the
 // calls started in.
 type Key struct {
+	// Dimension is "all", "region:<slug>" or "operation:<op>".
 	Dimension snapkeep.Dimension
 	// Minute is the start of the minute, UTC, without monotonic reading.
 	Minute time.Time
@@ -50,7 +51,8 @@ type aggKey struct {
 
 // Aggregate folds call outcomes into Counts per (dimension, minute). Two
 // aggregates merge by adding their counts, so the parts of a stream window
-// (each Lambda invocation's, each shard's) add up to the whole in any order.
+// (a window terminated early goes on in a fresh part; each shard has its
+// own) add up to the whole in any order.
 // The zero value is not ready: use NewAggregate. Not safe for concurrent use.
 type Aggregate struct {
 	counts map[aggKey]*Counts

@@ -18,7 +18,7 @@ import (
 type BurnRule struct {
 	// SLO is the success objective, e.g. 0.999.
 	SLO float64
-	// Windows are the (long, short, factor) pairs.
+	// Windows are the (long, short, factor) pairs; any burning pair fires.
 	Windows []BurnWindow
 	// MinCalls is the quiet-hours floor: a long window with fewer calls
 	// never fires.
@@ -27,8 +27,12 @@ type BurnRule struct {
 
 // BurnWindow is one pair of a BurnRule.
 type BurnWindow struct {
+	// Long and Short are the two windows, whole minutes, both ending with
+	// the minute stepped.
 	Long, Short time.Duration
-	Factor      float64
+	// Factor is the burn rate both must reach: their failure rate at least
+	// Factor × (1 - SLO).
+	Factor float64
 }
 
 // DefaultBurnRule is the workbook's paging rule for a 99.9% SLO: 1h and 5m
@@ -65,6 +69,7 @@ func (r BurnRule) Validate() error {
 // calls and failures (a ring as long as the longest window), stored
 // between evaluations like State.
 type BurnState struct {
+	// Dimension is the dimension watched.
 	Dimension snapkeep.Dimension `json:"dimension"`
 	// Minute is the last minute stepped.
 	Minute time.Time `json:"minute,omitzero"`

@@ -168,7 +168,9 @@ func TestValidate(t *testing.T) {
 
 func TestBaseline(t *testing.T) {
 	p := errorrate.DefaultParams()
-	day := func(calls, failures int64) errorrate.Counts { return errorrate.Counts{Calls: calls, Failures: failures} }
+	day := func(calls, failures int64) errorrate.Counts {
+		return errorrate.Counts{Calls: calls, Failures: failures}
+	}
 	var clean, withIncident []errorrate.Counts
 	for i := 0; i < 30; i++ {
 		clean = append(clean, day(14400, 0))

@@ -123,6 +123,7 @@ type Source struct {
 // Decision is the outcome of one detector step for one dimension, with
 // the figures an incident is made of.
 type Decision struct {
+	// Dimension is the state's dimension.
 	Dimension snapkeep.Dimension
 	// Detector is DetectorCUSUM or DetectorBurnRate.
 	Detector string

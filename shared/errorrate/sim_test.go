@@ -359,30 +359,41 @@ func (sim simulation) run() simResults {
 	res := simResults{falseAlarms: map[float64][2]float64{}}
 	for _, cy := range sim.cycles {
 		for _, v := range sim.volumes {
-			cfg := newSimConfig(v, cy)
 			for _, q := range sim.rates {
-				var cs, bs []trial
-				var oracle []float64
-				for i := 0; i < sim.trials; i++ {
-					c, b, o := incidentTrial(cfg, q, uint64(i))
-					cs, bs = append(cs, c), append(bs, b)
-					oracle = append(oracle, float64(o))
-				}
-				res.cells = append(res.cells, cell{cycle: cy, volume: v, rate: q,
-					cusum: summarize(cs), burn: summarize(bs), oracle: quantile(oracle, 0.5)})
+				res.cells = append(res.cells, runCell(cy, v, q, sim.trials))
 			}
 		}
 	}
 	for _, v := range sim.faVolumes {
-		cfg := newSimConfig(v, simCycle)
-		var fc, fb int
-		for i := 0; i < sim.faMonths; i++ {
-			c, b := falseAlarmRun(cfg, uint64(i))
-			fc, fb = fc+c, fb+b
-		}
-		res.falseAlarms[v] = [2]float64{float64(fc) / float64(sim.faMonths), float64(fb) / float64(sim.faMonths)}
+		res.falseAlarms[v] = runFalseAlarms(v, sim.faMonths)
 	}
 	return res
+}
+
+// runCell runs trials incidents at rate q on traffic of volume calls/h
+// with the given daily cycle.
+func runCell(cycle, volume, q float64, trials int) cell {
+	cfg := newSimConfig(volume, cycle)
+	var cs, bs []trial
+	var oracle []float64
+	for i := 0; i < trials; i++ {
+		c, b, o := incidentTrial(cfg, q, uint64(i))
+		cs, bs = append(cs, c), append(bs, b)
+		oracle = append(oracle, float64(o))
+	}
+	return cell{cycle: cycle, volume: volume, rate: q, cusum: summarize(cs), burn: summarize(bs), oracle: quantile(oracle, 0.5)}
+}
+
+// runFalseAlarms returns the CUSUM's and the burn-rate rule's false
+// alarms per 30 days over months incident-free runs.
+func runFalseAlarms(volume float64, months int) [2]float64 {
+	cfg := newSimConfig(volume, simCycle)
+	var fc, fb int
+	for i := 0; i < months; i++ {
+		c, b := falseAlarmRun(cfg, uint64(i))
+		fc, fb = fc+c, fb+b
+	}
+	return [2]float64{float64(fc) / float64(months), float64(fb) / float64(months)}
 }
 
 func (res simResults) cell(cycle, volume, rate float64) cell {
