@@ -245,7 +245,9 @@ func TestFailuresAcrossCustomersIncludeRunsRetrying(t *testing.T) {
 		retrying func(r *snapkeep.Run) bool // nil: not asked for
 	}{
 		{"provider_error, last day", support.FailureQuery{Classes: []snapkeep.ErrorClass{snapkeep.ClassProviderError}, Range: day},
-			func(r *snapkeep.Run) bool { return r.ErrorClass == snapkeep.ClassProviderError && inRange(day, *r.FinishedAt) },
+			func(r *snapkeep.Run) bool {
+				return r.ErrorClass == snapkeep.ClassProviderError && inRange(day, *r.FinishedAt)
+			},
 			func(r *snapkeep.Run) bool { return !r.Status.Terminal() && r.RetryClass == snapkeep.ClassProviderError }},
 		{"every class, three days", support.FailureQuery{Range: threeDays, Limit: 1000},
 			func(r *snapkeep.Run) bool { return r.ErrorClass != "" && inRange(threeDays, *r.FinishedAt) },
