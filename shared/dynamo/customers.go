@@ -3,9 +3,12 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -55,5 +58,49 @@ func (s *CustomerStore) Put(ctx context.Context, c *snapkeep.Customer) error {
 		return fmt.Errorf("put customer %q: decode stored item: %w", c.CustomerID, err)
 	}
 	c.CreatedAt, c.UpdatedAt = got.CreatedAt, got.UpdatedAt
+	return nil
+}
+
+// blockAttrs names the Customer attribute that stops each channel.
+var blockAttrs = map[string]string{
+	snapkeep.ChannelEmail: "email_blocked",
+	snapkeep.ChannelSlack: "slack_blocked",
+}
+
+// Block records why messages to the customer on channel stopped (a
+// suppressed address, a Slack webhook that answers 404 or 410): it sets
+// email_blocked or slack_blocked to reason (bounded to 1 KB) and
+// updated_at, with one UpdateItem, leaving every other attribute as it
+// is. A missing customer is an error wrapping snapkeep.ErrNotFound; an
+// unknown channel or an empty reason one wrapping snapkeep.ErrInvalid.
+func (s *CustomerStore) Block(ctx context.Context, customerID, channel, reason string) error {
+	attr, ok := blockAttrs[channel]
+	switch {
+	case !ok:
+		return fmt.Errorf("block customer %q: channel %q: want email or slack: %w", customerID, channel, snapkeep.ErrInvalid)
+	case strings.TrimSpace(reason) == "":
+		return fmt.Errorf("block customer %q on %s: the reason is empty: %w", customerID, channel, snapkeep.ErrInvalid)
+	}
+	now, err := attributevalue.Marshal(clock(s.Now))
+	if err != nil {
+		return err
+	}
+	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.Table),
+		Key:                      map[string]types.AttributeValue{attrCustomerID: &types.AttributeValueMemberS{Value: customerID}},
+		UpdateExpression:         aws.String("SET #b = :r, #u = :u"),
+		ConditionExpression:      aws.String("attribute_exists(#k)"),
+		ExpressionAttributeNames: map[string]string{"#b": attr, "#u": attrUpdatedAt, "#k": attrCustomerID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":r": &types.AttributeValueMemberS{Value: snapkeep.Bound(reason, maxNoticeError)},
+			":u": now,
+		},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("block customer %q on %s: %w", customerID, channel, snapkeep.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("block customer %q on %s: %w", customerID, channel, err)
+	}
 	return nil
 }

@@ -132,5 +132,24 @@ var Leases = TableSpec{
 
 // AllTables lists every table the code uses.
 func AllTables() []TableSpec {
-	return []TableSpec{Policies, Customers, Runs, APICalls, Stats, Incidents, Leases}
+	return []TableSpec{Policies, Customers, Runs, APICalls, Stats, Incidents, Leases, Mailings}
+}
+
+// IndexMailingsPending is the Mailings table's sparse index of the
+// mailings a periodic trigger still has to send (pending, due_at).
+const IndexMailingsPending = "pending"
+
+// Mailings holds one item per message snapkeep sends to many customers
+// and per customer (key mailing_id + customer_id): the incident notice and
+// the resolved notice of a provider incident ("incident#<incident id>"),
+// the daily digest ("digest#<date>"); who got it, on which channel, and
+// the runs it tells of. Items a periodic trigger still has to send carry
+// pending and due_at (the sparse pending index); items expire by TTL.
+var Mailings = TableSpec{
+	LogicalID: "MailingsTable", EnvVar: "MAILINGS_TABLE",
+	PartitionKey: s("mailing_id"), SortKey: s("customer_id"),
+	Indexes: []IndexSpec{
+		{Name: IndexMailingsPending, PartitionKey: s("pending"), SortKey: s("due_at")},
+	},
+	TTLAttribute: "expires_at",
 }
