@@ -102,8 +102,9 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	}
 }
 
-// Pause admits nothing for d from now and empties the bucket. A shorter
-// pause never cuts a longer one short.
+// Pause admits nothing for d from now and empties the bucket, which then
+// refills from the end of the pause. A shorter pause never cuts a longer
+// one short.
 func (l *Limiter) Pause(d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -31,8 +31,9 @@ type Fake struct {
 	Fail func(op, name string) error
 
 	mu     sync.Mutex
-	groups map[string]map[string]*scheduler.GetScheduleOutput
-	calls  map[string]int
+	groups  map[string]map[string]*scheduler.GetScheduleOutput
+	calls   map[string]int
+	changes int
 }
 
 // NewFake returns a Fake holding the named, empty groups.
@@ -54,6 +55,13 @@ func (f *Fake) Calls(op string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[op]
+}
+
+// Changes returns how many creates, updates and deletes succeeded.
+func (f *Fake) Changes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changes
 }
 
 // Names returns the names of the group's schedules, sorted.
@@ -177,6 +185,7 @@ func (f *Fake) CreateSchedule(_ context.Context, in *scheduler.CreateScheduleInp
 		CreationDate: aws.Time(now), LastModificationDate: aws.Time(now),
 	})
 	g[name] = sc
+	f.changes++
 	return &scheduler.CreateScheduleOutput{ScheduleArn: sc.Arn}, nil
 }
 
@@ -204,6 +213,7 @@ func (f *Fake) UpdateSchedule(_ context.Context, in *scheduler.UpdateScheduleInp
 		StartDate: in.StartDate, EndDate: in.EndDate, KmsKeyArn: in.KmsKeyArn,
 		CreationDate: old.CreationDate, LastModificationDate: aws.Time(f.now()),
 	})
+	f.changes++
 	return &scheduler.UpdateScheduleOutput{ScheduleArn: old.Arn}, nil
 }
 
@@ -223,6 +233,7 @@ func (f *Fake) DeleteSchedule(_ context.Context, in *scheduler.DeleteScheduleInp
 		return nil, notFound(name)
 	}
 	delete(g, name)
+	f.changes++
 	return &scheduler.DeleteScheduleOutput{}, nil
 }
 
