@@ -30,7 +30,7 @@ type Fake struct {
 	// Throttled returns the error Scheduler throttles with.
 	Fail func(op, name string) error
 
-	mu     sync.Mutex
+	mu      sync.Mutex
 	groups  map[string]map[string]*scheduler.GetScheduleOutput
 	calls   map[string]int
 	changes int
