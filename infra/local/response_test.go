@@ -19,20 +19,23 @@ import (
 	"github.com/snapkeep/snapkeep/infra/local"
 )
 
-// TestResponsesAreReadAsLambdaReadsThem gives a batch of three records
-// (sequence numbers 100, 101, 102) one first response and checks what the
-// second invocation (which succeeds) gets.
+// responseCase is a first response to a batch of three records (sequence
+// numbers 100, 101, 102) and what the next invocation must get.
+type responseCase struct {
+	name      string
+	windows   bool
+	report    bool
+	first     string
+	wantRetry []string // records of the second invocation; nil: no retry
+	wantState string   // state of the invocation after the first (windows)
+}
+
+// TestResponsesAreReadAsLambdaReadsThem gives a batch one first response
+// and checks what the next invocation (which succeeds) gets.
 func TestResponsesAreReadAsLambdaReadsThem(t *testing.T) {
 	t.Parallel()
 	whole := []string{"100", "101", "102"}
-	tests := []struct {
-		name      string
-		windows   bool
-		report    bool
-		first     string
-		wantRetry []string // records of the second invocation; nil: no retry
-		wantState string   // state of the second invocation (windows)
-	}{
+	tests := []responseCase{
 		{name: "empty failure list", report: true, first: `{"batchItemFailures":[]}`},
 		{name: "null failure list", report: true, first: `{"batchItemFailures":null}`},
 		{name: "empty response", report: true, first: `{}`},
@@ -56,68 +59,76 @@ func TestResponsesAreReadAsLambdaReadsThem(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			src := testSource(func(s *local.Source) {
-				s.BatchSize = 3
-				s.MaximumRetryAttempts = 1
-				if tt.report {
-					s.FunctionResponseTypes = []string{local.ReportBatchItemFailures}
-				}
-				if tt.windows {
-					s.TumblingWindowInSeconds = 300
-				}
-			})
-			var payloads []windowPayload
-			invoke := func(_ context.Context, payload []byte) ([]byte, error) {
-				var p windowPayload
-				if err := json.Unmarshal(payload, &p); err != nil {
-					t.Fatal(err)
-				}
-				payloads = append(payloads, p)
-				if len(payloads) == 1 {
-					return []byte(tt.first), nil
-				}
-				return []byte(`{"state":{}}`), nil
-			}
-			stream := &fakeStream{}
-			stream.add("a", "b", "c")
-			d, err := local.New(t.Context(), local.Config{Source: src, Stream: stream, Invoke: invoke})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Tick(t.Context(), t0); err != nil {
-				t.Fatal(err)
-			}
-			var second *windowPayload
-			for i := range payloads[1:] {
-				if p := &payloads[1+i]; !p.IsFinalInvokeForWindow {
-					second = p
-					break
-				}
-			}
-			switch {
-			case tt.wantRetry == nil && second != nil:
-				t.Errorf("retried %v after %s, want a success", second.seqs(), tt.first)
-			case tt.wantRetry != nil && second == nil:
-				t.Errorf("no retry after %s, want %v retried", tt.first, tt.wantRetry)
-			case tt.wantRetry != nil && !reflect.DeepEqual(second.seqs(), tt.wantRetry):
-				t.Errorf("retried %v after %s, want %v", second.seqs(), tt.first, tt.wantRetry)
-			}
-			if tt.wantState != "" {
-				next := payloads[len(payloads)-1]
-				if second != nil {
-					next = *second
-				} else {
-					if err := d.Tick(t.Context(), t0.Add(5*time.Minute)); err != nil { // the final invocation carries the state
-						t.Fatal(err)
-					}
-					next = payloads[len(payloads)-1]
-				}
-				if string(next.State) != tt.wantState {
-					t.Errorf("next state %s, want %s", next.State, tt.wantState)
-				}
-			}
+			tt.run(t)
 		})
 	}
+}
+
+func (tt responseCase) run(t *testing.T) {
+	var payloads []windowPayload
+	invoke := func(_ context.Context, payload []byte) ([]byte, error) {
+		var p windowPayload
+		if err := json.Unmarshal(payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		payloads = append(payloads, p)
+		if len(payloads) == 1 {
+			return []byte(tt.first), nil
+		}
+		return []byte(`{"state":{}}`), nil
+	}
+	d := tt.deliverer(t, invoke)
+	if err := d.Tick(t.Context(), t0); err != nil {
+		t.Fatal(err)
+	}
+	var second *windowPayload
+	for i := range payloads[1:] {
+		if p := &payloads[1+i]; !p.IsFinalInvokeForWindow {
+			second = p
+			break
+		}
+	}
+	switch {
+	case tt.wantRetry == nil && second != nil:
+		t.Errorf("retried %v after %s, want a success", second.seqs(), tt.first)
+	case tt.wantRetry != nil && second == nil:
+		t.Errorf("no retry after %s, want %v retried", tt.first, tt.wantRetry)
+	case tt.wantRetry != nil && !reflect.DeepEqual(second.seqs(), tt.wantRetry):
+		t.Errorf("retried %v after %s, want %v", second.seqs(), tt.first, tt.wantRetry)
+	}
+	if tt.wantState == "" {
+		return
+	}
+	if second == nil { // the final invocation carries the state
+		if err := d.Tick(t.Context(), t0.Add(5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		second = &payloads[len(payloads)-1]
+	}
+	if string(second.State) != tt.wantState {
+		t.Errorf("next state %s, want %s", second.State, tt.wantState)
+	}
+}
+
+// deliverer delivers three records to invoke, retrying once.
+func (tt responseCase) deliverer(t *testing.T, invoke local.InvokeFunc) *local.Deliverer {
+	src := testSource(func(s *local.Source) {
+		s.BatchSize = 3
+		s.MaximumRetryAttempts = 1
+		if tt.report {
+			s.FunctionResponseTypes = []string{local.ReportBatchItemFailures}
+		}
+		if tt.windows {
+			s.TumblingWindowInSeconds = 300
+		}
+	})
+	stream := &fakeStream{}
+	stream.add("a", "b", "c")
+	d, err := local.New(t.Context(), local.Config{Source: src, Stream: stream, Invoke: invoke})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // windowPayload decodes a payload keeping the state as JSON.
