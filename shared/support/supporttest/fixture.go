@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,7 +206,8 @@ func (f *Fixture) shareRequestID() {
 
 func incidents() []snapkeep.Incident {
 	inc := func(id string, opened time.Duration, resolved bool) snapkeep.Incident {
-		i := snapkeep.Incident{IncidentID: id, Kind: snapkeep.IncidentProvider, Dimension: snapkeep.DimensionAll,
+		dim := strings.Split(id, "#")[1]
+		i := snapkeep.Incident{IncidentID: id, Kind: snapkeep.IncidentProvider, Dimension: snapkeep.Dimension(dim),
 			Class: snapkeep.ClassProviderError, State: snapkeep.IncidentFiring, StartedAt: Now.Add(-opened - 10*time.Minute),
 			OpenedAt: Now.Add(-opened), Detector: "cusum", BaselineRate: 0.002, Rate: 0.021, PeakRate: 0.05,
 			Calls: 4000, Failures: 84, AffectedCustomers: 7, UpdatedAt: Now.Add(-opened)}
