@@ -75,7 +75,9 @@ func (f stackFake) DescribeStacks(context.Context, *cloudformation.DescribeStack
 }
 
 func TestFindStackRefusesUnusableStacks(t *testing.T) {
-	out := func(k, v string) cftypes.Output { return cftypes.Output{OutputKey: aws.String(k), OutputValue: aws.String(v)} }
+	out := func(k, v string) cftypes.Output {
+		return cftypes.Output{OutputKey: aws.String(k), OutputValue: aws.String(v)}
+	}
 	tests := []struct {
 		name  string
 		stack cftypes.Stack
