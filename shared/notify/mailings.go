@@ -25,7 +25,9 @@ const (
 func IncidentMailingID(incidentID string) string { return incidentMailingPrefix + incidentID }
 
 // DigestMailingID is the id of the digest sent at due (its UTC date).
-func DigestMailingID(due time.Time) string { return digestMailingPrefix + due.UTC().Format("2006-01-02") }
+func DigestMailingID(due time.Time) string {
+	return digestMailingPrefix + due.UTC().Format("2006-01-02")
+}
 
 // NextDigest returns the first digest time (hour:00 UTC) strictly after t.
 func NextDigest(t time.Time, hour int) time.Time {
