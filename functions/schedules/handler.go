@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/policysync"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // DeadlineMargin is how long before the invocation's deadline Handle stops
@@ -22,13 +24,67 @@ type Syncer interface {
 	Sync(ctx context.Context, policyID string) (policysync.Outcome, error)
 }
 
+// Reconciler compares every policy with every schedule and repairs the
+// differences (*policysync.Reconciler implements it).
+type Reconciler interface {
+	Reconcile(ctx context.Context) (*policysync.Report, error)
+}
+
 // Handler follows the Policies table's stream and keeps each policy's
-// EventBridge Scheduler schedule in step.
+// EventBridge Scheduler schedule in step; every period it also reconciles
+// the whole table with Scheduler, repairing what the stream missed.
 type Handler struct {
 	// Syncer does the work for each policy named by a record.
 	Syncer Syncer
+	// Reconciler does the periodic reconcile.
+	Reconciler Reconciler
 	// Logger receives a line per failed record; nil discards.
 	Logger *slog.Logger
+}
+
+// ReconcileInput is what the function's Reconcile schedule sends
+// (template.yaml: {"reconcile": true}).
+type ReconcileInput struct {
+	// Reconcile asks for a reconcile.
+	Reconcile bool `json:"reconcile"`
+}
+
+// Invoke is the Lambda entry point. A Policies stream batch (an object with
+// "Records") goes to Handle, with its partial batch response; the
+// Reconcile schedule's input ({"reconcile": true}) goes to Reconcile.
+// Anything else is an error naming both.
+func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var in struct {
+		Records json.RawMessage `json:"Records"`
+		ReconcileInput
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, fmt.Errorf("schedules function: the input is not a JSON object: %w", err)
+	}
+	switch {
+	case in.Records != nil:
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("schedules function: the input is not a DynamoDB stream batch: %w", err)
+		}
+		return h.Handle(ctx, ev)
+	case in.Reconcile:
+		return h.Reconcile(ctx)
+	}
+	return nil, fmt.Errorf(`schedules function: unrecognised input %s: want a Policies stream batch ({"Records": [...]}) or {"reconcile": true}`,
+		snapkeep.Bound(string(raw), 200))
+}
+
+// Reconcile runs one reconcile and returns its report (the reconciler
+// logs it). The invocation fails when the run could not compare
+// everything or a repair failed, so that the function's errors alarm tells
+// ops; the next period tries again.
+func (h *Handler) Reconcile(ctx context.Context) (*policysync.Report, error) {
+	rep, err := h.Reconciler.Reconcile(ctx)
+	if err != nil {
+		return rep, err
+	}
+	return rep, rep.Err()
 }
 
 // Handle processes a stream batch in order. Each record only names a policy

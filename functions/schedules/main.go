@@ -1,6 +1,8 @@
 // Command schedules is the Lambda function on the Policies table's stream
 // that keeps one EventBridge Scheduler schedule per policy in step with the
-// table (see shared/policysync).
+// table, and every 15 minutes (its Reconcile schedule) compares the whole
+// table with Scheduler and repairs what the stream missed (see
+// shared/policysync).
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awsscheduler "github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -32,7 +35,7 @@ func main() {
 		logger.Error("schedules function cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 }
 
 // Environment variables the function reads.
@@ -73,7 +76,12 @@ func loadSettings(getenv func(string) string) (settings, error) {
 
 // newHandler wires the handler from the environment: AWS clients from the
 // standard AWS configuration (AWS_REGION, AWS_ENDPOINT_URL, ...), the
-// Policies store, the Scheduler adapter and the syncer.
+// Policies store, the Scheduler adapter, the syncer and the reconciler.
+//
+// The stream path uses the SDK's client as it is (its own retries). The
+// reconciler's client is paced to ReconcileRates of the Region's Scheduler
+// quotas and retries throttled requests itself, through its token buckets,
+// so the SDK's retries are off there.
 func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*Handler, error) {
 	st, err := loadSettings(getenv)
 	if err != nil {
@@ -83,16 +91,24 @@ func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	syncer := &policysync.Syncer{
-		Policies: &dynamo.PolicyStore{Client: dynamodb.NewFromConfig(cfg), Table: st.policiesTable},
-		Schedules: &scheduler.Schedules{
-			Client:        awsscheduler.NewFromConfig(cfg),
+	store := &dynamo.PolicyStore{Client: dynamodb.NewFromConfig(cfg), Table: st.policiesTable}
+	schedules := func(c scheduler.Client) *scheduler.Schedules {
+		return &scheduler.Schedules{
+			Client:        c,
 			Group:         st.group,
 			TargetARN:     st.targetARN,
 			RoleARN:       st.roleARN,
 			DeadLetterARN: st.deadLetterARN,
-		},
-		Logger: logger,
+		}
 	}
-	return &Handler{Syncer: syncer, Logger: logger}, nil
+	syncer := &policysync.Syncer{Policies: store, Schedules: schedules(awsscheduler.NewFromConfig(cfg)), Logger: logger}
+	unretried := awsscheduler.NewFromConfig(cfg, func(o *awsscheduler.Options) { o.Retryer = aws.NopRetryer{} })
+	paced := schedules(scheduler.NewPaced(unretried, scheduler.ReconcileRates(cfg.Region), policysync.Clock{}))
+	reconciler := &policysync.Reconciler{
+		Syncer:    &policysync.Syncer{Policies: store, Schedules: paced, Logger: logger},
+		Policies:  store,
+		Schedules: paced,
+		Logger:    logger,
+	}
+	return &Handler{Syncer: syncer, Reconciler: reconciler, Logger: logger}, nil
 }
