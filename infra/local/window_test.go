@@ -1,11 +1,17 @@
 package local_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/snapkeep/snapkeep/infra/local"
 )
@@ -193,5 +199,43 @@ func TestWindowsWithPartialBatchResponses(t *testing.T) {
 	}
 	if got := windowCalls(r.fn.calls); !reflect.DeepEqual(got, want) {
 		t.Fatalf("invocations\n%+v, want\n%+v", got, want)
+	}
+}
+
+// TestAGoHandlerRunsThroughAwsLambdaGo delivers to a typed Go handler the
+// way the Lambda runtime would call it (lambda.NewHandler's Invoke), as the
+// function tests will.
+func TestAGoHandlerRunsThroughAwsLambdaGo(t *testing.T) {
+	t.Parallel()
+	var finals []string
+	handler := func(_ context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+		n, _ := strconv.Atoi(ev.State["runs"])
+		n += len(ev.Records)
+		if ev.IsFinalInvokeForWindow {
+			finals = append(finals, fmt.Sprintf("%s %s %d", ev.ShardID, ev.Window.Start.UTC().Format(time.TimeOnly), n))
+		}
+		return events.DynamoDBTimeWindowEventResponse{
+			TimeWindowEventResponseProperties: events.TimeWindowEventResponseProperties{State: map[string]string{"runs": strconv.Itoa(n)}},
+		}, nil
+	}
+	stream := &fakeStream{}
+	src := testSource(func(s *local.Source) { s.TumblingWindowInSeconds = 60; s.BatchSize = 2 })
+	d, err := local.New(t.Context(), local.Config{Source: src, Stream: stream, Invoke: lambda.NewHandler(handler).Invoke})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.add("a", "b", "c")
+	if err := d.Tick(t.Context(), t0); err != nil {
+		t.Fatal(err)
+	}
+	stream.add("d")
+	for _, now := range []time.Time{at(50 * time.Second), at(70 * time.Second), at(110 * time.Second)} {
+		if err := d.Tick(t.Context(), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"shardId-0001 12:00:00 3", "shardId-0001 12:01:00 1"}
+	if !reflect.DeepEqual(finals, want) {
+		t.Errorf("final invocations %q, want %q", finals, want)
 	}
 }
