@@ -342,22 +342,54 @@ type DueResult struct {
 
 // Due returns up to limit unfinished runs whose next_check_at is at or
 // before now, earliest first, from the sparse unfinished index (eventually
-// consistent: read the run again before acting on it). An item there that
-// does not decode as a run (an attribute of the wrong type) never fails the
-// read nor counts towards limit: it is quarantined with a conditional
-// UpdateItem (only if it is still the version read) and reported in the
-// result. On an error, the result holds what was quarantined so far.
+// consistent: read the run again before acting on it). The index is
+// sharded (snapkeep.UnfinishedKeys): each key is queried for its earliest
+// due runs (a share of limit, twice over, so that one busy shard does not
+// leave the others' runs behind) and the results merged. An item there
+// that does not decode as a run (an attribute of the wrong type) never
+// fails the read nor counts towards limit: it is quarantined with a
+// conditional UpdateItem (only if it is still the version read) and
+// reported in the result. On an error, the result holds what was
+// quarantined so far.
 func (s *RunStore) Due(ctx context.Context, now time.Time, limit int) (DueResult, error) {
 	var res DueResult
-	runs, err := s.query(ctx, "due unfinished runs", &dynamodb.QueryInput{
-		TableName:              aws.String(s.Table),
-		IndexName:              aws.String(IndexRunsUnfinished),
-		KeyConditionExpression: aws.String("unfinished = :u AND next_check_at <= :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":u":   &types.AttributeValueMemberS{Value: snapkeep.UnfinishedShard},
-			":now": &types.AttributeValueMemberS{Value: runTime(now.Truncate(time.Second))},
-		},
-	}, limit, func(item map[string]types.AttributeValue, derr error) {
+	keys := snapkeep.UnfinishedKeys()
+	per := max((2*limit+len(keys)-1)/len(keys), 4)
+	if limit <= 0 {
+		per = 0
+	}
+	for _, key := range keys {
+		runs, err := s.query(ctx, "due unfinished runs", &dynamodb.QueryInput{
+			TableName:              aws.String(s.Table),
+			IndexName:              aws.String(IndexRunsUnfinished),
+			KeyConditionExpression: aws.String("unfinished = :u AND next_check_at <= :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":u":   &types.AttributeValueMemberS{Value: key},
+				":now": &types.AttributeValueMemberS{Value: runTime(now.Truncate(time.Second))},
+			},
+		}, per, s.quarantineBad(ctx, &res))
+		if err != nil {
+			return res, err
+		}
+		res.Runs = append(res.Runs, runs...)
+	}
+	sort.SliceStable(res.Runs, func(a, b int) bool {
+		x, y := res.Runs[a].NextCheckAt, res.Runs[b].NextCheckAt
+		if x == nil || y == nil {
+			return y != nil
+		}
+		return x.Before(*y)
+	})
+	if limit > 0 && len(res.Runs) > limit {
+		res.Runs = res.Runs[:limit]
+	}
+	return res, nil
+}
+
+// quarantineBad returns the bad-item handler of Due: it quarantines the
+// item and notes it in res.
+func (s *RunStore) quarantineBad(ctx context.Context, res *DueResult) func(map[string]types.AttributeValue, error) {
+	return func(item map[string]types.AttributeValue, derr error) {
 		bad := BadItem{Key: keyText(item, Runs), Err: derr}
 		if qerr := s.quarantine(ctx, item, derr); qerr != nil {
 			bad.Err = fmt.Errorf("%w; not quarantined: %w", derr, qerr)
@@ -369,9 +401,7 @@ func (s *RunStore) Due(ctx context.Context, now time.Time, limit int) (DueResult
 		res.Quarantined = append(res.Quarantined, bad)
 		s.log().ErrorContext(ctx, "unfinished run is unreadable; quarantined: it left the unfinished index and is no longer followed",
 			"key", bad.KeyText(), "error", derr.Error())
-	})
-	res.Runs = runs
-	return res, err
+	}
 }
 
 // DueUnfinished is Due in the run service's terms (shared/snapshot's
@@ -394,9 +424,13 @@ func (s *RunStore) quarantine(ctx context.Context, item map[string]types.Attribu
 	if !okP || !okS {
 		return errors.New("the item has no string key")
 	}
+	shard, ok := item["unfinished"].(*types.AttributeValueMemberS)
+	if !ok {
+		return errors.New("the item has no string unfinished key")
+	}
 	cond := "unfinished = :u AND "
 	values := map[string]types.AttributeValue{
-		":u":   &types.AttributeValueMemberS{Value: snapkeep.UnfinishedShard},
+		":u":   shard,
 		":at":  &types.AttributeValueMemberS{Value: runTime(clock(s.Now))},
 		":why": &types.AttributeValueMemberS{Value: snapkeep.Bound(reason.Error(), maxReasonBytes)},
 	}

@@ -598,7 +598,11 @@ func TestRunStoreDueQuarantineFails(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var update *dynamodb.UpdateItemInput
 			rs := &dynamo.RunStore{Table: "runs", CallsTable: "calls", Logger: slog.New(slog.DiscardHandler), Client: &dbFake{t: t,
-				query: func(context.Context, *dynamodb.QueryInput) (*dynamodb.QueryOutput, error) {
+				query: func(_ context.Context, in *dynamodb.QueryInput) (*dynamodb.QueryOutput, error) {
+					// Both items are in the (legacy) shard the claims use.
+					if in.ExpressionAttributeValues[":u"].(*types.AttributeValueMemberS).Value != snapkeep.UnfinishedShard {
+						return &dynamodb.QueryOutput{}, nil
+					}
 					return &dynamodb.QueryOutput{Items: []map[string]types.AttributeValue{bad, good}}, nil
 				},
 				updateItem: func(_ context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {

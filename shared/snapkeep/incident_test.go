@@ -1,6 +1,10 @@
 package snapkeep
 
-import "testing"
+import (
+	"slices"
+	"testing"
+	"time"
+)
 
 func TestIncidentCovers(t *testing.T) {
 	open := func(dim Dimension) *Incident {
@@ -34,6 +38,27 @@ func TestIncidentCovers(t *testing.T) {
 	} {
 		if got := tc.inc.Covers(tc.run); got != tc.want {
 			t.Errorf("%s: Covers = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The unfinished index's keys spread runs over every shard, and a run's key
+// is one of UnfinishedKeys.
+func TestUnfinishedKeys(t *testing.T) {
+	keys := UnfinishedKeys()
+	if len(keys) != UnfinishedShards+1 || keys[len(keys)-1] != UnfinishedShard {
+		t.Fatalf("UnfinishedKeys = %v", keys)
+	}
+	seen := map[string]int{}
+	for i := 0; i < 1600; i++ {
+		seen[UnfinishedKey(NewRunKey("p-"+string(rune('a'+i%26))+string(rune('a'+i/26%26)), time.Date(2026, 11, 24, i%24, 0, 0, 0, time.UTC)).RunID())]++
+	}
+	if len(seen) != UnfinishedShards {
+		t.Fatalf("1,600 runs fell in %d shards, want %d: %v", len(seen), UnfinishedShards, seen)
+	}
+	for k, n := range seen {
+		if !slices.Contains(keys, k) || n < 50 || n > 150 {
+			t.Errorf("shard %s got %d of 1,600 runs", k, n)
 		}
 	}
 }

@@ -136,8 +136,8 @@ type Run struct {
 	LeaseUntil *time.Time `json:"lease_until,omitempty" dynamodbav:"lease_until,omitempty"`
 	// NextCheckAt is when the unfinished run is due to be checked again.
 	NextCheckAt *time.Time `json:"next_check_at,omitempty" dynamodbav:"next_check_at,omitempty"`
-	// Unfinished is UnfinishedShard while the run is not terminal and absent
-	// afterwards (the sparse unfinished-runs index's partition key).
+	// Unfinished is UnfinishedKey(RunID) while the run is not terminal and
+	// absent afterwards (the sparse unfinished-runs index's partition key).
 	Unfinished string `json:"unfinished,omitempty" dynamodbav:"unfinished,omitempty"`
 	// Retention is what retention did after a successful run, or what it
 	// deleted to make room before the snapshot (a volume at its limit).
@@ -195,8 +195,37 @@ type Run struct {
 	UpdatedAt time.Time `json:"updated_at" dynamodbav:"updated_at"`
 }
 
-// UnfinishedShard is the value of Run.Unfinished while a run is not terminal.
+// UnfinishedShard is the value of Run.Unfinished of runs written before
+// the unfinished index was sharded (their sweeps read it as one of
+// UnfinishedKeys).
 const UnfinishedShard = "unfinished"
+
+// UnfinishedShards is how many partition keys the sparse unfinished index
+// spreads unfinished runs over, so that no index key takes more than a
+// fraction of the run writes (1,000 writes/s per key is DynamoDB's limit).
+const UnfinishedShards = 16
+
+// UnfinishedKey is the value of Run.Unfinished for the run with id runID
+// while it is not terminal: "unfinished#" and the run's shard, two digits.
+func UnfinishedKey(runID string) string {
+	// FNV-1a, inline: the domain package keeps its imports minimal.
+	h := uint32(2166136261)
+	for i := 0; i < len(runID); i++ {
+		h ^= uint32(runID[i])
+		h *= 16777619
+	}
+	return fmt.Sprintf("%s#%02d", UnfinishedShard, h%UnfinishedShards)
+}
+
+// UnfinishedKeys are every partition key of the unfinished index: the
+// shards, then the key of runs written before sharding.
+func UnfinishedKeys() []string {
+	keys := make([]string, 0, UnfinishedShards+1)
+	for i := 0; i < UnfinishedShards; i++ {
+		keys = append(keys, fmt.Sprintf("%s#%02d", UnfinishedShard, i))
+	}
+	return append(keys, UnfinishedShard)
+}
 
 // LeasePurpose says what a run's lease was taken for.
 type LeasePurpose string

@@ -101,7 +101,7 @@
 // # Asynchronous completion: the one-minute sweep
 //
 // A droplet snapshot takes about a minute per GB. The run becomes
-// in_progress with the action id, Unfinished = snapkeep.UnfinishedShard and
+// in_progress with the action id, Unfinished = snapkeep.UnfinishedKey(RunID) and
 // NextCheckAt, and the invocation ends. The function's own schedule
 // (template.yaml: Sweep, rate(1 minute), {"sweep":true}) runs Sweep, which
 // queries the sparse unfinished index for next_check_at <= now and checks

@@ -257,7 +257,7 @@ func (j *job) wait(ctx context.Context, at time.Time) error {
 	at = ceilSecond(at)
 	j.run.NextCheckAt = &at
 	j.run.LeaseUntil, j.run.LeaseFor = nil, ""
-	j.run.Unfinished = snapkeep.UnfinishedShard
+	j.run.Unfinished = snapkeep.UnfinishedKey(j.run.RunID)
 	return j.commit(ctx)
 }
 

@@ -547,7 +547,7 @@ func (s *Service) waitForLock(run *snapkeep.Run, le *snapkeep.LockedError) {
 	next := ceilSecond(le.Until)
 	run.LeaseUntil, run.LeaseFor = nil, ""
 	run.NextCheckAt = &next
-	run.Unfinished = snapkeep.UnfinishedShard
+	run.Unfinished = snapkeep.UnfinishedKey(run.RunID)
 	run.StepError = snapkeep.Bound(le.Error(), snapkeep.MaxProviderText)
 }
 
@@ -562,7 +562,7 @@ func (s *Service) takeLease(run *snapkeep.Run, purpose snapkeep.LeasePurpose, no
 	next := ceilSecond(lease)
 	run.LeaseUntil, run.LeaseFor = &lease, purpose
 	run.NextCheckAt = &next
-	run.Unfinished = snapkeep.UnfinishedShard
+	run.Unfinished = snapkeep.UnfinishedKey(run.RunID)
 }
 
 // lockFor returns the droplet lock a snapshot request of run needs, or nil

@@ -25,7 +25,7 @@ func TestDropletSuccess(t *testing.T) {
 	}
 	id := runID("p1", start)
 	run := r.store.run(t, id)
-	if run.ActionID == 0 || run.Unfinished != snapkeep.UnfinishedShard || run.NextCheckAt == nil || run.LeaseUntil != nil {
+	if run.ActionID == 0 || run.Unfinished != snapkeep.UnfinishedKey(run.RunID) || run.NextCheckAt == nil || run.LeaseUntil != nil {
 		t.Fatalf("in-progress run = %+v: want an action id, unfinished, a next check and no lease", run)
 	}
 	run = r.settle(id, 10)
