@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/snapkeep/snapkeep/infra/local"
+	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
 
 func BenchmarkFilterMatch(b *testing.B) {
@@ -67,4 +69,25 @@ func BenchmarkDeliverWindows(b *testing.B) { benchmarkDeliver(b, 60, nil) }
 
 func BenchmarkDeliverFiltered(b *testing.B) {
 	benchmarkDeliver(b, 0, []string{`{"dynamodb":{"NewImage":{"status":{"S":["failed","timed_out"]}}}}`})
+}
+
+// BenchmarkTickOnMoto measures a Tick that finds nothing new in moto's
+// stream: the price of each step of the runner's clock, per Deliverer.
+func BenchmarkTickOnMoto(b *testing.B) {
+	env := awstest.New(b)
+	d, err := local.New(context.Background(), local.Config{
+		Source: testSource(nil),
+		Stream: local.NewTableStream(env.Config, env.TableName(dynamo.Runs)),
+		Invoke: func(context.Context, []byte) ([]byte, error) { return []byte(`{}`), nil },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := t0
+	for b.Loop() {
+		now = now.Add(time.Second)
+		if err := d.Tick(context.Background(), now); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -208,3 +208,27 @@ func TestLatestSkipsWhatIsInTheStream(t *testing.T) {
 		t.Errorf("calls %d, first %v; want only %v", len(r.fn.calls), r.fn.calls, ids)
 	}
 }
+
+func TestAdvanceDeliversWhatIsDueWithoutReading(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, testSource(func(s *local.Source) {
+		s.BatchSize = 10
+		s.MaximumBatchingWindowInSeconds = 5
+	}), nil)
+	advance := func(now time.Time) {
+		t.Helper()
+		if err := r.d.Advance(t.Context(), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := r.put("a", "b", "c")
+	r.tick(t0)
+	late := r.put("d")
+	advance(at(5 * time.Second)) // the batching window has passed; "d" is not read
+	r.tick(at(6 * time.Second))  // reads "d", whose window runs to 11 s
+	advance(at(10 * time.Second))
+	advance(at(11 * time.Second))
+	if len(r.fn.calls) != 2 || !reflect.DeepEqual(r.fn.calls[0].ids(), first) || !reflect.DeepEqual(r.fn.calls[1].ids(), late) {
+		t.Errorf("calls %d, want %v then %v", len(r.fn.calls), first, late)
+	}
+}

@@ -24,6 +24,9 @@
 // Nothing happens between Ticks: the Deliverer runs no goroutine and reads
 // no wall clock. Flush delivers pending records without waiting for the
 // batching window; windows still end only when the clock passes their end.
+// Advance moves the clock without reading the stream (an idle Tick costs
+// two calls to moto, about 4.5 ms): a runner can Tick after the steps that
+// wrote to tables and Advance between them.
 // Replay rewinds the mapping (every record again, or from a sequence
 // number) and SetBatchSize (or Config.BatchSize) draws other batch
 // boundaries, for "a replayed and a re-batched delivery change nothing"
