@@ -115,9 +115,14 @@ func TestSampleEvents(t *testing.T) {
 			}
 			sched := &recSchedules{}
 			h := &Handler{Syncer: &policysync.Syncer{Policies: table, Schedules: sched}}
-			resp, err := h.Handle(context.Background(), ev)
+			// Through the Lambda entry point, as `sam local invoke` would.
+			out, err := h.Invoke(context.Background(), b)
 			if err != nil {
-				t.Fatalf("Handle: %v", err)
+				t.Fatalf("Invoke: %v", err)
+			}
+			resp, ok := out.(events.DynamoDBEventResponse)
+			if !ok {
+				t.Fatalf("Invoke returned a %T, want the stream response", out)
 			}
 			if len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("failures: %+v", resp.BatchItemFailures)
