@@ -63,9 +63,6 @@ type batch struct {
 type window struct {
 	start, end time.Time
 	state      json.RawMessage // checkpointed: the last successful invocation's
-	// overflow is a state past MaxStateBytes still to be handed to the
-	// early final invocation.
-	overflow json.RawMessage
 }
 
 // pending returns the records after the checkpoint that no batch in work
@@ -88,7 +85,7 @@ func (d *Deliverer) nextBatch(sh *shard, flush bool) *batch {
 		return b
 	}
 	var b *batch
-	if d.cfg.Source.TumblingWindowInSeconds > 0 {
+	if d.windowed() {
 		b = d.windowBatch(sh, flush)
 	} else {
 		b = d.plainBatch(sh.pending(), flush)
@@ -129,16 +126,13 @@ func (d *Deliverer) take(recs []*record, extra int) (n int, full bool) {
 	return n, n == d.size
 }
 
-// windowBatch returns the next invocation of a windowed mapping: the early
-// final invocation owed after an oversized state, a batch of the head
-// window's records (final when the window has ended and the batch takes
-// its last records), or an empty final invocation for an ended window
-// whose records were all delivered.
+// windowBatch returns the next invocation of a windowed mapping: a batch
+// of the head window's records (final when the window has ended and the
+// batch takes its last records), or an empty final invocation for an
+// ended window whose records were all delivered. (The early final
+// invocation after an oversized state is queued by overflowed.)
 func (d *Deliverer) windowBatch(sh *shard, flush bool) *batch {
 	w := sh.win
-	if w != nil && w.overflow != nil {
-		return &batch{final: true, early: true}
-	}
 	pending := sh.pending()
 	if len(pending) == 0 || (w != nil && !d.windowStart(pending[0].at).Equal(w.start)) {
 		if w != nil && !d.now.Before(w.end) {

@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/snapkeep/snapkeep/infra/local"
 )
@@ -237,5 +240,58 @@ func TestAGoHandlerRunsThroughAwsLambdaGo(t *testing.T) {
 	want := []string{"shardId-0001 12:00:00 3", "shardId-0001 12:01:00 1"}
 	if !reflect.DeepEqual(finals, want) {
 		t.Errorf("final invocations %q, want %q", finals, want)
+	}
+}
+
+func TestBisectionWithWindowsKeepsTheStateOfTheHalvesThatPass(t *testing.T) {
+	t.Parallel()
+	var sent []local.OnFailureRecord
+	q := fakeSQS{send: func(in *sqs.SendMessageInput) error {
+		var rec local.OnFailureRecord
+		if err := json.Unmarshal([]byte(aws.ToString(in.MessageBody)), &rec); err != nil {
+			return err
+		}
+		sent = append(sent, rec)
+		return nil
+	}}
+	fn := &fakeFunc{t: t, answer: func(_ int, c call) (any, error) {
+		for _, rec := range c.ev.Records {
+			if rec.Change.NewImage["status"].String() == "poison" {
+				return nil, errors.New("poison")
+			}
+		}
+		return state(c), nil
+	}}
+	stream := &fakeStream{}
+	seqs := stream.add("a", "b", "c", "poison")
+	src := testSource(func(s *local.Source) {
+		s.BatchSize = 4
+		s.TumblingWindowInSeconds = 60
+		s.BisectBatchOnFunctionError = true
+		s.MaximumRetryAttempts = 0
+		s.OnFailure = "Q"
+	})
+	d, err := local.New(t.Context(), local.Config{Source: src, Stream: stream, Invoke: fn.invoke, SQS: q, OnFailureQueueURL: "http://q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, now := range []time.Time{t0, at(50 * time.Second)} {
+		if err := d.Tick(t.Context(), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []windowCall{
+		{records: 4, start: "12:00:00"},                    // fails: split
+		{records: 2, start: "12:00:00"},                    // a b
+		{records: 2, start: "12:00:00", state: count("2")}, // c poison fails: split
+		{records: 1, start: "12:00:00", state: count("2")}, // c
+		{records: 1, start: "12:00:00", state: count("3")}, // poison: given up
+		{records: 0, start: "12:00:00", state: count("3"), final: true},
+	}
+	if got := windowCalls(fn.calls); !reflect.DeepEqual(got, want) {
+		t.Fatalf("invocations\n%+v, want\n%+v", got, want)
+	}
+	if len(sent) != 1 || sent[0].DDBStreamBatchInfo.StartSequenceNumber != seqs[3] || sent[0].DDBStreamBatchInfo.ShardID != "shardId-0001" {
+		t.Errorf("on-failure records %+v, want one for %s", sent, seqs[3])
 	}
 }
