@@ -25,41 +25,61 @@ const (
 // stream mapping's on-failure destination for a batch it gave up on. It
 // describes the batch; the records themselves are not in it.
 type OnFailureRecord struct {
+	// RequestContext says which function gave up, why and after how many
+	// invocations.
 	RequestContext RequestContext `json:"requestContext"`
 	// ResponseContext is the last failed invocation's; absent when the
 	// batch was never invoked (its records expired first).
-	ResponseContext    *ResponseContext   `json:"responseContext,omitempty"`
-	Version            string             `json:"version"`
-	Timestamp          string             `json:"timestamp"`
+	ResponseContext *ResponseContext `json:"responseContext,omitempty"`
+	// Version is the record format's, "1.0".
+	Version string `json:"version"`
+	// Timestamp is when the batch was given up (the virtual clock), with
+	// milliseconds: 2019-11-14T00:13:49.717Z.
+	Timestamp string `json:"timestamp"`
+	// DDBStreamBatchInfo locates the batch's records in the stream.
 	DDBStreamBatchInfo DDBStreamBatchInfo `json:"DDBStreamBatchInfo"`
 }
 
 // RequestContext is the invocation part of an OnFailureRecord.
 type RequestContext struct {
-	RequestID              string `json:"requestId"`
-	FunctionARN            string `json:"functionArn"`
-	Condition              string `json:"condition"`
-	ApproximateInvokeCount int    `json:"approximateInvokeCount"`
+	// RequestID identifies the failed request (a UUID on AWS).
+	RequestID string `json:"requestId"`
+	// FunctionARN is the function's ARN.
+	FunctionARN string `json:"functionArn"`
+	// Condition is RetryAttemptsExhausted or RecordAgeExceeded.
+	Condition string `json:"condition"`
+	// ApproximateInvokeCount is the invocations of the batch, retries
+	// included; 0 when its records expired before any.
+	ApproximateInvokeCount int `json:"approximateInvokeCount"`
 }
 
 // ResponseContext is the response part of an OnFailureRecord.
 type ResponseContext struct {
-	StatusCode      int    `json:"statusCode"`
+	// StatusCode is the Invoke API's status, 200 even for function errors.
+	StatusCode int `json:"statusCode"`
+	// ExecutedVersion is the function version that ran, "$LATEST".
 	ExecutedVersion string `json:"executedVersion"`
 	// FunctionError is "Unhandled" when the function returned an error;
 	// absent when it answered with a response Lambda counted as a failure.
 	FunctionError string `json:"functionError,omitempty"`
 }
 
-// DDBStreamBatchInfo locates the batch in the stream.
+// DDBStreamBatchInfo locates a given-up batch in the stream.
 type DDBStreamBatchInfo struct {
-	ShardID                         string `json:"shardId"`
-	StartSequenceNumber             string `json:"startSequenceNumber"`
-	EndSequenceNumber               string `json:"endSequenceNumber"`
+	// ShardID is the shard the records are in.
+	ShardID string `json:"shardId"`
+	// StartSequenceNumber and EndSequenceNumber are the batch's first and
+	// last records'.
+	StartSequenceNumber string `json:"startSequenceNumber"`
+	EndSequenceNumber   string `json:"endSequenceNumber"`
+	// ApproximateArrivalOfFirstRecord and ApproximateArrivalOfLastRecord
+	// are those records' ApproximateCreationDateTime, RFC 3339 in seconds.
 	ApproximateArrivalOfFirstRecord string `json:"approximateArrivalOfFirstRecord"`
 	ApproximateArrivalOfLastRecord  string `json:"approximateArrivalOfLastRecord"`
-	BatchSize                       int    `json:"batchSize"`
-	StreamArn                       string `json:"streamArn"`
+	// BatchSize is the number of records given up.
+	BatchSize int `json:"batchSize"`
+	// StreamArn is the stream's ARN.
+	StreamArn string `json:"streamArn"`
 }
 
 // giveUp discards b (sh.work[0]): its on-failure record goes to the queue,
