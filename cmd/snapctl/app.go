@@ -126,7 +126,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	err = flagError(err)
-	fmt.Fprintf(a.stderr, "snapctl: %s\n", a.scrub(err.Error()))
+	fmt.Fprintf(a.stderr, "snapctl: %s\n", a.scrub(message(err)))
 	if hint := hintFor(err); hint != "" {
 		fmt.Fprintln(a.stderr, a.scrub(hint))
 	}
@@ -136,6 +136,16 @@ func (a *app) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "Run '%s --help' for usage and examples.\n", cmd.CommandPath())
 	}
 	return code
+}
+
+// message is err's text without the trailing ": invalid" or ": not
+// found" of the domain's sentinel errors (the rest of the text says it).
+func message(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{snapkeep.ErrInvalid, snapkeep.ErrNotFound} {
+		msg = strings.TrimSuffix(msg, ": "+sentinel.Error())
+	}
+	return msg
 }
 
 // exitCode maps an error to the process's exit code.

@@ -30,6 +30,8 @@ type cli struct {
 	vars   map[string]string
 	now    time.Time
 	prefix string
+	// setup, when set, adjusts each run's app (fake clients, a terminal).
+	setup func(*app)
 }
 
 func newCLI(t *testing.T) *cli {
@@ -58,6 +60,9 @@ func (c *cli) run(stdin string, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	a := newApp(strings.NewReader(stdin), &stdout, &stderr, func(k string) string { return c.vars[k] })
 	a.now = func() time.Time { return c.now }
+	if c.setup != nil {
+		c.setup(a)
+	}
 	code := a.run(context.Background(), args)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }

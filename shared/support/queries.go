@@ -116,7 +116,7 @@ func queryItems[T any](ctx context.Context, q *Queries, what string, in *dynamod
 		}
 		out, err := q.DB.Query(ctx, &cur)
 		if err != nil {
-			return res, fmt.Errorf("query %s: %w", what, err)
+			return res, fmt.Errorf("query %s in table %s: %w", what, aws.ToString(in.TableName), err)
 		}
 		read.Pages++
 		read.Count += int(out.Count)
@@ -151,7 +151,7 @@ func getItem[T any](ctx context.Context, q *Queries, what, table string, key map
 	defer func() { q.trace(read) }()
 	out, err := q.DB.GetItem(ctx, in)
 	if err != nil {
-		return nil, false, fmt.Errorf("get %s: %w", what, err)
+		return nil, false, fmt.Errorf("get %s from table %s: %w", what, table, err)
 	}
 	if out.Item == nil {
 		return nil, false, nil

@@ -193,7 +193,10 @@ func (q *Queries) Runs(ctx context.Context, rq RunQuery) (*RunsResult, error) {
 		e.eitherIs("error_class", "retry_class", string(rq.Class))
 	}
 	e.apply(in)
-	what := fmt.Sprintf("runs of %s scheduled %s, newest first", rq.Subject, rq.Range)
+	what := fmt.Sprintf("runs of %s, newest first", rq.Subject)
+	if rq.Range != (Range{}) {
+		what = fmt.Sprintf("runs of %s scheduled %s, newest first", rq.Subject, rq.Range)
+	}
 	p, err := queryItems[snapkeep.Run](ctx, q, what, in, limit, "policy_id", "scheduled_at")
 	if err != nil {
 		return nil, err
