@@ -1,10 +1,13 @@
 package local_test
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/shared/awslocal"
@@ -127,5 +130,61 @@ func TestParseSourcesRejects(t *testing.T) {
 				t.Errorf("ParseSources = %v, want an error saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestEveryTemplateSourceRunsOnTheLocalStack builds a Deliverer for each
+// mapping of template.yaml over this test's tables and ticks it.
+func TestEveryTemplateSourceRunsOnTheLocalStack(t *testing.T) {
+	t.Parallel()
+	path, err := awslocal.FindTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := local.Sources(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := awstest.New(t)
+	queue, _ := env.CreateQueue(t, env.Prefix+"stream-failures")
+	for _, src := range srcs {
+		fn := &fakeFunc{t: t}
+		d, err := local.New(t.Context(), local.Config{
+			Source: src, Stream: local.NewTableStream(env.Config, env.Tables[src.Table]),
+			Invoke: fn.invoke, SQS: env.SQS(), OnFailureQueueURL: queue,
+		})
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if err := d.Flush(t.Context(), t0); err != nil {
+			t.Errorf("%s: Flush: %v", src, err)
+		}
+		if len(fn.calls) != 0 {
+			t.Errorf("%s: %d invocations from an empty table", src, len(fn.calls))
+		}
+	}
+}
+
+func TestMatchRecordMatchesTheRecordsJSON(t *testing.T) {
+	t.Parallel()
+	var rec events.DynamoDBEventRecord
+	if err := json.Unmarshal([]byte(failedRunRecord), &rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		pattern string
+		want    bool
+	}{
+		{`{"eventName":["MODIFY"],"dynamodb":{"NewImage":{"status":{"S":["failed"]}}}}`, true},
+		{`{"dynamodb":{"OldImage":{"status":{"S":["failed"]}}}}`, false},
+	} {
+		f, err := local.CompileFilter([]string{tt.pattern})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.MatchRecord(rec); err != nil || got != tt.want {
+			t.Errorf("MatchRecord(%s) = %v, %v; want %v", tt.pattern, got, err, tt.want)
+		}
 	}
 }
