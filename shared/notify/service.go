@@ -49,9 +49,10 @@ type Config struct {
 	// incident covers them (template: HoldNoticesDuringIncidents): each
 	// affected customer gets one incident notice and one resolved notice.
 	Hold bool
-	// DigestHour is the UTC hour of the daily digest (0-23); the digest
-	// of day D goes out at the first tick after D DigestHour:00 and tells
-	// of the failures of the 24 hours before.
+	// DigestHour is the UTC hour of the daily digest (0-23; zero is
+	// midnight: set DefaultDigestHour for the default); the digest of day
+	// D goes out at the first tick after D DigestHour:00 and tells of the
+	// failures of the 24 hours before.
 	DigestHour int
 	// ClaimTimeout is DefaultClaimTimeout when zero.
 	ClaimTimeout time.Duration
