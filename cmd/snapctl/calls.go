@@ -196,6 +196,9 @@ func (a *app) incidentsListCommand() *cobra.Command {
 		Example: `  snapctl incidents list -o json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 1 || limit > support.MaxLimit {
+				return usagef("--limit: %d must be 1-%d", limit, support.MaxLimit)
+			}
 			if all {
 				return usagef("--all: resolved incidents leave the open index and the Incidents table has no index by time yet, so only open ones can be listed without a scan; show a resolved one by its id with 'snapctl incidents show ID'")
 			}

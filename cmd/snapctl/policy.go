@@ -40,19 +40,7 @@ within seconds of a change made here.`,
 // policyFlagNames are the put flags that describe the policy (all but -f).
 var policyFlagNames = []string{"id", "customer", "account", "droplet", "volume", "region", "schedule", "tz", "keep-last", "max-age-days", "flexible-window", "disabled"}
 
-func (a *app) policyPutCommand() *cobra.Command {
-	var (
-		file                             string
-		p                                snapkeep.Policy
-		droplet                          int64
-		volume                           string
-		disabled                         bool
-		keepLast, maxAge, flexibleWindow int
-	)
-	cmd := &cobra.Command{
-		Use:   "put (-f FILE | --id ID --customer ID --account ID (--droplet ID | --volume UUID) --region SLUG --schedule EXPR [flags])",
-		Short: "Create or replace a policy",
-		Long: `Create a policy, or replace an existing one with the same id. The whole
+const policyPutLong = `Create a policy, or replace an existing one with the same id. The whole
 policy is replaced (a flag left out is not kept from the stored policy); the
 stored creation time is kept. The policy is validated before anything is
 written.
@@ -86,8 +74,9 @@ rejected and "enabled" defaults to true:
   flexible_window_minutes: 15
   enabled: true
 
-The output of 'snapctl policy get ID -o json' is a valid file.`,
-		Example: `  # A droplet, daily at 03:00 Berlin time, keeping a week:
+The output of 'snapctl policy get ID -o json' is a valid file.`
+
+const policyPutExample = `  # A droplet, daily at 03:00 Berlin time, keeping a week:
   snapctl policy put --id pol-web1 --customer acme --account acme-main \
     --droplet 3164444 --region nyc3 --schedule 'cron(0 3 * * ? *)' --tz Europe/Berlin --keep-last 7
 
@@ -96,8 +85,23 @@ The output of 'snapctl policy get ID -o json' is a valid file.`,
     --volume 506f78a4-e098-11e5-ad9f-000f53306ae1 --region fra1 --schedule 'rate(12 hours)' --max-age-days 30 --disabled
 
   # From a file:
-  snapctl policy put -f policy.yaml`,
-		Args: cobra.NoArgs,
+  snapctl policy put -f policy.yaml`
+
+func (a *app) policyPutCommand() *cobra.Command {
+	var (
+		file                             string
+		p                                snapkeep.Policy
+		droplet                          int64
+		volume                           string
+		disabled                         bool
+		keepLast, maxAge, flexibleWindow int
+	)
+	cmd := &cobra.Command{
+		Use:     "put (-f FILE | --id ID --customer ID --account ID (--droplet ID | --volume UUID) --region SLUG --schedule EXPR [flags])",
+		Short:   "Create or replace a policy",
+		Long:    policyPutLong,
+		Example: policyPutExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var changed []string
 			for _, name := range policyFlagNames {

@@ -35,7 +35,10 @@ and every DigitalOcean call it made, in order.
 SLOT is the run's scheduled time in RFC 3339, as the SLOT column of
 'snapctl runs' shows it (2026-03-27T02:00:00Z; an offset such as
 2026-03-27T04:00:00+02:00 is read as the same instant). A run id
-(pol-web1#2026-03-27T02:00:00Z) may be given instead of the two.`,
+(pol-web1#2026-03-27T02:00:00Z) may be given instead of the two.
+
+-o json and -o yaml print the run, its explanation and its calls; -o csv
+prints the calls (one table per CSV file).`,
 		Example: `  snapctl run show pol-web1 2026-03-27T02:00:00Z
   snapctl run show 'pol-web1#2026-03-27T02:00:00Z' -o json`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -74,13 +77,15 @@ SLOT is the run's scheduled time in RFC 3339, as the SLOT column of
 			if err != nil {
 				z = support.Zone{Location: time.UTC}
 			}
-			if err := a.emitFields(d, support.RunFields(d, z.Location)); err != nil {
+			calls := support.CallsTable(d.Calls)
+			if a.flags.output == support.FormatCSV {
+				return calls.WriteCSV(a.stdout) // one table per CSV: the calls
+			}
+			if err := support.RunFields(d, z.Location).WriteText(a.stdout, 0); err != nil {
 				return err
 			}
-			if a.flags.output == support.FormatTable {
-				fmt.Fprintf(a.stdout, "\nDigitalOcean calls (%d):\n", len(d.Calls))
-			}
-			return a.emit(nil, support.CallsTable(d.Calls))
+			fmt.Fprintf(a.stdout, "\nDigitalOcean calls (%d):\n", len(d.Calls))
+			return calls.WriteText(a.stdout, maxCell)
 		},
 	}
 	return cmd

@@ -19,18 +19,22 @@ const (
 // customer's channel, and the preferences token unsubscribes them, so
 // both show only whether they are set.
 type CustomerView struct {
-	CustomerID       string                    `json:"customer_id"`
-	Name             string                    `json:"name"`
-	Email            string                    `json:"email"`
+	// CustomerID, Name and Email are the customer's.
+	CustomerID string `json:"customer_id"`
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+	// NotificationMode is the customer's, the default when unset.
 	NotificationMode snapkeep.NotificationMode `json:"notification_mode"`
 	// SlackWebhook is SecretSet or SecretNone, never the URL.
 	SlackWebhook string `json:"slack_webhook"`
 	// PreferencesToken is SecretSet or SecretNone, never the token.
-	PreferencesToken string    `json:"preferences_token"`
-	EmailBlocked     string    `json:"email_blocked,omitempty"`
-	SlackBlocked     string    `json:"slack_blocked,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	PreferencesToken string `json:"preferences_token"`
+	// EmailBlocked and SlackBlocked say why a channel stopped (not secret).
+	EmailBlocked string `json:"email_blocked,omitempty"`
+	SlackBlocked string `json:"slack_blocked,omitempty"`
+	// CreatedAt and UpdatedAt are in UTC.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ViewCustomer returns c without its secrets.

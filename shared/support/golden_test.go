@@ -55,7 +55,7 @@ func (f *fakeDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func
 }
 
 // items marshals runs as the table's items.
-func items(t *testing.T, runs []snapkeep.Run) []map[string]types.AttributeValue {
+func items(t testing.TB, runs []snapkeep.Run) []map[string]types.AttributeValue {
 	t.Helper()
 	out := make([]map[string]types.AttributeValue, len(runs))
 	for i := range runs {

@@ -28,8 +28,10 @@ func Formats() []string { return []string{FormatTable, FormatJSON, FormatCSV, Fo
 // Table is rows of text cells under column headings: what the table and
 // CSV formats print.
 type Table struct {
+	// Columns are the headings, upper case in the table format.
 	Columns []string
-	Rows    [][]string
+	// Rows are the cells, one slice per row, as many as Columns.
+	Rows [][]string
 }
 
 // Add appends a row.

@@ -24,9 +24,19 @@ type DynamoDB interface {
 
 var _ DynamoDB = (*dynamodb.Client)(nil)
 
-// Tables are the physical table names the queries read.
+// Tables are the physical table names the queries read (a deployed
+// stack's are CloudFormation's, e.g. "snapkeep-prod-RunsTable-1A2B3C").
 type Tables struct {
-	Policies, Customers, Runs, APICalls, Incidents string
+	// Policies is read for a policy's time zone and status.
+	Policies string
+	// Customers is not queried yet; it is here for the commands around them.
+	Customers string
+	// Runs is read by its key and its four indexes.
+	Runs string
+	// APICalls is read by run_id and index by-request-id.
+	APICalls string
+	// Incidents is read by incident_id and index open.
+	Incidents string
 }
 
 // Queries answers support's questions from the stack's tables.

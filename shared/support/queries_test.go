@@ -172,6 +172,8 @@ func TestQueriesReadOnlyWhatTheyReturn(t *testing.T) {
 			func(r *snapkeep.Run) bool { return r.ResourceKey == drop && inRange(week, r.ScheduledAt) }, nil, dynamo.IndexRunsByResource},
 		{"volume, all time", support.RunQuery{Subject: support.Subject{ResourceKey: vol}, Limit: 1000},
 			func(r *snapkeep.Run) bool { return r.ResourceKey == vol }, nil, dynamo.IndexRunsByResource},
+		{"customer, the newest 7 (the limit)", support.RunQuery{Subject: support.Subject{CustomerID: "cust-05"}, Limit: 7},
+			func(r *snapkeep.Run) bool { return r.CustomerID == "cust-05" }, nil, dynamo.IndexRunsByCustomer},
 		{"customer, failed or timed out", support.RunQuery{Subject: support.Subject{CustomerID: "cust-02"}, Statuses: failedish, Limit: 1000},
 			func(r *snapkeep.Run) bool { return r.CustomerID == "cust-02" && slices.Contains(failedish, r.Status) },
 			func(r *snapkeep.Run) bool { return r.CustomerID == "cust-02" }, dynamo.IndexRunsByCustomer},
@@ -189,47 +191,41 @@ func TestQueriesReadOnlyWhatTheyReturn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := s.expect(tt.want, 0)
+			limit := tt.rq.Limit
+			if limit == 0 {
+				limit = support.DefaultLimit
+			}
+			all := s.expect(tt.want, 0)
+			want := s.expect(tt.want, limit)
 			if len(want) == 0 {
 				t.Fatalf("the fixture has no runs for this case: the test would prove nothing")
 			}
 			got, ordered := newestFirst(res.Runs)
-			if w, _ := newestFirst(want); !slices.Equal(got, w) || !ordered {
-				t.Errorf("runs (newest first: %t)\n got %v\nwant %v", ordered, got, w)
+			if w, _ := newestFirst(want); !slices.Equal(got, w) || !ordered || res.More != (len(all) > limit) {
+				t.Errorf("runs (newest first: %t, more: %t)\n got %v\nwant %v", ordered, res.More, got, w)
 			}
 			read := len(want)
 			if tt.inKey != nil {
 				read = s.count(tt.inKey)
 			}
-			if s.cnt.count != len(want) || s.cnt.scanned != read {
-				t.Errorf("DynamoDB returned %d and read %d items, want %d and %d", s.cnt.count, s.cnt.scanned, len(want), read)
-			}
-			if tt.inKey == nil && s.cnt.scanned != s.cnt.count {
-				t.Errorf("ScannedCount %d != Count %d for a key-only query", s.cnt.scanned, s.cnt.count)
-			}
-			if s.cnt.byIndex[tt.index] != s.cnt.queries || s.cnt.gets != 0 {
-				t.Errorf("queries by index %v (and %d gets), want all through %q", s.cnt.byIndex, s.cnt.gets, tt.index)
-			}
-			if len(s.traced) != 1 || s.traced[0].Count != s.cnt.count || s.traced[0].Scanned != s.cnt.scanned {
-				t.Errorf("traced %+v, want one read of %d/%d", s.traced, s.cnt.count, s.cnt.scanned)
-			}
+			s.checkReads(t, len(want), read, tt.index)
 		})
 	}
-	t.Run("limit", func(t *testing.T) {
-		s.reset()
-		res, err := s.q.Runs(context.Background(), support.RunQuery{Subject: support.Subject{CustomerID: "cust-05"}, Limit: 7})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := s.expect(func(r *snapkeep.Run) bool { return r.CustomerID == "cust-05" }, 7)
-		got, ordered := newestFirst(res.Runs)
-		if w, _ := newestFirst(want); !slices.Equal(got, w) || !ordered || !res.More {
-			t.Errorf("runs %v (more %t), want %v and more", runIDs(res.Runs), res.More, runIDs(want))
-		}
-		if s.cnt.scanned != 7 || s.cnt.count != 7 {
-			t.Errorf("read %d, returned %d; want 7 and 7", s.cnt.scanned, s.cnt.count)
-		}
-	})
+}
+
+// checkReads checks what DynamoDB returned and read, through which index,
+// and that Queries traced the same.
+func (s *seeded) checkReads(t *testing.T, returned, read int, index string) {
+	t.Helper()
+	if s.cnt.count != returned || s.cnt.scanned != read {
+		t.Errorf("DynamoDB returned %d and read %d items, want %d and %d", s.cnt.count, s.cnt.scanned, returned, read)
+	}
+	if s.cnt.byIndex[index] != s.cnt.queries || s.cnt.gets != 0 {
+		t.Errorf("queries by index %v (and %d gets), want all through %q", s.cnt.byIndex, s.cnt.gets, index)
+	}
+	if len(s.traced) != 1 || s.traced[0].Count != s.cnt.count || s.traced[0].Scanned != s.cnt.scanned {
+		t.Errorf("traced %+v, want one read of %d/%d", s.traced, s.cnt.count, s.cnt.scanned)
+	}
 }
 
 func TestFailuresAcrossCustomersIncludeRunsRetrying(t *testing.T) {

@@ -23,6 +23,8 @@ var _ Invoker = (*lambda.Client)(nil)
 // OnDemandRequest is the snapshot function's input for an on-demand run
 // (the slot is the time of the invocation, trigger on_demand).
 type OnDemandRequest struct {
+	// PolicyID is the policy to run now; a request with nothing else is
+	// on-demand (shared/snapshot.DecodeRequest).
 	PolicyID string `json:"policy_id"`
 }
 

@@ -24,7 +24,10 @@ const MaxAge = 366 * 24 * time.Hour
 // Range is the half-open time range [From, To). A zero From has no lower
 // bound; a zero To has no upper bound (up to now).
 type Range struct {
-	From, To time.Time
+	// From is the first instant in the range (zero: no lower bound).
+	From time.Time
+	// To is the first instant after it (zero: up to now).
+	To time.Time
 }
 
 // Contains reports whether t is in r.

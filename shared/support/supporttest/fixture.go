@@ -31,6 +31,8 @@ const MixedCustomer = "cust-03"
 
 // Size says how big a fixture is.
 type Size struct {
+	// Customers is how many customers; each has PoliciesPerCustomer
+	// policies with a daily run on each of the last Slots days.
 	Customers, PoliciesPerCustomer, Slots int
 }
 
@@ -39,6 +41,8 @@ var DefaultSize = Size{Customers: 20, PoliciesPerCustomer: 5, Slots: 30}
 
 // Fixture is a deterministic stack's worth of data.
 type Fixture struct {
+	// Customers, Policies, Runs, Calls and Incidents are what Write stores;
+	// tests compute what a query must return from them.
 	Customers []snapkeep.Customer
 	Policies  []snapkeep.Policy
 	Runs      []snapkeep.Run
