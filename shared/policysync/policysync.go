@@ -1,9 +1,16 @@
 // Package policysync keeps one EventBridge Scheduler schedule per backup
 // policy in step with the Policies table, the source of truth. It is the
 // service behind functions/schedules and imports no AWS SDK: it declares the
-// two ports it needs (Policies, Schedules) and the value that crosses the
-// second one (ScheduleSpec); shared/dynamo and shared/scheduler implement
-// them.
+// ports it needs (Policies, Schedules, and for the reconciler
+// PolicyScanner and ScheduleLister) and the value that crosses them
+// (ScheduleSpec); shared/dynamo and shared/scheduler implement them.
+//
+// Two paths use one rule for what a schedule must look like (Syncer.Sync):
+// the Policies stream syncs each policy a record names, and the periodic
+// Reconciler syncs every policy and every schedule, repairing what the
+// stream missed (a record that ended in the failure queue, a hand edit in
+// the console). Limiter is the token bucket both the reconciler and the
+// Scheduler adapter pace themselves with.
 package policysync
 
 import (

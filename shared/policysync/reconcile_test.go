@@ -89,6 +89,7 @@ type memTable struct {
 	items map[string]snapkeep.Policy
 	marks int // MarkInvalid calls that wrote
 	scans int // Scan pages served
+	segs  map[int][][]string
 }
 
 func newMemTable(policies ...snapkeep.Policy) *memTable {
@@ -135,20 +136,39 @@ func (tb *memTable) reader() *policyReader {
 			tb.mu.Lock()
 			defer tb.mu.Unlock()
 			tb.scans++
-			var ids []string
-			for id := range tb.items {
-				if segmentOf(id, segments) == segment && id > cursor {
-					ids = append(ids, id)
-				}
+			seg := tb.segment(segment, segments)
+			i, _ := slices.BinarySearch(seg, cursor)
+			if i < len(seg) && seg[i] == cursor {
+				i++
 			}
-			slices.Sort(ids)
-			if len(ids) > limit {
-				ids = ids[:limit]
-				return ids, ids[limit-1], nil
+			ids := seg[i:min(i+limit, len(seg))]
+			if i+limit < len(seg) {
+				return slices.Clone(ids), ids[len(ids)-1], nil
 			}
-			return ids, "", nil
+			return slices.Clone(ids), "", nil
 		},
 	}
+}
+
+// segment returns the sorted ids of one segment; the caller holds tb.mu.
+// The table's keys never change after newMemTable, so it is computed once
+// per segment count.
+func (tb *memTable) segment(segment, segments int) []string {
+	if tb.segs == nil {
+		tb.segs = map[int][][]string{}
+	}
+	if _, ok := tb.segs[segments]; !ok {
+		parts := make([][]string, segments)
+		for id := range tb.items {
+			s := segmentOf(id, segments)
+			parts[s] = append(parts[s], id)
+		}
+		for _, p := range parts {
+			slices.Sort(p)
+		}
+		tb.segs[segments] = parts
+	}
+	return tb.segs[segments][segment]
 }
 
 func (tb *memTable) policy(id string) snapkeep.Policy {

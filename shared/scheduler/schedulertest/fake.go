@@ -32,13 +32,14 @@ type Fake struct {
 
 	mu      sync.Mutex
 	groups  map[string]map[string]*scheduler.GetScheduleOutput
+	sorted  map[string][]string // each group's names, sorted; nil when stale
 	calls   map[string]int
 	changes int
 }
 
 // NewFake returns a Fake holding the named, empty groups.
 func NewFake(groups ...string) *Fake {
-	f := &Fake{groups: map[string]map[string]*scheduler.GetScheduleOutput{}, calls: map[string]int{}}
+	f := &Fake{groups: map[string]map[string]*scheduler.GetScheduleOutput{}, sorted: map[string][]string{}, calls: map[string]int{}}
 	for _, g := range groups {
 		f.groups[g] = map[string]*scheduler.GetScheduleOutput{}
 	}
@@ -107,6 +108,7 @@ func (f *Fake) Remove(group, name string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.groups[group], name)
+	delete(f.sorted, group)
 }
 
 func (f *Fake) now() time.Time {
@@ -125,16 +127,18 @@ func (f *Fake) begin(op, name string) error {
 	return nil
 }
 
-func (f *Fake) group(name *string) (map[string]*scheduler.GetScheduleOutput, error) {
+// group returns the named group ("" is the default group) and its
+// resolved name.
+func (f *Fake) group(name *string) (string, map[string]*scheduler.GetScheduleOutput, error) {
 	g := aws.ToString(name)
 	if g == "" {
 		g = "default"
 	}
 	schedules, ok := f.groups[g]
 	if !ok {
-		return nil, &types.ResourceNotFoundException{Message: aws.String(fmt.Sprintf("Schedule group %s does not exist.", g))}
+		return g, nil, &types.ResourceNotFoundException{Message: aws.String(fmt.Sprintf("Schedule group %s does not exist.", g))}
 	}
-	return schedules, nil
+	return g, schedules, nil
 }
 
 func notFound(name string) error {
@@ -149,7 +153,7 @@ func (f *Fake) GetSchedule(_ context.Context, in *scheduler.GetScheduleInput, _ 
 	if err := f.begin("GetSchedule", name); err != nil {
 		return nil, err
 	}
-	g, err := f.group(in.GroupName)
+	_, g, err := f.group(in.GroupName)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +172,7 @@ func (f *Fake) CreateSchedule(_ context.Context, in *scheduler.CreateScheduleInp
 	if err := f.begin("CreateSchedule", name); err != nil {
 		return nil, err
 	}
-	g, err := f.group(in.GroupName)
+	gname, g, err := f.group(in.GroupName)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +189,7 @@ func (f *Fake) CreateSchedule(_ context.Context, in *scheduler.CreateScheduleInp
 		CreationDate: aws.Time(now), LastModificationDate: aws.Time(now),
 	})
 	g[name] = sc
+	delete(f.sorted, gname)
 	f.changes++
 	return &scheduler.CreateScheduleOutput{ScheduleArn: sc.Arn}, nil
 }
@@ -197,7 +202,7 @@ func (f *Fake) UpdateSchedule(_ context.Context, in *scheduler.UpdateScheduleInp
 	if err := f.begin("UpdateSchedule", name); err != nil {
 		return nil, err
 	}
-	g, err := f.group(in.GroupName)
+	_, g, err := f.group(in.GroupName)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +230,7 @@ func (f *Fake) DeleteSchedule(_ context.Context, in *scheduler.DeleteScheduleInp
 	if err := f.begin("DeleteSchedule", name); err != nil {
 		return nil, err
 	}
-	g, err := f.group(in.GroupName)
+	gname, g, err := f.group(in.GroupName)
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +238,7 @@ func (f *Fake) DeleteSchedule(_ context.Context, in *scheduler.DeleteScheduleInp
 		return nil, notFound(name)
 	}
 	delete(g, name)
+	delete(f.sorted, gname)
 	f.changes++
 	return &scheduler.DeleteScheduleOutput{}, nil
 }
@@ -252,17 +258,21 @@ func (f *Fake) ListSchedules(_ context.Context, in *scheduler.ListSchedulesInput
 	if limit < 1 || limit > 100 {
 		return nil, &types.ValidationException{Message: aws.String(fmt.Sprintf("MaxResults %d: must be 1-100", limit))}
 	}
-	g, err := f.group(in.GroupName)
+	gname, g, err := f.group(in.GroupName)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(g))
-	for n := range g {
-		if strings.HasPrefix(n, aws.ToString(in.NamePrefix)) && n > aws.ToString(in.NextToken) {
-			names = append(names, n)
+	all := f.names(gname, g)
+	i, _ := slices.BinarySearch(all, aws.ToString(in.NextToken))
+	if i < len(all) && in.NextToken != nil && all[i] == *in.NextToken {
+		i++
+	}
+	var names []string
+	for ; i < len(all) && len(names) <= limit; i++ {
+		if strings.HasPrefix(all[i], aws.ToString(in.NamePrefix)) {
+			names = append(names, all[i])
 		}
 	}
-	slices.Sort(names)
 	out := &scheduler.ListSchedulesOutput{}
 	if len(names) > limit {
 		names = names[:limit]
@@ -277,6 +287,21 @@ func (f *Fake) ListSchedules(_ context.Context, in *scheduler.ListSchedulesInput
 		})
 	}
 	return out, nil
+}
+
+// names returns the group's names, sorted, from the cache; the caller
+// holds f.mu.
+func (f *Fake) names(group string, g map[string]*scheduler.GetScheduleOutput) []string {
+	if names, ok := f.sorted[group]; ok {
+		return names
+	}
+	names := make([]string, 0, len(g))
+	for n := range g {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	f.sorted[group] = names
+	return names
 }
 
 // copySchedule copies the parts of a schedule the adapter sets or reads,
