@@ -455,12 +455,18 @@ func checkPrivileges(t errorer, tpl *cfn) {
 			{"dynamodb:GetItem", "LeasesTable"},
 			{"dynamodb:PutItem", "LeasesTable"},
 			{"secretsmanager:GetSecretValue", secrets},
+			{"sqs:SendMessage", "FollowUpQueue"},
 		},
 		// PolicyStore.Get and MarkInvalid; shared/scheduler's four calls,
-		// passing the invoke role to Scheduler.
+		// passing the invoke role to Scheduler ...
+		// ... and the reconciler's Scan of policy ids and ListSchedules
+		// (which has no resource-level permission: its calls always name
+		// the stage's group).
 		"SchedulesFunction": {
 			{"dynamodb:GetItem", "PoliciesTable"},
 			{"dynamodb:UpdateItem", "PoliciesTable"},
+			{"dynamodb:Scan", "PoliciesTable"},
+			{"scheduler:ListSchedules", "*"},
 			{"scheduler:GetSchedule", schedules},
 			{"scheduler:CreateSchedule", schedules},
 			{"scheduler:UpdateSchedule", schedules},
@@ -558,7 +564,7 @@ func checkScheduler(t errorer, tpl *cfn) {
 	sweep := asMap(asMap(tpl.functions(t)["SnapshotFunction"].Properties["Events"])["Sweep"])
 	sp := asMap(sweep["Properties"])
 	name, _ := asMap(sp["Name"])["Fn::Sub"].(string)
-	if sweep["Type"] != "ScheduleV2" || !strings.Contains(name, "${Stage}") || sp["ScheduleExpression"] != "rate(1 minute)" || sp["Input"] != `{"sweep": true}` {
+	if sweep["Type"] != "ScheduleV2" || !strings.Contains(name, "${Stage}") || sp["ScheduleExpression"] != "rate(5 minutes)" || sp["Input"] != `{"sweep": true}` {
 		t.Errorf("SnapshotFunction Sweep event = %v, want a ScheduleV2 rate(1 minute) {\"sweep\": true} named per stage", sweep)
 	}
 	// Failed asynchronous invocations go to a queue after bounded retries.
@@ -649,6 +655,39 @@ func checkOps(t errorer, tpl *cfn) {
 	}
 }
 
+// TestTemplateFollowUps: the snapshot function consumes the follow-up
+// queue with partial batch responses and bounded concurrency, may send to
+// it, and the queue dead-letters what fails five deliveries; its
+// visibility is at least six times the function's timeout.
+func TestTemplateFollowUps(t *testing.T) { checkFollowUps(t, loadTemplate(t)) }
+
+func checkFollowUps(t errorer, tpl *cfn) {
+	fn := tpl.functions(t)["SnapshotFunction"]
+	ev := asMap(asMap(fn.Properties["Events"])["FollowUps"])
+	p := asMap(ev["Properties"])
+	if q, _ := ref(p["Queue"]); ev["Type"] != "SQS" || q != "FollowUpQueue" {
+		t.Errorf("SnapshotFunction FollowUps event = %v, want SQS from FollowUpQueue", ev)
+	}
+	if !slices.Equal(asList(p["FunctionResponseTypes"]), []any{"ReportBatchItemFailures"}) {
+		t.Errorf("FollowUps FunctionResponseTypes = %v, want ReportBatchItemFailures", p["FunctionResponseTypes"])
+	}
+	if c, _ := asMap(p["ScalingConfig"])["MaximumConcurrency"].(int); c < 2 || c > 1000 {
+		t.Errorf("FollowUps MaximumConcurrency = %v, want a bound (2-1000)", asMap(p["ScalingConfig"])["MaximumConcurrency"])
+	}
+	if id, _ := ref(tpl.environment(fn)["FOLLOW_UP_QUEUE_URL"]); id != "FollowUpQueue" {
+		t.Errorf("FOLLOW_UP_QUEUE_URL = %v, want !Ref FollowUpQueue", tpl.environment(fn)["FOLLOW_UP_QUEUE_URL"])
+	}
+	q := tpl.Resources["FollowUpQueue"].Properties
+	redrive := asMap(q["RedrivePolicy"])
+	if dlq, _ := ref(redrive["deadLetterTargetArn"]); dlq != "FollowUpDeadLetterQueue" || redrive["maxReceiveCount"] == nil {
+		t.Errorf("FollowUpQueue redrive = %v, want FollowUpDeadLetterQueue", redrive)
+	}
+	timeout, _ := fn.Properties["Timeout"].(int)
+	if v, _ := q["VisibilityTimeout"].(int); v < 6*timeout {
+		t.Errorf("FollowUpQueue VisibilityTimeout = %v, want at least 6 × %d s", q["VisibilityTimeout"], timeout)
+	}
+}
+
 // TestTemplateChecksCanFail breaks copies of template.yaml and expects the
 // checks above to name what broke.
 func TestTemplateChecksCanFail(t *testing.T) {
@@ -661,7 +700,8 @@ func TestTemplateChecksCanFail(t *testing.T) {
 		check          func(errorer, *cfn)
 		want           string
 	}{
-		{"partial batch responses", "FunctionResponseTypes: [ReportBatchItemFailures]", "FunctionResponseTypes: []", checkStreams,
+		{"partial batch responses", "MaximumRecordAgeInSeconds: 86400\n            FunctionResponseTypes: [ReportBatchItemFailures]",
+			"MaximumRecordAgeInSeconds: 86400\n            FunctionResponseTypes: []", checkStreams,
 			"FunctionResponseTypes = [], want ReportBatchItemFailures"},
 		{"bisect", "BisectBatchOnFunctionError: true", "BisectBatchOnFunctionError: false", checkStreams,
 			"BisectBatchOnFunctionError = false, want true"},
@@ -694,6 +734,8 @@ func TestTemplateChecksCanFail(t *testing.T) {
 			"NotifyFunction logs to \"\", want a log group of its own"},
 		{"queue without alarm", "          Value: !GetAtt SnapshotFailureQueue.QueueName", "          Value: !GetAtt StreamFailureQueue.QueueName", checkOps,
 			"SnapshotFailureQueue (AWS::SQS::Queue) raises no alarm"},
+		{"unbounded follow-up consumers", "              MaximumConcurrency: 50", "              MaximumConcurrency: 5000", checkFollowUps,
+			"want a bound"},
 		{"invoke role reach", "                  - !GetAtt SnapshotFunction.Arn\n", "                  - !GetAtt NotifyFunction.Arn\n", checkScheduler,
 			"SchedulerInvokeRole may"},
 		{"invoke role for any schedule", "aws:SourceArn: !Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*",

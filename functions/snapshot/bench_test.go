@@ -258,14 +258,14 @@ func BenchmarkSuccessfulDropletRun(b *testing.B) {
 		mu.Lock()
 		now = slot.Add(time.Second)
 		mu.Unlock()
-		out, err := h.Handle(ctx, json.RawMessage(`{"policy_id":"p1","scheduled_time":"`+slot.Format(snapkeep.SlotTimeFormat)+`"}`))
+		out, err := h.Invoke(ctx, json.RawMessage(`{"policy_id":"p1","scheduled_time":"`+slot.Format(snapkeep.SlotTimeFormat)+`"}`))
 		if err != nil || out.Status != snapkeep.RunInProgress {
 			b.Fatalf("scheduled: %+v, %v", out, err)
 		}
 		mu.Lock()
 		now = now.Add(time.Minute)
 		mu.Unlock()
-		out, err = h.Handle(ctx, json.RawMessage(`{"policy_id":"p1","scheduled_time":"`+slot.Format(snapkeep.SlotTimeFormat)+`","follow_up":true}`))
+		out, err = h.Invoke(ctx, json.RawMessage(`{"policy_id":"p1","scheduled_time":"`+slot.Format(snapkeep.SlotTimeFormat)+`","follow_up":true}`))
 		if err != nil || out.Status != snapkeep.RunSucceeded {
 			b.Fatalf("follow-up: %+v, %v", out, err)
 		}

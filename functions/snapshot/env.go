@@ -19,6 +19,12 @@ const (
 	// envDigitalOceanURL overrides DigitalOcean's API base URL (a local
 	// fake: cmd/dofake); optional.
 	envDigitalOceanURL = "DIGITALOCEAN_API_URL"
+	// envFollowUpQueue is the follow-up queue's URL; without it the sweep
+	// alone follows unfinished runs.
+	envFollowUpQueue = "FOLLOW_UP_QUEUE_URL"
+	// envFollowUpNoDelay=true sends follow-ups undelayed, for a local
+	// stack whose runner holds them until its virtual clock is due.
+	envFollowUpNoDelay = "FOLLOW_UP_NO_DELAY"
 )
 
 // env is the function's configuration.
@@ -29,7 +35,11 @@ type env struct {
 	LeasesTable   string
 	SecretPrefix  string
 	BaseURL       string
-	Config        snapshot.Config
+	// FollowUpQueueURL is the follow-up queue (optional).
+	FollowUpQueueURL string
+	// FollowUpNoDelay sends follow-ups undelayed (local stack only).
+	FollowUpNoDelay bool
+	Config          snapshot.Config
 }
 
 // loadEnv reads the configuration with getenv; an error names the missing
@@ -58,6 +68,14 @@ func loadEnv(getenv func(string) string) (env, error) {
 		}
 	}
 	e.BaseURL = getenv(envDigitalOceanURL)
+	e.FollowUpQueueURL = getenv(envFollowUpQueue)
+	switch v := getenv(envFollowUpNoDelay); v {
+	case "", "false":
+	case "true":
+		e.FollowUpNoDelay = true
+	default:
+		return env{}, fmt.Errorf("environment variable %s=%q: want true or false", envFollowUpNoDelay, v)
+	}
 	optional := func(name string, unit time.Duration, max int, dst *time.Duration) error {
 		v := getenv(name)
 		if v == "" {

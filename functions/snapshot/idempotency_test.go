@@ -30,7 +30,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := s.h.Handle(context.Background(), []byte(slotInput("p1", slot0)))
+			out, err := s.h.Invoke(context.Background(), []byte(slotInput("p1", slot0)))
 			if err != nil {
 				t.Error(err)
 				return
@@ -136,7 +136,7 @@ func TestResumeCrashedClaim(t *testing.T) {
 			}
 			db := &failingDB{Client: s.env.DynamoDB, calls: s.env.TableName(dynamo.APICalls)}
 			s.h.svc.Runs.(*dynamo.RunStore).Client = db
-			if _, err := s.h.Handle(context.Background(), []byte(slotInput("p1", slot0))); err == nil {
+			if _, err := s.h.Invoke(context.Background(), []byte(slotInput("p1", slot0))); err == nil {
 				t.Fatal("the crashed attempt reported no error")
 			}
 			r := s.run("p1", slot0)
@@ -280,7 +280,7 @@ func TestOnDemandAndFollowUp(t *testing.T) {
 // failed run (internal), and the handler returns no error.
 func TestRejectedInputRecorded(t *testing.T) {
 	s := newStack(t, stackOpt{})
-	out, err := s.h.Handle(context.Background(), []byte(`{"policy_id":"p1","scheduled_time":"2026-11-24T03:00:00Z","execution_id":"x"}`))
+	out, err := s.h.Invoke(context.Background(), []byte(`{"policy_id":"p1","scheduled_time":"2026-11-24T03:00:00Z","execution_id":"x"}`))
 	if err != nil || out.Action != "rejected" {
 		t.Fatalf("%+v, %v", out, err)
 	}
@@ -292,7 +292,7 @@ func TestRejectedInputRecorded(t *testing.T) {
 	if err != nil || len(fails) != 1 {
 		t.Errorf("failures index: %d, %v", len(fails), err)
 	}
-	if _, err := s.h.Handle(context.Background(), []byte(`{"nonsense":true}`)); err != nil {
+	if _, err := s.h.Invoke(context.Background(), []byte(`{"nonsense":true}`)); err != nil {
 		t.Errorf("bad input without a key: %v", err)
 	}
 }
@@ -461,7 +461,7 @@ func TestPolicyOutcomes(t *testing.T) {
 		{"notoken", snapkeep.RunFailed, snapkeep.ClassAuthRevoked, "no DigitalOcean token"},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
-			out, err := s.h.Handle(ctx, []byte(slotInput(tc.policy, slot0)))
+			out, err := s.h.Invoke(ctx, []byte(slotInput(tc.policy, slot0)))
 			if err != nil {
 				t.Fatalf("handler error %v: the outcome is not recorded, Lambda would retry", err)
 			}

@@ -88,6 +88,9 @@ type stackOpt struct {
 	policy   func(*snapkeep.Policy)
 	// config changes the service's tunables.
 	config func(*snapshot.Config)
+	// followUps, when set, configures the follow-up queue (it may create
+	// one in s.env).
+	followUps func(aws *awstest.Env, e *env)
 }
 
 func newStack(t *testing.T, o stackOpt) *stack {
@@ -140,11 +143,15 @@ func newStack(t *testing.T, o stackOpt) *stack {
 	if o.config != nil {
 		o.config(&e.Config)
 	}
+	if o.followUps != nil {
+		o.followUps(s.env, &e)
+	}
 	s.prefix = prefix
 	s.db = &countingDB{Client: s.env.DynamoDB}
 	s.h = newHandler(e, clients{
 		DynamoDB:     s.db,
 		Secrets:      sm,
+		SQS:          s.env.SQS(),
 		Now:          s.clock.Now,
 		Sleep:        func(_ context.Context, d time.Duration) error { s.clock.Advance(d); return nil },
 		DigitalOcean: []docloud.Option{docloud.WithHTTPTimeout(300 * time.Millisecond)},
@@ -156,7 +163,7 @@ func newStack(t *testing.T, o stackOpt) *stack {
 
 func (s *stack) invoke(input string) *snapshot.Outcome {
 	s.t.Helper()
-	out, err := s.h.Handle(context.Background(), json.RawMessage(input))
+	out, err := s.h.Invoke(context.Background(), json.RawMessage(input))
 	if err != nil {
 		s.t.Fatalf("invoke %s: %v", input, err)
 	}

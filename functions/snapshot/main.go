@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	_ "time/tzdata"
 )
@@ -33,6 +34,7 @@ func main() {
 	h := newHandler(env, clients{
 		DynamoDB: dynamodb.NewFromConfig(cfg),
 		Secrets:  secretsmanager.NewFromConfig(cfg),
+		SQS:      sqs.NewFromConfig(cfg),
 	}, log)
 	lambda.Start(h.Handle)
 }

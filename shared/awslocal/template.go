@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	cfndynamodb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	"github.com/awslabs/goformation/v7/intrinsics"
@@ -72,9 +73,15 @@ func Tables(templatePath string) ([]TableDef, error) {
 	return defs, nil
 }
 
+// processMu serialises goformation's intrinsics.ProcessYAML, which writes a
+// package-level map on every call (two at once crash the process).
+var processMu sync.Mutex
+
 // ParseTables is Tables on the YAML or JSON text of a template.
 func ParseTables(template []byte) ([]TableDef, error) {
+	processMu.Lock()
 	processed, err := intrinsics.ProcessYAML(template, nil)
+	processMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("process intrinsic functions: %w", err)
 	}

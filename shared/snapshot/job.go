@@ -156,6 +156,7 @@ func (j *job) takeRequestLease(ctx context.Context, now time.Time) error {
 		if err := j.commit(ctx); err != nil {
 			return err
 		}
+		j.s.followUp(j.base, j.run.Key(), *j.run.NextCheckAt)
 		return errLocked
 	}
 	if err != nil {
@@ -258,7 +259,11 @@ func (j *job) wait(ctx context.Context, at time.Time) error {
 	j.run.NextCheckAt = &at
 	j.run.LeaseUntil, j.run.LeaseFor = nil, ""
 	j.run.Unfinished = snapkeep.UnfinishedKey(j.run.RunID)
-	return j.commit(ctx)
+	if err := j.commit(ctx); err != nil {
+		return err
+	}
+	j.s.followUp(j.base, j.run.Key(), at)
+	return nil
 }
 
 // finish stores the run terminal.

@@ -17,11 +17,14 @@ import (
 //	scheduled  {"policy_id": "p1", "scheduled_time": "2026-11-24T12:00:00Z"}
 //	on-demand  {"policy_id": "p1"}                       (slot = now)
 //	follow-up  {"policy_id": "p1", "scheduled_time": "...", "follow_up": true}
+//	queued     {"policy_id": "p1", "scheduled_time": "...", "follow_up": true, "due": "..."}
 //	sweep      {"sweep": true}
 //
 // The scheduled form is what every policy's EventBridge Scheduler schedule
-// sends (<aws.scheduler.scheduled-time>); the sweep form is what the
-// function's own one-minute schedule sends.
+// sends (<aws.scheduler.scheduled-time>); the queued form is what the run
+// path itself sends to the follow-up queue when a run must be checked
+// later; the sweep form is what the function's own backstop schedule
+// sends.
 type Request struct {
 	// PolicyID is the policy to run; empty only in the sweep form.
 	PolicyID string `json:"policy_id,omitempty"`
@@ -29,6 +32,11 @@ type Request struct {
 	ScheduledTime string `json:"scheduled_time,omitempty"`
 	// FollowUp asks to check the unfinished run of the slot now.
 	FollowUp bool `json:"follow_up,omitempty"`
+	// Due, on a queued follow-up (RFC 3339), is when the check it asks for
+	// is due: a message delivered before it (a wait longer than the
+	// queue's 15-minute delay) is sent on again; one for a check the run no
+	// longer waits for is dropped.
+	Due string `json:"due,omitempty"`
 	// Sweep asks to check every unfinished run that is due.
 	Sweep bool `json:"sweep,omitempty"`
 }
@@ -42,6 +50,9 @@ const (
 	KindOnDemand  Kind = "on_demand"
 	KindFollowUp  Kind = "follow_up"
 	KindSweep     Kind = "sweep"
+	// KindQueued is a follow-up the run path queued itself (SQS, with
+	// its due time): it checks the run only if the run still waits for it.
+	KindQueued Kind = "queued"
 )
 
 // DecodeRequest reads a Request from raw, rejecting unknown fields, trailing
@@ -88,7 +99,15 @@ func (r Request) Kind() (Kind, error) {
 		if r.ScheduledTime == "" {
 			return "", fmt.Errorf("input: follow_up needs scheduled_time: %w", snapkeep.ErrInvalid)
 		}
+		if r.Due != "" {
+			if _, err := time.Parse(time.RFC3339, r.Due); err != nil {
+				return "", fmt.Errorf("input: due %q: want RFC 3339: %w", snapkeep.Bound(r.Due, 80), snapkeep.ErrInvalid)
+			}
+			return KindQueued, nil
+		}
 		return KindFollowUp, nil
+	case r.Due != "":
+		return "", fmt.Errorf("input: due goes with follow_up: %w", snapkeep.ErrInvalid)
 	case r.ScheduledTime == "":
 		return KindOnDemand, nil
 	}

@@ -56,6 +56,18 @@ type RunStore interface {
 // calls are flushed ahead with AppendCalls).
 const MaxCallsPerSave = 90
 
+// FollowUps queues the later checks of unfinished runs (the SQS adapter,
+// sqsqueue.FollowUps, implements it): each run write that leaves a run
+// waiting sends one, due when the run's next check is. A queue delivers
+// a message at most 15 minutes later; a message that arrives before its due
+// time is sent on. Delivery is at least once: a check takes the run's
+// lease first, and a message for a check the run no longer waits for is
+// dropped.
+type FollowUps interface {
+	// Send asks for a check of key at due.
+	Send(ctx context.Context, key snapkeep.RunKey, due time.Time) error
+}
+
 // PolicySource reads policies (dynamo.PolicyStore implements it).
 type PolicySource interface {
 	// Get returns the policy, or an error wrapping snapkeep.ErrNotFound
@@ -163,6 +175,10 @@ type Config struct {
 	// FutureSlack is how far ahead of now (plus the policy's flexible
 	// window) a scheduled slot may be; default 5 minutes.
 	FutureSlack time.Duration
+	// BackstopLag is how overdue a run must be before the sweep takes it
+	// when follow-ups are queued (the sweep is then a backstop for lost
+	// messages and crashed attempts); default 2 minutes.
+	BackstopLag time.Duration
 }
 
 // Defaults.
@@ -183,6 +199,10 @@ const (
 	DefaultLockTTL          = 2 * time.Minute
 	DefaultMaxStepBackoff   = 30 * time.Minute
 	DefaultFutureSlack      = 5 * time.Minute
+	DefaultBackstopLag      = 2 * time.Minute
+	// queueEarly is how early a queued follow-up may arrive and still be
+	// taken for due (the queue's delays are whole seconds).
+	queueEarly = 2 * time.Second
 	// VolumeSnapshotLimit is DigitalOcean's limit of snapshots per volume.
 	VolumeSnapshotLimit = 25
 )
@@ -206,6 +226,7 @@ func (c Config) withDefaults() Config {
 	def(&c.LockTTL, DefaultLockTTL)
 	def(&c.MaxStepBackoff, DefaultMaxStepBackoff)
 	def(&c.FutureSlack, DefaultFutureSlack)
+	def(&c.BackstopLag, DefaultBackstopLag)
 	if c.GetAttempts <= 0 {
 		c.GetAttempts = DefaultGetAttempts
 	}
@@ -230,6 +251,9 @@ type Service struct {
 	Tokens TokenSource
 	// Connect makes DigitalOcean clients.
 	Connect Connector
+	// FollowUps queues the runs' later checks; nil leaves them to the
+	// sweep alone (which then takes every due run, not only overdue ones).
+	FollowUps FollowUps
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Sleep waits d or until ctx ends; nil means a timer.
@@ -316,6 +340,10 @@ func (s *Service) invoke(ctx context.Context, req Request) (*Outcome, error) {
 	case KindFollowUp:
 		slot, _ := req.Slot()
 		return s.Check(ctx, snapkeep.NewRunKey(req.PolicyID, slot))
+	case KindQueued:
+		slot, _ := req.Slot()
+		due, _ := time.Parse(time.RFC3339, req.Due)
+		return s.Queued(ctx, snapkeep.NewRunKey(req.PolicyID, slot), due)
 	default:
 		slot, _ := req.Slot()
 		return s.RunSlot(ctx, req.PolicyID, slot, snapkeep.TriggerScheduled)
@@ -500,6 +528,7 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 	}
 	if run.LeaseUntil == nil {
 		out.Action = "waiting_for_lock"
+		s.followUp(ctx, key, *run.NextCheckAt)
 		return out, nil
 	}
 	st, err := s.advance(ctx, run, pol, start{leased: true})
@@ -642,7 +671,7 @@ func (s *Service) resume(ctx context.Context, key snapkeep.RunKey, kind Kind) (*
 	case run.LeaseUntil != nil && now.Before(*run.LeaseUntil):
 		out.Action = "leased_elsewhere"
 		return out, nil
-	case kind != KindFollowUp && run.NextCheckAt != nil && now.Before(*run.NextCheckAt):
+	case kind != KindFollowUp && run.NextCheckAt != nil && now.Add(queueEarly).Before(*run.NextCheckAt):
 		out.Action = "not_due"
 		return out, nil
 	}
@@ -664,6 +693,39 @@ func (s *Service) resume(ctx context.Context, key snapkeep.RunKey, kind Kind) (*
 		return out, nil
 	}
 	return out, err
+}
+
+// Queued handles a follow-up the run path queued for key, due at due: one
+// that arrives early (a wait longer than the queue's delay) is sent on;
+// otherwise the run is checked if it still waits for a check by then (an
+// older message for a check since rescheduled is dropped as not due; one
+// for a run finished or leased elsewhere is dropped too).
+func (s *Service) Queued(ctx context.Context, key snapkeep.RunKey, due time.Time) (*Outcome, error) {
+	now := s.now()
+	if due.After(now.Add(queueEarly)) {
+		out := &Outcome{Kind: KindQueued, RunID: key.RunID(), Action: "requeued"}
+		if s.FollowUps == nil {
+			return out, fmt.Errorf("queued follow-up of %s: no follow-up queue to send it on", key)
+		}
+		if err := s.FollowUps.Send(ctx, key, due); err != nil {
+			return out, fmt.Errorf("queued follow-up of %s: send on: %w", key, err)
+		}
+		return out, nil
+	}
+	return s.resume(ctx, key, KindQueued)
+}
+
+// followUp queues the next check of a run stored waiting until at. A
+// failed send is logged, not returned: the run is stored, and the sweep's
+// backstop checks it once it is overdue.
+func (s *Service) followUp(ctx context.Context, key snapkeep.RunKey, at time.Time) {
+	if s.FollowUps == nil {
+		return
+	}
+	if err := s.FollowUps.Send(ctx, key, at); err != nil {
+		s.log().WarnContext(ctx, "follow-up not queued; the sweep's backstop checks the run once it is overdue",
+			"run_id", key.RunID(), "due", at, "error", err.Error())
+	}
 }
 
 // errLostRace means another attempt changed the run first; this attempt

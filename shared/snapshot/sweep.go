@@ -22,7 +22,7 @@ import (
 func (s *Service) Sweep(ctx context.Context) (*Outcome, error) {
 	c := s.conf()
 	out := &Outcome{Kind: KindSweep}
-	due, quarantined, err := s.Runs.DueUnfinished(ctx, s.now(), c.SweepLimit)
+	due, quarantined, err := s.Runs.DueUnfinished(ctx, s.sweepUpTo(), c.SweepLimit)
 	out.Quarantined = quarantined
 	if quarantined > 0 {
 		s.log().ErrorContext(ctx, "sweep: undecodable runs taken out of the unfinished index", "quarantined", quarantined)
@@ -68,6 +68,16 @@ func (s *Service) Sweep(ctx context.Context) (*Outcome, error) {
 			"failed", out.Failed, "left", out.Left, "unhandled", out.Unhandled, "quarantined", out.Quarantined)
 	}
 	return out, nil
+}
+
+// sweepUpTo is the latest next check a sweep takes: now, or, when
+// follow-ups are queued, now less BackstopLag (the sweep then only catches
+// what a lost message or a crashed attempt left behind).
+func (s *Service) sweepUpTo() time.Time {
+	if s.FollowUps == nil {
+		return s.now()
+	}
+	return s.now().Add(-s.conf().BackstopLag)
 }
 
 // count adds one run's result to a sweep's outcome: handled; handled but
