@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -83,6 +84,9 @@ func change(rec events.DynamoDBEventRecord) notify.Change {
 	c, err := runstream.Decode(rec)
 	if err != nil {
 		ch.Err = err
+		if name := badAttribute(rec.Change.NewImage); name != "" {
+			ch.Err = fmt.Errorf("attribute %s of the new image: %w", name, err)
+		}
 		var status struct {
 			Status snapkeep.RunStatus `dynamodbav:"status"`
 		}
@@ -96,4 +100,21 @@ func change(rec events.DynamoDBEventRecord) notify.Change {
 		ch.Key = ch.New.Key()
 	}
 	return ch
+}
+
+// badAttribute names the first attribute (by name) of img that does not
+// decode into a run on its own, or "".
+func badAttribute(img map[string]events.DynamoDBAttributeValue) string {
+	names := make([]string, 0, len(img))
+	for name := range img {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var probe snapkeep.Run
+		if dynamo.UnmarshalStreamImage(map[string]events.DynamoDBAttributeValue{name: img[name]}, &probe) != nil {
+			return name
+		}
+	}
+	return ""
 }
