@@ -55,7 +55,9 @@ func TestFilterPassesFailuresAndRecoveriesOnly(t *testing.T) {
 	}
 	var failed *snapkeep.Run
 	writes := []write{
-		{"claim and fail (in_progress, then failed)", func() { failed = s.finish(p, at(0), snapkeep.RunFailed, snapkeep.ClassProviderError, snapkeep.RunSucceeded) }, []bool{false, true}},
+		{"claim and fail (in_progress, then failed)", func() {
+			failed = s.finish(p, at(0), snapkeep.RunFailed, snapkeep.ClassProviderError, snapkeep.RunSucceeded)
+		}, []bool{false, true}},
 		{"claim and time out", func() { s.finish(p, at(1), snapkeep.RunTimedOut, snapkeep.ClassTimedOut, snapkeep.RunFailed) }, []bool{false, true}},
 		{"failed at claim (INSERT)", func() { s.claimFailed(p, at(2)) }, []bool{true}},
 		{"success after a success", func() { s.finish(p, at(3), snapkeep.RunSucceeded, "", snapkeep.RunSucceeded) }, []bool{false, false}},
