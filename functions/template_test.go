@@ -284,11 +284,11 @@ func checkFunctions(t errorer, tpl *cfn) {
 	}
 }
 
-// streamWiring is which function follows which table's stream.
-var streamWiring = map[string]string{
-	"SchedulesFunction": "PoliciesTable",
-	"ErrorRateFunction": "RunsTable",
-	"NotifyFunction":    "RunsTable",
+// streamWiring is which function follows which tables' streams (sorted).
+var streamWiring = map[string][]string{
+	"SchedulesFunction": {"PoliciesTable"},
+	"ErrorRateFunction": {"ApiCallsTable", "RunsTable"},
+	"NotifyFunction":    {"RunsTable"},
 }
 
 func TestTemplateStreamMappings(t *testing.T) { checkStreams(t, loadTemplate(t)) }
@@ -331,10 +331,8 @@ func checkStreams(t errorer, tpl *cfn) {
 				t.Errorf("%s: DestinationConfig.OnFailure = %v, want Type SQS and !GetAtt <queue>.Arn of an AWS::SQS::Queue", where, onFailure)
 			}
 		}
-		var want []string
-		if table, ok := streamWiring[id]; ok {
-			want = []string{table}
-		}
+		want := streamWiring[id]
+		slices.Sort(streams)
 		if !slices.Equal(streams, want) {
 			t.Errorf("%s follows the streams of %v, want %v", id, streams, want)
 		}
