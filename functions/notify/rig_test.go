@@ -89,7 +89,7 @@ type slackHook struct {
 	posts []hookPost
 }
 
-func newSlackHook(t *testing.T) *slackHook {
+func newSlackHook(t testing.TB) *slackHook {
 	h := &slackHook{}
 	h.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -123,7 +123,7 @@ func (h *slackHook) to(path string) []hookPost {
 
 // stack is one test's notify function on moto.
 type stack struct {
-	t         *testing.T
+	t         testing.TB
 	ctx       context.Context
 	env       *awstest.Env
 	clock     *vclock
@@ -146,13 +146,16 @@ type stackOptions struct {
 	hold bool
 	// ses replaces moto's SES (a fake of the SES port).
 	ses email.Client
+	// wrapDB and wrapSES, when set, wrap the clients the function gets.
+	wrapDB  func(dynamo.Client) dynamo.Client
+	wrapSES func(email.Client) email.Client
 }
 
 // start is the virtual time the tests begin at: the night of 24 November
 // 2026, just after the 02:00 UTC slots failed.
 var start = time.Date(2026, 11, 24, 2, 31, 0, 0, time.UTC)
 
-func newStack(t *testing.T, opt stackOptions) *stack {
+func newStack(t testing.TB, opt stackOptions) *stack {
 	t.Helper()
 	env := awstest.New(t)
 	s := &stack{t: t, ctx: context.Background(), env: env, clock: &vclock{t: start}, hook: newSlackHook(t), logs: &syncBuffer{}}
@@ -167,8 +170,15 @@ func newStack(t *testing.T, opt stackOptions) *stack {
 	if ses == nil {
 		ses = env.SESv2()
 	}
+	var db dynamo.Client = env.DynamoDB
+	if opt.wrapDB != nil {
+		db = opt.wrapDB(db)
+	}
+	if opt.wrapSES != nil {
+		ses = opt.wrapSES(ses)
+	}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.handler, err = wire(st, deps{DynamoDB: env.DynamoDB, SES: ses, SlackHTTP: s.hook.srv.Client(), Now: s.clock.Now,
+	s.handler, err = wire(st, deps{DynamoDB: db, SES: ses, SlackHTTP: s.hook.srv.Client(), Now: s.clock.Now,
 		Sleep: func(context.Context, time.Duration) error { return nil }}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +351,7 @@ func (s *stack) mails(addr string) []delivered {
 	return out
 }
 
-func readMail(t *testing.T, id, raw string) delivered {
+func readMail(t testing.TB, id, raw string) delivered {
 	t.Helper()
 	msg, err := mail.ReadMessage(strings.NewReader(raw))
 	if err != nil {

@@ -451,7 +451,7 @@ var (
 	finished = slotAt.Add(30 * time.Minute)
 )
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	renderer, err := notice.New(notice.Links{AppURL: "https://app.snapkeep.example"})
 	if err != nil {
