@@ -13,6 +13,7 @@ import (
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/snapkeep/snapkeep/shared/notify"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -223,5 +224,53 @@ func TestBadInputLoggedRecordedBatchContinues(t *testing.T) {
 	internal := s.renderFailure(s.stored(weird), web, acme, nil)
 	if !sameBody(mails[0].Text, internal.Text) || len(internal.Warnings) == 0 {
 		t.Errorf("the unknown class's email is not the internal wording")
+	}
+}
+
+// A delivery that crashed between claim and send left a claim without a
+// message id: the next delivery takes it over once it is older than the
+// claim timeout (conditional on its at), and the message goes out once.
+func TestCrashedClaimTakenOver(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	acme := s.customer("acme", "", "")
+	web := s.policy("web-1", "acme", "nyc3")
+	a := s.finish(web, slot, snapkeep.RunFailed, snapkeep.ClassProviderError, snapkeep.RunSucceeded)
+	crashed := s.clock.Now().Add(-notify.DefaultClaimTimeout - time.Minute)
+	if _, ok, err := s.runs.ClaimNotice(s.ctx, a.Key(), snapkeep.ChannelEmail, snapkeep.Notice{Kind: snapkeep.NoticeFailure, At: crashed}, nil); err != nil || !ok {
+		t.Fatalf("claim: %v, %v", ok, err)
+	}
+	if stats := s.flush(); stats.FailedInvocations != 0 {
+		t.Fatalf("stats %+v\n%s", stats, s.logs)
+	}
+	mails := s.mails(acme.Email)
+	if n := s.stored(a).Notices[snapkeep.ChannelEmail]; len(mails) != 1 || n.ID != mails[0].MessageID {
+		t.Errorf("%d emails, notice %+v; want the abandoned claim taken over and the message sent once", len(mails), n)
+	}
+}
+
+// SES throttling that outlasts shared/email's own backoff fails the
+// record and releases the claim; Lambda's retry (the Deliverer's) sends
+// the message once SES takes it.
+func TestThrottlingRetriedThenSentOnce(t *testing.T) {
+	ses := &fakeSES{}
+	ses.SendEmailFunc = func(*sesv2.SendEmailInput) (*sesv2.SendEmailOutput, error) {
+		if ses.sends <= 6 {
+			return nil, &sestypes.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}
+		}
+		return &sesv2.SendEmailOutput{MessageId: aws.String("ses-at-last")}, nil
+	}
+	s := newStack(t, stackOptions{ses: ses})
+	s.customer("acme", "", "")
+	web := s.policy("web-1", "acme", "nyc3")
+	a := s.finish(web, slot, snapkeep.RunFailed, snapkeep.ClassProviderError, snapkeep.RunSucceeded)
+	stats := s.flush()
+	if stats.FailedInvocations == 0 || stats.Delivered != 1 || stats.OnFailureSent != 0 {
+		t.Fatalf("stats %+v; want failed invocations, then the record delivered", stats)
+	}
+	if n := s.stored(a).Notices[snapkeep.ChannelEmail]; n.ID != "ses-at-last" {
+		t.Errorf("notice %+v, want sent", n)
+	}
+	if sends, _ := ses.counts(); sends != 7 {
+		t.Errorf("%d SendEmail calls, want 6 throttled and 1 accepted", sends)
 	}
 }
