@@ -173,10 +173,12 @@ func (a *app) incidentsCommand() *cobra.Command {
 		Short: "List open provider incidents, or show any one",
 		Long: `Provider incidents are what the errorrate function raises when
 DigitalOcean's error rate rises in a dimension (all traffic, a region, an
-operation). 'list' shows the open ones (sparse index open); a resolved
-incident leaves that index, so show it by its id (from the ops alert or the
-escalation report) with 'show'.`,
+operation). 'list' shows the open ones (sparse index open); 'list --all
+--since 30d' every incident opened in that time, open or resolved (index
+by-month); 'show' any one by its id (from the ops alert or the escalation
+report).`,
 		Example: `  snapctl incidents list
+  snapctl incidents list --all --since 30d
   snapctl incidents show 'provider_error#operation:snapshot_droplet#2026-11-24T06:10Z'`,
 		Args: subcommandArgs,
 		RunE: groupRunE,
@@ -189,25 +191,31 @@ func (a *app) incidentsListCommand() *cobra.Command {
 	var (
 		limit int
 		all   bool
+		since time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:     "list",
-		Short:   "List the open incidents, newest first",
-		Example: `  snapctl incidents list -o json`,
+		Short:   "List the open incidents (or, with --all, every one opened since), newest first",
+		Example: "  snapctl incidents list -o json\n  snapctl incidents list --all --since 30d",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 || limit > support.MaxLimit {
 				return usagef("--limit: %d must be 1-%d", limit, support.MaxLimit)
 			}
-			if all {
-				return usagef("--all: resolved incidents leave the open index and the Incidents table has no index by time yet, so only open ones can be listed without a scan; show a resolved one by its id with 'snapctl incidents show ID'")
+			if all != (since > 0) {
+				return usagef("--all and --since go together: every incident opened in the last AGE, open or resolved")
 			}
 			ctx := cmd.Context()
 			q, err := a.queries(ctx)
 			if err != nil {
 				return err
 			}
-			res, err := q.OpenIncidents(ctx, limit)
+			var res *support.IncidentsResult
+			if all {
+				res, err = q.IncidentsOpened(ctx, support.Since(a.now(), since), limit)
+			} else {
+				res, err = q.OpenIncidents(ctx, limit)
+			}
 			if err != nil {
 				return err
 			}
@@ -220,7 +228,8 @@ func (a *app) incidentsListCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", support.DefaultLimit, fmt.Sprintf("at most this many (1-%d)", support.MaxLimit))
-	cmd.Flags().BoolVar(&all, "all", false, "refused: resolved incidents cannot be listed without a scan yet")
+	cmd.Flags().BoolVar(&all, "all", false, "every incident opened in --since, open or resolved")
+	cmd.Flags().Var(ageValue{&since}, "since", "with --all: incidents opened in the last AGE: 24h, 7d, 30d")
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -217,5 +218,18 @@ func TestIncidentsCommands(t *testing.T) {
 		}
 	}
 	assertFails(t, c.run("", "incidents", "show", "nope"), exitUsage, `no incident "nope"`, "snapctl incidents list")
-	assertFails(t, c.run("", "incidents", "list", "--all"), exitUsage, "--all:", "incidents show ID")
+	assertFails(t, c.run("", "incidents", "list", "--all"), exitUsage, "--all and --since go together")
+	// Every incident opened in the last three days, open or resolved,
+	// through the by-month index: the resolved fra1 one too, not the
+	// week-old one.
+	var recent []snapkeep.Incident
+	c.jsonOut(&recent, "incidents", "list", "--all", "--since", "3d")
+	var ids []string
+	for _, inc := range recent {
+		ids = append(ids, inc.IncidentID)
+	}
+	want := []string{fx.Incidents[1].IncidentID, fx.Incidents[0].IncidentID, fx.Incidents[2].IncidentID, fx.Incidents[4].IncidentID}
+	if !slices.Equal(ids, want) {
+		t.Errorf("incidents list --all --since 3d = %v, want %v (newest first)", ids, want)
+	}
 }

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -82,22 +83,62 @@ func (s *IncidentStore) Update(ctx context.Context, prev, next *snapkeep.Inciden
 // ListOpen returns the open incidents, oldest first, through the sparse
 // open index (eventually consistent).
 func (s *IncidentStore) ListOpen(ctx context.Context) ([]snapkeep.Incident, error) {
-	in := &dynamodb.QueryInput{
+	out, err := s.query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.Table),
 		IndexName:                 aws.String(IndexIncidentsOpen),
 		KeyConditionExpression:    aws.String("open_state = :o"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: snapkeep.OpenIncident}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open incidents: %w", err)
 	}
+	return out, nil
+}
+
+// monthFormat is the layout of Incident.OpenedMonth.
+const monthFormat = "2006-01"
+
+// ListOpened returns the incidents opened in [from, to), newest first,
+// open or resolved, through the by-month index (one query per month).
+func (s *IncidentStore) ListOpened(ctx context.Context, from, to time.Time) ([]snapkeep.Incident, error) {
+	if !from.Before(to) {
+		return nil, fmt.Errorf("incidents opened from %s to %s: an empty range: %w", from, to, snapkeep.ErrInvalid)
+	}
+	from, to = from.UTC(), to.UTC()
+	var out []snapkeep.Incident
+	for m := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC); !m.Before(time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)); m = m.AddDate(0, -1, 0) {
+		in := &dynamodb.QueryInput{
+			TableName:              aws.String(s.Table),
+			IndexName:              aws.String(IndexIncidentsByMonth),
+			KeyConditionExpression: aws.String("opened_month = :m AND opened_at BETWEEN :f AND :t"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":m": &types.AttributeValueMemberS{Value: m.Format(monthFormat)},
+				":f": &types.AttributeValueMemberS{Value: from.Format(time.RFC3339Nano)},
+				":t": &types.AttributeValueMemberS{Value: to.Add(-time.Nanosecond).Format(time.RFC3339Nano)},
+			},
+			ScanIndexForward: aws.Bool(false),
+		}
+		got, err := s.query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("incidents opened in %s: %w", m.Format(monthFormat), err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// query pages through in and decodes the incidents.
+func (s *IncidentStore) query(ctx context.Context, in *dynamodb.QueryInput) ([]snapkeep.Incident, error) {
 	var out []snapkeep.Incident
 	for {
 		page, err := s.Client.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("open incidents: %w", err)
+			return nil, err
 		}
 		for _, item := range page.Items {
 			var inc snapkeep.Incident
 			if err := decodeItem(item, &inc); err != nil {
-				return nil, fmt.Errorf("open incidents: %w", err)
+				return nil, err
 			}
 			out = append(out, inc)
 		}
@@ -120,6 +161,7 @@ func (s *IncidentStore) item(inc *snapkeep.Incident) (map[string]types.Attribute
 		v.OpenState = snapkeep.OpenIncident
 	}
 	v.StartedAt, v.OpenedAt, v.UpdatedAt = v.StartedAt.UTC(), v.OpenedAt.UTC(), v.UpdatedAt.UTC()
+	v.OpenedMonth = v.OpenedAt.Format(monthFormat)
 	item, err := attributevalue.MarshalMap(&v)
 	if err != nil {
 		return nil, fmt.Errorf("incident %q: %w", inc.IncidentID, err)

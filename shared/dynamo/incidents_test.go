@@ -3,6 +3,8 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +54,36 @@ func TestIncidentStore(t *testing.T) {
 	got, _ := s.Get(ctx, inc.IncidentID)
 	if got.State != snapkeep.IncidentResolved || got.OpenState != "" || got.ResolvedAt == nil {
 		t.Errorf("resolved incident = %+v", got)
+	}
+}
+
+// Past incidents are listed by the month they opened, newest first, across
+// month boundaries.
+func TestIncidentStoreListOpened(t *testing.T) {
+	ctx := context.Background()
+	env := awstest.New(t)
+	s := &dynamo.IncidentStore{Client: env.DynamoDB, Table: env.TableName(dynamo.Incidents)}
+	for i, at := range []time.Time{
+		time.Date(2026, 10, 30, 6, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC),
+	} {
+		inc := &snapkeep.Incident{IncidentID: fmt.Sprintf("i%d", i), Kind: snapkeep.IncidentProvider, Dimension: snapkeep.DimensionAll,
+			Class: snapkeep.ClassProviderError, State: snapkeep.IncidentResolved, StartedAt: at, OpenedAt: at, UpdatedAt: at}
+		if err := s.Create(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ListOpened(ctx, time.Date(2026, 10, 15, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, inc := range got {
+		ids = append(ids, inc.IncidentID)
+	}
+	if strings.Join(ids, ",") != "i2,i1,i0" {
+		t.Errorf("ListOpened = %v, want i2,i1,i0 (newest first; i3 opens at the range's end)", ids)
 	}
 }

@@ -60,9 +60,11 @@ const (
 	IndexRunsByResource     = "by-resource"
 	IndexRunsFailures       = "failures-by-class"
 	IndexRunsUnfinished     = "unfinished"
+	IndexRunsRetrying       = "retrying"
 	IndexCallsByRequestID   = "by-request-id"
 	IndexCallsFailuresByHr  = "failures-by-hour"
 	IndexIncidentsOpen      = "open"
+	IndexIncidentsByMonth   = "by-month"
 )
 
 // The stack's tables.
@@ -90,6 +92,7 @@ var (
 			{Name: IndexRunsByResource, PartitionKey: s("resource_key"), SortKey: s("scheduled_at")},
 			{Name: IndexRunsFailures, PartitionKey: s("error_class"), SortKey: s("finished_at")},
 			{Name: IndexRunsUnfinished, PartitionKey: s("unfinished"), SortKey: s("next_check_at")},
+			{Name: IndexRunsRetrying, PartitionKey: s("retry_class"), SortKey: s("next_check_at")},
 		},
 		Stream: StreamNewAndOld,
 	}
@@ -118,6 +121,7 @@ var (
 		PartitionKey: s("incident_id"),
 		Indexes: []IndexSpec{
 			{Name: IndexIncidentsOpen, PartitionKey: s("open_state"), SortKey: s("opened_at")},
+			{Name: IndexIncidentsByMonth, PartitionKey: s("opened_month"), SortKey: s("opened_at")},
 		},
 	}
 )

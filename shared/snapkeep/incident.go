@@ -63,6 +63,10 @@ type Incident struct {
 	StartedAt time.Time `json:"started_at" dynamodbav:"started_at"`
 	// OpenedAt is when the detector raised the alarm.
 	OpenedAt time.Time `json:"opened_at" dynamodbav:"opened_at"`
+	// OpenedMonth is OpenedAt's month, "2006-01" UTC: the partition of the
+	// incidents-by-month index, so past incidents are listed without a
+	// scan.
+	OpenedMonth string `json:"opened_month,omitempty" dynamodbav:"opened_month,omitempty"`
 	// ResolvedAt is when the rate was back to its baseline for long enough
 	// (or traffic stopped).
 	ResolvedAt *time.Time `json:"resolved_at,omitempty" dynamodbav:"resolved_at,omitempty"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,8 +43,8 @@ type FailuresResult struct {
 
 // Failures returns the runs that failed with the classes in the range
 // (index failures-by-class, one exact query per class) and, when the range
-// reaches now, the runs still retrying after one of them (index
-// unfinished, filtered on retry_class: it reads every run in flight).
+// reaches now, the runs still retrying after one of them (index retrying,
+// one exact query per class).
 func (q *Queries) Failures(ctx context.Context, fq FailureQuery) (*FailuresResult, error) {
 	if err := fq.Range.Validate(); err != nil {
 		return nil, err
@@ -89,32 +88,41 @@ func (q *Queries) Failures(ctx context.Context, fq FailureQuery) (*FailuresResul
 }
 
 // retrying adds the unfinished runs retrying after one of classes (any
-// class when none) to res.
+// class when none) to res: one exact query of the sparse retrying index
+// per class (retry_class is set only while a run retries), next check
+// first.
 func (q *Queries) retrying(ctx context.Context, classes []snapkeep.ErrorClass, limit int, res *FailuresResult) error {
-	e := newExpr()
-	e.keyRange("unfinished", snapkeep.UnfinishedShard, "next_check_at", Range{})
-	names := make([]string, len(classes))
-	for i, c := range classes {
-		names[i] = string(c)
+	if len(classes) == 0 {
+		classes = snapkeep.ErrorClasses()
 	}
-	if len(names) == 0 {
-		e.exists("retry_class")
+	for _, c := range classes {
+		if !c.Info().Retried {
+			continue // never a retry class
+		}
+		e := newExpr()
+		e.keyRange("retry_class", string(c), "next_check_at", Range{})
+		in := &dynamodb.QueryInput{TableName: aws.String(q.Tables.Runs), IndexName: aws.String(dynamo.IndexRunsRetrying)}
+		e.apply(in)
+		p, err := queryItems[snapkeep.Run](ctx, q, "runs in flight retrying after "+string(c), in, limit, "policy_id", "scheduled_at")
+		if err != nil {
+			return err
+		}
+		res.Retrying = append(res.Retrying, p.Items...)
+		res.Skipped = append(res.Skipped, p.Skipped...)
+		res.More = res.More || p.More
 	}
-	e.oneOf("retry_class", names)
-	in := &dynamodb.QueryInput{TableName: aws.String(q.Tables.Runs), IndexName: aws.String(dynamo.IndexRunsUnfinished)}
-	e.apply(in)
-	what := "runs in flight retrying after any class"
-	if len(names) > 0 {
-		what = "runs in flight retrying after " + strings.Join(names, " or ")
+	sort.SliceStable(res.Retrying, func(i, j int) bool { return checkAt(res.Retrying[i]).Before(checkAt(res.Retrying[j])) })
+	if len(res.Retrying) > limit {
+		res.Retrying, res.More = res.Retrying[:limit], true
 	}
-	p, err := queryItems[snapkeep.Run](ctx, q, what, in, limit, "policy_id", "scheduled_at")
-	if err != nil {
-		return err
-	}
-	res.Retrying = p.Items
-	res.Skipped = append(res.Skipped, p.Skipped...)
-	res.More = res.More || p.More
 	return nil
+}
+
+func checkAt(r snapkeep.Run) time.Time {
+	if r.NextCheckAt != nil {
+		return *r.NextCheckAt
+	}
+	return r.UpdatedAt
 }
 
 func finished(r snapkeep.Run) time.Time {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -47,6 +48,45 @@ func (q *Queries) OpenIncidents(ctx context.Context, limit int) (*IncidentsResul
 		return nil, err
 	}
 	return &IncidentsResult{Incidents: p.Items, More: p.More, Skipped: p.Skipped}, nil
+}
+
+// IncidentsOpened returns the incidents, open or resolved, opened in r,
+// newest first, through the by-month index (one exact query per month in
+// the range; r needs a start). limit 0 is DefaultLimit.
+func (q *Queries) IncidentsOpened(ctx context.Context, r Range, limit int) (*IncidentsResult, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if r.From.IsZero() {
+		return nil, fmt.Errorf("incidents opened when? give a range with a start (--since): %w", snapkeep.ErrInvalid)
+	}
+	limit, err := checkLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	to := r.To
+	if to.IsZero() {
+		to = q.now()
+	}
+	res := &IncidentsResult{}
+	from := r.From.UTC()
+	for m := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC); !m.Before(time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)); m = m.AddDate(0, -1, 0) {
+		e := newExpr()
+		e.keyRange("opened_month", m.Format("2006-01"), "opened_at", Range{From: from, To: to})
+		in := &dynamodb.QueryInput{TableName: aws.String(q.Tables.Incidents), IndexName: aws.String(dynamo.IndexIncidentsByMonth), ScanIndexForward: aws.Bool(false)}
+		e.apply(in)
+		p, err := queryItems[snapkeep.Incident](ctx, q, "incidents opened in "+m.Format("2006-01")+", newest first", in, limit-len(res.Incidents), "incident_id")
+		if err != nil {
+			return nil, err
+		}
+		res.Incidents = append(res.Incidents, p.Items...)
+		res.Skipped = append(res.Skipped, p.Skipped...)
+		if p.More || len(res.Incidents) >= limit {
+			res.More = true
+			break
+		}
+	}
+	return res, nil
 }
 
 // Incident returns one incident, open or resolved, by its id; a missing
