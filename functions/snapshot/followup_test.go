@@ -21,13 +21,13 @@ import (
 	"github.com/snapkeep/snapkeep/shared/sqsqueue"
 )
 
-// TestFollowUpsThroughSQS runs 200 policies on the queued follow-up path
+// TestFollowUpsThroughSQS runs 120 policies on the queued follow-up path
 // against moto's SQS (messages held until their due time on the virtual
 // clock, as SQS's delay would): every run ends through follow-ups, one
 // follow-up lost on purpose is recovered by the backstop sweep, and a
 // duplicate delivery checks its run once.
 func TestFollowUpsThroughSQS(t *testing.T) {
-	policies := 200
+	policies := 120
 	if n := os.Getenv("FOLLOWUP_POLICIES"); n != "" {
 		policies, _ = strconv.Atoi(n)
 	}

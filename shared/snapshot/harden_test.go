@@ -493,3 +493,54 @@ func TestClaimRecordsPreviousStatus(t *testing.T) {
 		t.Errorf("prev_status %q (first, %s) and %q (second), want empty and failed", first.PrevStatus, first.Status, second.PrevStatus)
 	}
 }
+
+// countingTokens counts the token reads.
+type countingTokens struct {
+	memTokens
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingTokens) Token(ctx context.Context, account string) (string, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.memTokens.Token(ctx, account)
+}
+
+// The token is read once per TokenTTL per account (Secrets Manager bills
+// per read: four reads a run at a million runs an hour would be costly),
+// and at once again after DigitalOcean refused it, so a reconnected
+// account's new token is used by the next run.
+func TestTokenReadOncePerTTL(t *testing.T) {
+	u := newUnit(t)
+	tokens := &countingTokens{memTokens: memTokens{"acct1": token1, "acct2": token2}}
+	u.svc.Tokens = tokens
+	for i := 0; i < 8; i++ {
+		id := fmt.Sprintf("t%d", i)
+		u.pols.m[id] = snapkeep.Policy{PolicyID: id, CustomerID: "c1", AccountID: "acct1", Enabled: true, Schedule: "rate(1 hour)",
+			Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(7000 + i), Region: "nyc3"}, Retention: snapkeep.Retention{KeepLast: 3}}
+	}
+	for i := 0; i < 8; i++ {
+		u.now = start.Add(time.Duration(i) * 30 * time.Second)
+		u.invoke(slotInput(fmt.Sprintf("t%d", i), start))
+	}
+	if tokens.n != 1 {
+		t.Errorf("%d token reads for 8 runs in 4 minutes, want 1", tokens.n)
+	}
+	later := start.Add(time.Hour)
+	u.now = later
+	u.invoke(slotInput("t0", later))
+	if tokens.n != 2 {
+		t.Errorf("%d token reads after the TTL, want 2", tokens.n)
+	}
+	u.do.SnapshotDropletFn = func(context.Context, int, string) (*snapkeep.Action, error) {
+		return nil, &docloud.Error{Class: snapkeep.ClassAuthRevoked, StatusCode: 401, ErrorID: "unauthorized", Message: "Unable to authenticate you"}
+	}
+	u.invoke(slotInput("t1", later))
+	u.do.SnapshotDropletFn = nil
+	u.invoke(slotInput("t2", later))
+	if tokens.n != 3 {
+		t.Errorf("%d token reads, want 3: a refused token is read again at once", tokens.n)
+	}
+}

@@ -206,7 +206,7 @@ func (j *job) commitLocked(_ context.Context, lock *snapkeep.Lock) error {
 		}
 		if !errors.Is(err, snapkeep.ErrConflict) || i == 4 {
 			j.rec.putBack(calls)
-			return fmt.Errorf("save run %s: %w", j.run.RunID, err)
+			return err // the store's error names the run
 		}
 		cur, gerr := j.s.Runs.Get(ctx, j.run.Key())
 		if gerr != nil {
@@ -438,6 +438,9 @@ func (j *job) retryOrFail(ctx context.Context, err error, what string, limit tim
 	e := failure(err)
 	detail := what + ": " + e.Error()
 	j.note(e, detail)
+	if e.Class == snapkeep.ClassAuthRevoked {
+		j.s.forget(j.run.AccountID) // a reconnected account's new token is read at once
+	}
 	if !e.Retried() {
 		return j.finish(ctx, snapkeep.RunFailed, e.Class, detail)
 	}

@@ -175,6 +175,9 @@ type Config struct {
 	// FutureSlack is how far ahead of now (plus the policy's flexible
 	// window) a scheduled slot may be; default 5 minutes.
 	FutureSlack time.Duration
+	// TokenTTL is how long an account's token, once read, is used before
+	// it is read again; default 5 minutes.
+	TokenTTL time.Duration
 	// BackstopLag is how overdue a run must be before the sweep takes it
 	// when follow-ups are queued (the sweep is then a backstop for lost
 	// messages and crashed attempts); default 2 minutes.
@@ -200,6 +203,7 @@ const (
 	DefaultMaxStepBackoff   = 30 * time.Minute
 	DefaultFutureSlack      = 5 * time.Minute
 	DefaultBackstopLag      = 2 * time.Minute
+	DefaultTokenTTL         = 5 * time.Minute
 	// queueEarly is how early a queued follow-up may arrive and still be
 	// taken for due (the queue's delays are whole seconds).
 	queueEarly = 2 * time.Second
@@ -227,6 +231,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxStepBackoff, DefaultMaxStepBackoff)
 	def(&c.FutureSlack, DefaultFutureSlack)
 	def(&c.BackstopLag, DefaultBackstopLag)
+	def(&c.TokenTTL, DefaultTokenTTL)
 	if c.GetAttempts <= 0 {
 		c.GetAttempts = DefaultGetAttempts
 	}
@@ -274,6 +279,7 @@ type Service struct {
 // memory only, to notice a rotated token.
 type account struct {
 	token  string
+	read   time.Time // when the token was last read
 	client DigitalOcean
 }
 
@@ -784,10 +790,19 @@ type errMalformedToken struct{ err error }
 
 func (e *errMalformedToken) Error() string { return e.err.Error() }
 
-// client returns the cached client for the run's account, fetching the
-// token (every time, so a rotated token is noticed). A token that is not of
-// DigitalOcean's form is an *errMalformedToken and is never used.
+// client returns the cached client for the run's account. The token is
+// read from TokenSource at most once per Config.TokenTTL per account (a
+// rotated token is noticed within it; Secrets Manager bills per read), and
+// again at once after DigitalOcean refused it (see forget). A token that
+// is not of DigitalOcean's form is an *errMalformedToken and is never used.
 func (s *Service) client(ctx context.Context, accountID string) (DigitalOcean, error) {
+	now := s.now()
+	s.mu.Lock()
+	if a, ok := s.clients[accountID]; ok && now.Sub(a.read) < s.conf().TokenTTL {
+		s.mu.Unlock()
+		return a.client, nil
+	}
+	s.mu.Unlock()
 	token, err := s.Tokens.Token(ctx, accountID)
 	if err != nil {
 		return nil, err
@@ -797,15 +812,25 @@ func (s *Service) client(ctx context.Context, accountID string) (DigitalOcean, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.clients[accountID]; ok && a.token == token {
-		return a.client, nil
-	}
 	if s.clients == nil {
 		s.clients = map[string]*account{}
 	}
-	a := &account{token: token, client: s.Connect(token, recorderFunc(dispatch))}
+	if a, ok := s.clients[accountID]; ok && a.token == token {
+		a.read = now
+		return a.client, nil
+	}
+	a := &account{token: token, read: now, client: s.Connect(token, recorderFunc(dispatch))}
 	s.clients[accountID] = a
 	return a.client, nil
+}
+
+// forget drops the account's cached token, so that the next run reads it
+// again: DigitalOcean refused it (auth_revoked), and it may have been
+// replaced since.
+func (s *Service) forget(accountID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.clients, accountID)
 }
 
 // windowStart is when a run's slot window and deadline start counting: the

@@ -410,6 +410,7 @@ func TestTokenUnreadableEndsTheRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
+			r.svc.Config.TokenTTL = time.Nanosecond // read the token at every step
 			id := runID("p1", start)
 			if tc.started {
 				r.invoke(slotInput("p1", start))
