@@ -217,7 +217,7 @@ func (e *Evaluator) Check() error {
 func (e *Evaluator) Evaluate(ctx context.Context) (Summary, error) {
 	now := e.now()
 	r := &evalRun{e: e, now: now, last: Minute(now.Add(-e.lag())).Add(-time.Minute),
-		open: map[string]*snapkeep.Incident{}, fresh: map[string]bool{}}
+		open: map[string]*snapkeep.Incident{}, fresh: map[string]bool{}, created: map[string]bool{}}
 	r.sum.Through = r.last
 	open, err := e.Incidents.ListOpen(ctx)
 	if err != nil {
@@ -232,18 +232,30 @@ func (e *Evaluator) Evaluate(ctx context.Context) (Summary, error) {
 	}
 	var errs []error
 	var all *Watch
+	var watches []*Watch
 	for _, dim := range dims {
 		w, err := r.dimension(ctx, dim)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("evaluate %s: %w", dim, err))
 			continue
 		}
+		watches = append(watches, w)
 		if dim == snapkeep.DimensionAll {
 			all = w
 		}
 	}
-	if err := r.pipeline(ctx, all); err != nil {
+	if w, err := r.pipeline(ctx, all); err != nil {
 		errs = append(errs, fmt.Errorf("evaluate pipeline: %w", err))
+	} else if w != nil {
+		watches = append(watches, w)
+	}
+	r.group(ctx)
+	for _, w := range watches {
+		r.owed(w)
+		r.deliverPending(ctx, w)
+		if err := r.saveWatch(ctx, w); err != nil {
+			errs = append(errs, fmt.Errorf("evaluate %s: %w", w.Dimension, err))
+		}
 	}
 	e.logger().InfoContext(ctx, "errorrate evaluation", "through", r.last.Format(MinuteFormat),
 		"dimensions", r.sum.Dimensions, "minutes", r.sum.Minutes, "opened", r.sum.Opened, "resolved", r.sum.Resolved,
@@ -260,7 +272,9 @@ type evalRun struct {
 	// what this run wrote or read); fresh marks those read consistently.
 	open  map[string]*snapkeep.Incident
 	fresh map[string]bool
-	sum   Summary
+	// created are the incidents this run opened.
+	created map[string]bool
+	sum     Summary
 }
 
 // dimensions lists the dimensions to evaluate: all, those with an open
@@ -293,7 +307,8 @@ func (r *evalRun) dimensions(ctx context.Context) ([]snapkeep.Dimension, error) 
 	return out, nil
 }
 
-// dimension evaluates one dimension and saves its Watch.
+// dimension steps one dimension; its notices are sent and its Watch saved
+// once every dimension has been stepped.
 func (r *evalRun) dimension(ctx context.Context, dim snapkeep.Dimension) (*Watch, error) {
 	w, err := r.loadWatch(ctx, dim)
 	if err != nil {
@@ -305,10 +320,8 @@ func (r *evalRun) dimension(ctx context.Context, dim snapkeep.Dimension) (*Watch
 	if err := r.step(ctx, w); err != nil {
 		return nil, err
 	}
-	r.owed(w)
-	r.deliverPending(ctx, w)
 	r.sum.Dimensions++
-	return w, r.saveWatch(ctx, w)
+	return w, nil
 }
 
 func (r *evalRun) loadWatch(ctx context.Context, dim snapkeep.Dimension) (*Watch, error) {
@@ -433,13 +446,13 @@ func (r *evalRun) span(w *Watch) (from, to time.Time) {
 // LastCall is then current): a pipeline incident opens when a run has
 // been due for Silence.Minutes with no call outcome since, and resolves
 // when outcomes come again.
-func (r *evalRun) pipeline(ctx context.Context, all *Watch) error {
+func (r *evalRun) pipeline(ctx context.Context, all *Watch) (*Watch, error) {
 	if all == nil || !all.State.Minute.Equal(r.last) {
-		return nil
+		return nil, nil
 	}
 	w, err := r.loadWatch(ctx, PipelineWatch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var open *snapkeep.Incident
 	for _, inc := range r.open {
@@ -448,7 +461,7 @@ func (r *evalRun) pipeline(ctx context.Context, all *Watch) error {
 		}
 	}
 	if open, err = r.refresh(ctx, open); err != nil {
-		return err
+		return nil, err
 	}
 	act := Activity{LastCall: all.State.LastCall}
 	from := r.now.Add(-silenceLookback)
@@ -456,15 +469,13 @@ func (r *evalRun) pipeline(ctx context.Context, all *Watch) error {
 		from = act.LastCall.Add(time.Minute)
 	}
 	if act.FirstDue, err = r.e.Runs.FirstDue(ctx, from, r.now); err != nil {
-		return fmt.Errorf("first due run: %w", err)
+		return nil, fmt.Errorf("first due run: %w", err)
 	}
 	next, tr := r.e.silence().Evaluate(open, act, r.now)
 	if err := r.apply(ctx, w, open, next, tr); err != nil {
-		return err
+		return nil, err
 	}
-	r.owed(w)
-	r.deliverPending(ctx, w)
-	return r.saveWatch(ctx, w)
+	return w, nil
 }
 
 func (e *Evaluator) now() time.Time {

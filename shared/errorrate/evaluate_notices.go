@@ -23,7 +23,8 @@ import (
 // The states of a notice on the item:
 //
 //	sent time | id | SendError          | meaning
-//	nil       | "" | ""                 | owed: claim and send
+//	nil       | "" | ""                 | owed: claim and send (an alert: by the evaluation that
+//	          |    |                    | opened it, or by any once Lag + ClaimTimeout have passed)
 //	nil       | "" | "<notice>: ..."    | failed for now: claim and send again
 //	set       | "" | ""                 | claimed: in flight (take over after ClaimTimeout)
 //	set       | "" | "<notice>: ..."    | undeliverable: given up
@@ -108,6 +109,11 @@ func (r *evalRun) state(inc *snapkeep.Incident, n Notice) noticeState {
 	switch {
 	case id != "":
 		return noticeDone
+	case at == nil && n == NoticeAlert && !failed && !r.created[inc.IncidentID] &&
+		r.now.Sub(inc.OpenedAt) < r.e.lag()+r.e.claimTimeout():
+		// Opened by another evaluation, which groups and alerts it: it is
+		// sent from here only if that one stopped before trying.
+		return noticeInFlight
 	case at == nil:
 		return noticeOwed
 	case failed:
