@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 	"github.com/snapkeep/snapkeep/shared/support"
 )
@@ -104,6 +106,9 @@ func (a *app) customerPut(ctx context.Context, c *snapkeep.Customer) error {
 	if err != nil {
 		return err
 	}
+	if err := keepPreferencesToken(ctx, store, c); err != nil {
+		return err
+	}
 	if err := store.Put(ctx, c); err != nil {
 		return fmt.Errorf("store customer in table %s: %w", store.Table, err)
 	}
@@ -112,6 +117,25 @@ func (a *app) customerPut(ctx context.Context, c *snapkeep.Customer) error {
 		return a.emitFields(v, v.Fields())
 	}
 	fmt.Fprintf(a.stdout, "Stored customer %s (%s <%s>, notify %s).\n", c.CustomerID, c.Name, c.Email, c.NotificationMode)
+	return nil
+}
+
+// keepPreferencesToken gives c the stored customer's preferences token (an
+// unsubscribe link already sent keeps working), or a new one.
+func keepPreferencesToken(ctx context.Context, store *dynamo.CustomerStore, c *snapkeep.Customer) error {
+	old, err := store.Get(ctx, c.CustomerID)
+	switch {
+	case err == nil && old.PreferencesToken != "":
+		c.PreferencesToken = old.PreferencesToken
+		return nil
+	case err != nil && !errors.Is(err, snapkeep.ErrNotFound):
+		return fmt.Errorf("read customer %s in table %s: %w", c.CustomerID, store.Table, err)
+	}
+	token, err := snapkeep.NewPreferencesToken(rand.Reader)
+	if err != nil {
+		return err
+	}
+	c.PreferencesToken = token
 	return nil
 }
 
@@ -187,7 +211,7 @@ a terminal (a script, a pipe) --yes is required. Run history is kept.`,
 			if err != nil {
 				return err
 			}
-			if err := deleteCustomer(ctx, cs, c.CustomerID); err != nil {
+			if err := cs.Delete(ctx, c.CustomerID); err != nil {
 				return err
 			}
 			return a.done(map[string]any{"customer_id": c.CustomerID, "deleted": true}, fmt.Sprintf("Deleted customer %s.", c.CustomerID))

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"os"
 	"strings"
 	"testing"
@@ -22,7 +24,7 @@ func TestCustomerPutGet(t *testing.T) {
 	var got support.CustomerView
 	c.jsonOut(&got, "customer", "get", "acme")
 	want := support.CustomerView{CustomerID: "acme", Name: "Acme Ltd", Email: "ops@acme.example",
-		NotificationMode: snapkeep.NotifyEveryFailure, SlackWebhook: support.SecretSet, PreferencesToken: support.SecretNone,
+		NotificationMode: snapkeep.NotifyEveryFailure, SlackWebhook: support.SecretSet, PreferencesToken: support.SecretSet,
 		CreatedAt: c.now, UpdatedAt: c.now}
 	if !got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
 		t.Errorf("customer times: created %v updated %v, want %v", got.CreatedAt, got.UpdatedAt, c.now)
@@ -78,4 +80,31 @@ func TestCustomerBadInput(t *testing.T) {
 		})
 	}
 	assertFails(t, c.run("", "customer", "get", "x"), exitUsage, "no customer")
+}
+
+// customer put gives a new customer a preferences token (the one-click
+// unsubscribe link needs one) and keeps it when the customer is put again,
+// so links already sent keep working; it is never printed.
+func TestCustomerPutKeepsPreferencesToken(t *testing.T) {
+	c := newCLI(t)
+	c.ok("customer", "put", "--id", "tok", "--name", "Tok", "--email", "tok@example.com")
+	store := &dynamo.CustomerStore{Client: c.env.DynamoDB, Table: c.env.TableName(dynamo.Customers)}
+	stored := func() string {
+		got, err := store.Get(context.Background(), "tok")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.PreferencesToken
+	}
+	first := stored()
+	if !strings.HasPrefix(first, snapkeep.PreferencesTokenPrefix) || len(first) < 20 {
+		t.Fatalf("preferences token %q", first)
+	}
+	r := c.ok("customer", "put", "--id", "tok", "--name", "Tok Ltd", "--email", "tok@example.com")
+	if again := stored(); again != first {
+		t.Errorf("token changed on a second put: %q → %q", first, again)
+	}
+	if out := c.ok("customer", "get", "tok", "-o", "json").stdout + r.stdout; strings.Contains(out, first) {
+		t.Error("the preferences token was printed")
+	}
 }

@@ -41,6 +41,9 @@ const (
 	SenderAddress = "backups@example.com"
 	// OpsAddress is the template's default OpsAddress.
 	OpsAddress = "ops@example.com"
+	// AppURL stands in for the template's AppURL (the customers' app, where
+	// the emails' policy and preferences links point).
+	AppURL = "http://localhost:8080"
 	// SchedulerRoleARN stands in for the template's SchedulerInvokeRole.
 	SchedulerRoleARN = "arn:aws:iam::" + lambdarun.AccountID + ":role/snapkeep-" + Stage + "-scheduler-invoke"
 )
@@ -314,7 +317,7 @@ func (s *Stack) startFunctions(ctx context.Context, binDir string, opts StackOpt
 			return with(map[string]string{"SENDER_ADDRESS": SenderAddress, "OPS_ADDRESS": OpsAddress, "SES_CONFIGURATION_SET": ""})
 		}},
 		{"notify", 60 * time.Second, func(string) map[string]string {
-			return with(map[string]string{"SENDER_ADDRESS": SenderAddress, "SES_CONFIGURATION_SET": ""})
+			return with(map[string]string{"SENDER_ADDRESS": SenderAddress, "SES_CONFIGURATION_SET": "", "APP_URL": AppURL})
 		}},
 	}
 	snapshotARN := ""

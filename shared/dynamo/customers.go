@@ -104,3 +104,20 @@ func (s *CustomerStore) Block(ctx context.Context, customerID, channel, reason s
 	}
 	return nil
 }
+
+// Delete deletes the customer's item if it exists (a conditional
+// DeleteItem); a missing one is an error wrapping snapkeep.ErrNotFound.
+func (s *CustomerStore) Delete(ctx context.Context, customerID string) error {
+	_, err := s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:           aws.String(s.Table),
+		Key:                 map[string]types.AttributeValue{attrCustomerID: &types.AttributeValueMemberS{Value: customerID}},
+		ConditionExpression: aws.String("attribute_exists(customer_id)"),
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("delete customer %q: %w", customerID, snapkeep.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete customer %q: %w", customerID, err)
+	}
+	return nil
+}

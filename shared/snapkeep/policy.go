@@ -1,7 +1,10 @@
 package snapkeep
 
 import (
+	"encoding/base32"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 )
 
@@ -119,4 +122,18 @@ type Customer struct {
 	CreatedAt time.Time `json:"created_at" dynamodbav:"created_at"`
 	// UpdatedAt is when the customer was last changed.
 	UpdatedAt time.Time `json:"updated_at" dynamodbav:"updated_at"`
+}
+
+// PreferencesTokenPrefix starts every Customer.PreferencesToken.
+const PreferencesTokenPrefix = "pt_"
+
+// NewPreferencesToken returns a new opaque preferences token, 128 random
+// bits from random (crypto/rand.Reader in production) in URL-safe base32:
+// hard to guess, and fit for a one-click unsubscribe link.
+func NewPreferencesToken(random io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(random, b[:]); err != nil {
+		return "", fmt.Errorf("preferences token: %w", err)
+	}
+	return PreferencesTokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), nil
 }
