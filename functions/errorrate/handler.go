@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -42,52 +44,99 @@ type partWriter interface {
 
 var _ partWriter = (*dynamo.StatsStore)(nil)
 
+// Invoke is the handler as the Lambda runtime calls it (lambda.Handler):
+// the payload's bytes in, the response's out, without a decoding pass of
+// the runtime's own (a 1,000-record batch is about 2 MB of JSON).
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := h.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// fastEvent is a batch decoded in one pass as an ApiCalls batch: each
+// record's ids and counted attributes, nothing else (see image.go).
+type fastEvent struct {
+	Records                 []leanCall      `json:"Records"`
+	Window                  *events.Window  `json:"window"`
+	State                   json.RawMessage `json:"state"`
+	ShardID                 string          `json:"shardId"`
+	EventSourceARN          string          `json:"eventSourceARN"`
+	IsFinalInvokeForWindow  bool            `json:"isFinalInvokeForWindow"`
+	IsWindowTerminatedEarly bool            `json:"isWindowTerminatedEarly"`
+	Evaluate                *bool           `json:"evaluate"`
+}
+
 // Handle routes one invocation: a stream batch (with or without window
 // fields) answers with the window state and the records that failed; the
 // schedule's {"evaluate": true} with what the evaluation did. Anything
 // else is an error saying what was expected.
+//
+// An ApiCalls batch is decoded in one pass (fastEvent). A Runs batch, or
+// one with a record the fast pass cannot read, is decoded again record by
+// record, so that a bad record fails alone.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil || probe == nil {
-		return nil, fmt.Errorf("errorrate: input is not a JSON object: want a DynamoDB stream batch or {\"evaluate\": true}")
-	}
-	if _, ok := probe["Records"]; ok {
-		var ev windowEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("errorrate: input has Records but is not a DynamoDB stream batch: %w", err)
+	var fast fastEvent
+	ferr := json.Unmarshal(raw, &fast)
+	isBatch := fast.Records != nil || fast.Window != nil // a final invocation may have no records
+	switch {
+	case isBatch && fast.Evaluate == nil:
+		meta := &windowEvent{Window: fast.Window, State: fast.State, ShardID: fast.ShardID, EventSourceARN: fast.EventSourceARN,
+			IsFinalInvokeForWindow: fast.IsFinalInvokeForWindow, IsWindowTerminatedEarly: fast.IsWindowTerminatedEarly}
+		if meta.EventSourceARN == "" && len(fast.Records) > 0 {
+			meta.EventSourceARN = fast.Records[0].EventSourceARN
 		}
-		kind, err := h.kindOf(&ev)
+		kind, err := h.kindOf(meta)
 		if err != nil {
 			return nil, err
 		}
-		return h.window(ctx, &ev, kind)
+		if ferr == nil && kind == callsStream {
+			recs := make([]streamRecord, len(fast.Records))
+			for i := range fast.Records {
+				recs[i] = fast.Records[i].record()
+			}
+			return h.window(ctx, meta, recs, kind)
+		}
+		return h.slowBatch(ctx, raw, kind)
+	case ferr == nil && fast.Evaluate != nil:
+		var tick struct {
+			Evaluate bool `json:"evaluate"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&tick); err == nil && tick.Evaluate {
+			return h.Evaluator.Evaluate(ctx)
+		}
 	}
-	var in struct {
-		Evaluate bool `json:"evaluate"`
+	h.Log.ErrorContext(ctx, "errorrate: input refused", "input", snapkeep.Bound(string(raw), 200))
+	return nil, fmt.Errorf("errorrate: want a DynamoDB stream batch or {\"evaluate\": true}")
+}
+
+// slowBatch decodes the batch with its records as raw JSON, then each
+// record on its own.
+func (h *Handler) slowBatch(ctx context.Context, raw json.RawMessage, kind streamKind) (any, error) {
+	var ev windowEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("errorrate: a DynamoDB stream batch that does not decode: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil || !in.Evaluate {
-		h.Log.ErrorContext(ctx, "errorrate: input refused", "input", snapkeep.Bound(string(raw), 200))
-		return nil, fmt.Errorf("errorrate: want a DynamoDB stream batch or {\"evaluate\": true}")
+	recs := make([]streamRecord, len(ev.Records))
+	for i, r := range ev.Records {
+		recs[i] = decodeRecord(r, kind)
 	}
-	return h.Evaluator.Evaluate(ctx)
+	return h.window(ctx, &ev, recs, kind)
 }
 
 // kindOf tells the stream by the table named in its ARN
 // (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>).
 func (h *Handler) kindOf(ev *windowEvent) (streamKind, error) {
-	arn := ev.EventSourceARN
-	if arn == "" && len(ev.Records) > 0 {
-		arn = ev.Records[0].EventSourceArn
-	}
-	switch table := tableOfStream(arn); {
+	switch table := tableOfStream(ev.EventSourceARN); {
 	case table != "" && table == h.CallsTable:
 		return callsStream, nil
 	case table != "" && table == h.RunsTable:
 		return runsStream, nil
 	}
-	return 0, fmt.Errorf("errorrate: a batch from stream %q, not the %s or %s table's", snapkeep.Bound(arn, 200), h.CallsTable, h.RunsTable)
+	return 0, fmt.Errorf("errorrate: a batch from stream %q, not the %s or %s table's", snapkeep.Bound(ev.EventSourceARN, 200), h.CallsTable, h.RunsTable)
 }
 
 func tableOfStream(arn string) string {

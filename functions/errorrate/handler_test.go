@@ -21,10 +21,10 @@ import (
 func expected(t *testing.T, recs []events.DynamoDBEventRecord) map[string]errorrate.Counts {
 	t.Helper()
 	agg := errorrate.NewAggregate()
-	for _, r := range recs {
-		var st windowState
-		st.Calls = agg
-		if err := st.fold(&r, callsStream); err != nil {
+	for _, raw := range raws(recs) {
+		st := windowState{Calls: agg}
+		rec := decodeRecord(raw, callsStream)
+		if err := st.fold(&rec); err != nil {
 			t.Fatalf("expected: %v", err)
 		}
 	}
@@ -77,13 +77,13 @@ func TestWindowSkipsWhatItFolded(t *testing.T) {
 	parts := newFakeParts()
 	h := newTestHandler(parts)
 	win := &events.Window{Start: events.RFC3339EpochTime{Time: testT0}, End: events.RFC3339EpochTime{Time: testT0.Add(time.Minute)}}
-	ev := windowEvent{Records: recs, Window: win, State: json.RawMessage(`{}`), ShardID: testShard, EventSourceARN: streamARN(testCallsTable)}
+	ev := windowEvent{Records: raws(recs), Window: win, State: json.RawMessage(`{}`), ShardID: testShard, EventSourceARN: streamARN(testCallsTable)}
 	first, err := invoke(t, h, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev.State = first.State
-	ev.Records = recs[20:] // the second half again, and a retry of all of it
+	ev.Records = raws(recs[20:]) // the second half again, as a retry would
 	again, err := invoke(t, h, ev)
 	if err != nil || string(again.State) != string(first.State) {
 		t.Fatalf("a re-delivered batch changed the state:\n%s\nto\n%s (%v)", first.State, again.State, err)
@@ -124,7 +124,7 @@ func TestWindowEndedEarly(t *testing.T) {
 	parts := newFakeParts()
 	h := newTestHandler(parts)
 	win := &events.Window{Start: events.RFC3339EpochTime{Time: testT0}, End: events.RFC3339EpochTime{Time: testT0.Add(time.Minute)}}
-	ev := windowEvent{Records: recs[:25], Window: win, State: json.RawMessage(`{}`), ShardID: testShard, EventSourceARN: streamARN(testCallsTable)}
+	ev := windowEvent{Records: raws(recs[:25]), Window: win, State: json.RawMessage(`{}`), ShardID: testShard, EventSourceARN: streamARN(testCallsTable)}
 	r, err := invoke(t, h, ev)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestWindowEndedEarly(t *testing.T) {
 	if r, err = invoke(t, h, early); err != nil || string(r.State) != `{"v":1}` {
 		t.Fatalf("early final: %s, %v", r.State, err)
 	}
-	ev.Records, ev.State = recs[25:], r.State
+	ev.Records, ev.State = raws(recs[25:]), r.State
 	if r, err = invoke(t, h, ev); err != nil {
 		t.Fatal(err)
 	}
@@ -203,11 +203,11 @@ func TestHandleRefuses(t *testing.T) {
 	tests := []struct {
 		name, input, want string
 	}{
-		{"not an object", `[1,2]`, "not a JSON object"},
+		{"not an object", `[1,2]`, `want a DynamoDB stream batch or {"evaluate": true}`},
 		{"unknown tick", `{"sweep": true}`, `{"evaluate": true}`},
 		{"evaluate false", `{"evaluate": false}`, `{"evaluate": true}`},
-		{"foreign stream", mustJSON(windowEvent{Records: []events.DynamoDBEventRecord{other}}), "not the " + testCallsTable},
-		{"foreign state", mustJSON(windowEvent{Records: []events.DynamoDBEventRecord{rec}, State: json.RawMessage(`{"v":7}`),
+		{"foreign stream", mustJSON(windowEvent{Records: raws([]events.DynamoDBEventRecord{other})}), "not the " + testCallsTable},
+		{"foreign state", mustJSON(windowEvent{Records: raws([]events.DynamoDBEventRecord{rec}), State: json.RawMessage(`{"v":7}`),
 			Window: &events.Window{}, EventSourceARN: streamARN(testCallsTable)}), "version 7"},
 	}
 	for _, tt := range tests {
@@ -228,7 +228,8 @@ func TestFinalWriteFails(t *testing.T) {
 	h := newTestHandler(parts)
 	rec := callRecord(1, testCall(0, 0, snapkeep.OpGetAction, ""))
 	st, _ := decodeState(nil)
-	if err := st.fold(&rec, callsStream); err != nil {
+	dec := decodeRecord(raws([]events.DynamoDBEventRecord{rec})[0], callsStream)
+	if err := st.fold(&dec); err != nil {
 		t.Fatal(err)
 	}
 	ev := windowEvent{Window: &events.Window{}, State: json.RawMessage(mustJSON(st)), ShardID: testShard,

@@ -37,7 +37,7 @@ func main() {
 		log.Error("errorrate function cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h) // a lambda.Handler: raw payload bytes, no reflection
 }
 
 // newHandler wires the handler from the environment and the standard AWS

@@ -87,11 +87,11 @@ func callRecord(n int, c snapkeep.APICall) events.DynamoDBEventRecord {
 	}
 }
 
-// poisonRecord is an ApiCalls INSERT whose image does not decode (attempt
-// is a string).
+// poisonRecord is an ApiCalls INSERT whose image does not decode: its
+// started_at is not a time.
 func poisonRecord(n int) events.DynamoDBEventRecord {
 	r := callRecord(n, testCall(0, 0, snapkeep.OpGetAction, ""))
-	r.Change.NewImage["attempt"] = events.NewStringAttribute("second")
+	r.Change.NewImage["started_at"] = events.NewStringAttribute("yesterday at noon")
 	return r
 }
 
@@ -126,6 +126,18 @@ func testCall(i, m int, op snapkeep.Operation, class snapkeep.ErrorClass) snapke
 		c.StatusCode, c.ErrorID, c.ErrorMessage, c.FailureHour = 500, "server_error", "Server Error", c.StartedAt.Format(snapkeep.FailureHourFormat)
 	} else {
 		c.StatusCode = 200
+	}
+	// The headers a row records (what most of its bytes are).
+	reqID := fmt.Sprintf("5f3e%04x-9c1d-4b7a-8e2f-%012x", i, i*7919)
+	c.ProviderRequestID = reqID
+	c.RequestHeaders = map[string]string{"authorization": snapkeep.Redacted, "user-agent": "snapkeep/1.0 godo/1.236.0",
+		"accept": "application/json", "content-type": "application/json"}
+	c.ResponseHeaders = map[string]string{
+		"date": c.StartedAt.Format(time.RFC1123), "content-type": "application/json; charset=utf-8",
+		"ratelimit-limit": "5000", "ratelimit-remaining": fmt.Sprint(4999 - i%4000), "ratelimit-reset": "1795500000",
+		"x-request-id": reqID, "cf-ray": fmt.Sprintf("8e%014x-EWR", i), "server": "cloudflare",
+		"cache-control": "max-age=0, private, must-revalidate", "vary": "Accept-Encoding",
+		"x-content-type-options": "nosniff", "x-frame-options": "SAMEORIGIN", "strict-transport-security": "max-age=31536000",
 	}
 	return c
 }
@@ -247,9 +259,15 @@ type mapping struct {
 
 func (m mapping) window(recs []events.DynamoDBEventRecord) (gaveUp []string) {
 	m.t.Helper()
+	return m.windowRaw(raws(recs))
+}
+
+// windowRaw is window over records as raw JSON.
+func (m mapping) windowRaw(recs []json.RawMessage) (gaveUp []string) {
+	m.t.Helper()
 	win := &events.Window{Start: events.RFC3339EpochTime{Time: testT0}, End: events.RFC3339EpochTime{Time: testT0.Add(time.Minute)}}
 	state := json.RawMessage(`{}`)
-	call := func(batch []events.DynamoDBEventRecord, final bool) response {
+	call := func(batch []json.RawMessage, final bool) response {
 		ev := windowEvent{Records: batch, Window: win, State: state, ShardID: testShard, EventSourceARN: m.arn, IsFinalInvokeForWindow: final}
 		r, err := invoke(m.t, m.h, ev)
 		if err != nil {
@@ -268,7 +286,7 @@ func (m mapping) window(recs []events.DynamoDBEventRecord) (gaveUp []string) {
 			at := indexOf(batch, r.BatchItemFailures[0].ItemIdentifier)
 			if try == m.retries {
 				for _, rec := range batch[at:] {
-					gaveUp = append(gaveUp, rec.Change.SequenceNumber)
+					gaveUp = append(gaveUp, seqIn(rec))
 				}
 				break
 			}
@@ -281,11 +299,33 @@ func (m mapping) window(recs []events.DynamoDBEventRecord) (gaveUp []string) {
 	return gaveUp
 }
 
-func indexOf(recs []events.DynamoDBEventRecord, seq string) int {
+func indexOf(recs []json.RawMessage, seq string) int {
 	for i, r := range recs {
-		if r.Change.SequenceNumber == seq {
+		if seqIn(r) == seq {
 			return i
 		}
 	}
 	panic("no record " + seq)
+}
+
+// seqIn is a raw record's sequence number.
+func seqIn(raw json.RawMessage) string {
+	var k recordKey
+	if err := json.Unmarshal(raw, &k); err != nil {
+		panic(err)
+	}
+	return k.Change.SequenceNumber
+}
+
+// raws is recs as the raw JSON Lambda sends.
+func raws(recs []events.DynamoDBEventRecord) []json.RawMessage {
+	out := make([]json.RawMessage, len(recs))
+	for i, r := range recs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = b
+	}
+	return out
 }

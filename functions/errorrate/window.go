@@ -10,7 +10,6 @@ import (
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
-	"github.com/snapkeep/snapkeep/shared/runstream"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -29,14 +28,16 @@ import (
 // own JSON: Lambda passes any JSON object back). Window is nil for a batch
 // without windows (a mapping without TumblingWindowInSeconds, or the
 // demo), which is then counted as a window part of its own.
+// The records stay raw JSON until each is decoded on its own
+// (decodeRecord).
 type windowEvent struct {
-	Records                 []events.DynamoDBEventRecord `json:"Records"`
-	Window                  *events.Window               `json:"window,omitempty"`
-	State                   json.RawMessage              `json:"state,omitempty"`
-	ShardID                 string                       `json:"shardId,omitempty"`
-	EventSourceARN          string                       `json:"eventSourceARN,omitempty"`
-	IsFinalInvokeForWindow  bool                         `json:"isFinalInvokeForWindow"`
-	IsWindowTerminatedEarly bool                         `json:"isWindowTerminatedEarly"`
+	Records                 []json.RawMessage `json:"Records"`
+	Window                  *events.Window    `json:"window,omitempty"`
+	State                   json.RawMessage   `json:"state,omitempty"`
+	ShardID                 string            `json:"shardId,omitempty"`
+	EventSourceARN          string            `json:"eventSourceARN,omitempty"`
+	IsFinalInvokeForWindow  bool              `json:"isFinalInvokeForWindow"`
+	IsWindowTerminatedEarly bool              `json:"isWindowTerminatedEarly"`
 }
 
 // windowResponse is the answer Lambda reads: the state (always an object:
@@ -99,18 +100,18 @@ func decodeState(raw json.RawMessage) (*windowState, error) {
 func (st *windowState) empty() bool { return st.First == "" }
 
 // window handles one invocation of a windowed stream mapping.
-func (h *Handler) window(ctx context.Context, ev *windowEvent, kind streamKind) (*windowResponse, error) {
+func (h *Handler) window(ctx context.Context, ev *windowEvent, recs []streamRecord, kind streamKind) (*windowResponse, error) {
 	st, err := decodeState(ev.State)
 	if err != nil {
 		return nil, err
 	}
 	resp := &windowResponse{State: st, BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
-	for i := range ev.Records {
-		if err := st.fold(&ev.Records[i], kind); err != nil {
-			rec := &ev.Records[i]
+	for i := range recs {
+		rec := &recs[i]
+		if err := st.fold(rec); err != nil {
 			h.Log.ErrorContext(ctx, "errorrate: stream record cannot be counted; reported as failed (after the retries it goes to the on-failure queue)",
-				"event_id", rec.EventID, "sequence_number", rec.Change.SequenceNumber, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+				"event_id", rec.eventID, "sequence_number", rec.seq, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.seq})
 		}
 	}
 	if ev.Window != nil && !ev.IsFinalInvokeForWindow && !ev.IsWindowTerminatedEarly {
@@ -128,47 +129,35 @@ func (h *Handler) window(ctx context.Context, ev *windowEvent, kind streamKind) 
 	return resp, nil
 }
 
-// fold counts one record into st, or says why it cannot: its image does
-// not decode, or lacks what counting needs. A record at or below st.Last
-// was folded before and is passed over; so is one that is not counted
-// (not an INSERT of a call row; not the write that finished a run).
-func (st *windowState) fold(rec *events.DynamoDBEventRecord, kind streamKind) error {
-	seq := rec.Change.SequenceNumber
-	if seq == "" {
-		return fmt.Errorf("record %s has no sequence number", rec.EventID)
+// fold counts one decoded record into st, or says why it cannot (its
+// image does not decode, or lacks what counting needs). A record at or
+// below st.Last was folded before and is passed over; so is one that is
+// not counted (not an INSERT of a call row; not the write that finished a
+// run), which still moves st.Last.
+func (st *windowState) fold(rec *streamRecord) error {
+	if rec.err != nil {
+		return rec.err
 	}
-	var count func() error
-	switch kind {
-	case callsStream:
-		if rec.EventName != "INSERT" {
-			break
-		}
-		var call snapkeep.APICall
-		if err := dynamo.UnmarshalStreamImage(rec.Change.NewImage, &call); err != nil {
-			return fmt.Errorf("api call image: %w", err)
-		}
-		count = func() error { return st.Calls.Add(&call) }
-	case runsStream:
-		ch, err := runstream.Decode(*rec)
-		if err != nil {
-			return err
-		}
-		if ch.Finished() {
-			count = func() error { return st.Runs.Add(ch.New) }
-		}
+	if rec.seq == "" {
+		return fmt.Errorf("record %s has no sequence number", rec.eventID)
 	}
-	if st.Last != "" && !seqLess(st.Last, seq) {
+	if st.Last != "" && !seqLess(st.Last, rec.seq) {
 		return nil
 	}
-	if count != nil {
-		if err := count(); err != nil {
+	switch {
+	case rec.call != nil:
+		if err := st.Calls.Add(rec.call); err != nil {
+			return err
+		}
+	case rec.run != nil:
+		if err := st.Runs.Add(rec.run); err != nil {
 			return err
 		}
 	}
 	if st.First == "" {
-		st.First = seq
+		st.First = rec.seq
 	}
-	st.Last = seq
+	st.Last = rec.seq
 	return nil
 }
 
