@@ -99,7 +99,7 @@ func samples(t *testing.T) map[string]any {
 	fin := testT0.Add(42 * time.Second)
 	running := &snapkeep.Run{PolicyID: "pol-web-1", ScheduledAt: testT0.Add(-10 * time.Minute), RunID: "pol-web-1#2026-11-24T06:00:00Z",
 		CustomerID: "cust-acme", AccountID: "acct-acme", ResourceKey: "droplet:3164444", Status: snapkeep.RunInProgress,
-		Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "3164444", Region: "nyc3"},
+		Resource:   snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "3164444", Region: "nyc3"},
 		RetryClass: snapkeep.ClassProviderError, Attempts: 3, APICalls: 9}
 	failed := *running
 	failed.Status, failed.RetryClass, failed.ErrorClass, failed.FinishedAt = snapkeep.RunFailed, "", snapkeep.ClassProviderError, &fin
@@ -230,7 +230,9 @@ func (emptyStats) MinuteCounts(context.Context, snapkeep.Dimension, time.Time, t
 func (emptyStats) DailyCounts(context.Context, snapkeep.Dimension, time.Time, time.Time) ([]errorrate.DayCounts, error) {
 	return nil, nil
 }
-func (emptyStats) PutDaily(context.Context, snapkeep.Dimension, errorrate.DayCounts) error { return nil }
+func (emptyStats) PutDaily(context.Context, snapkeep.Dimension, errorrate.DayCounts) error {
+	return nil
+}
 func (emptyStats) RunCounts(context.Context, time.Time, time.Time) (errorrate.RunCounts, error) {
 	return errorrate.RunCounts{}, nil
 }
