@@ -115,8 +115,9 @@
 // within the slot window; and it costs one Query a minute when nothing is
 // due.
 //
-// Checking an action: in progress → next check after 1 minute, growing
-// with the elapsed time to 5 minutes (capped at the deadline); completed →
+// Checking an action: in progress → next check after half the time it has
+// run, at least 1 minute and at most 10 (capped at the deadline): about 7
+// checks for a 14-minute snapshot, 22 for a 3-hour one; completed →
 // list the snapshots and find it by name; "completed but not yet listed"
 // (ActionCompletedAt set, so the action is not fetched again) is checked
 // every minute for Config.ListingGrace (15 min), then fails provider_error

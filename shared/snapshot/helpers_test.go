@@ -23,11 +23,13 @@ import (
 // memStore is an in-memory snapshot.RunStore with the same conditional
 // semantics as dynamo.RunStore, including the droplet locks.
 type memStore struct {
-	mu     sync.Mutex
-	runs   map[string]snapkeep.Run
-	calls  map[string]map[int]snapkeep.APICall
-	locks  map[string]snapkeep.Lock
-	writes int
+	mu    sync.Mutex
+	runs  map[string]snapkeep.Run
+	calls map[string]map[int]snapkeep.APICall
+	locks map[string]snapkeep.Lock
+	// byPolicy holds each policy's run ids (Previous reads them).
+	byPolicy map[string][]string
+	writes   int
 	// failSave, when set, is asked before each Save; a non-nil error is
 	// returned without writing (a crash or an outage).
 	failSave func(next *snapkeep.Run) error
@@ -41,7 +43,8 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{runs: map[string]snapkeep.Run{}, calls: map[string]map[int]snapkeep.APICall{}, locks: map[string]snapkeep.Lock{}}
+	return &memStore{runs: map[string]snapkeep.Run{}, calls: map[string]map[int]snapkeep.APICall{}, locks: map[string]snapkeep.Lock{},
+		byPolicy: map[string][]string{}}
 }
 
 func (m *memStore) Claim(ctx context.Context, run *snapkeep.Run) error {
@@ -60,6 +63,7 @@ func (m *memStore) claimLocked(run *snapkeep.Run) error {
 	}
 	m.writes++
 	m.runs[id] = *run
+	m.byPolicy[run.PolicyID] = append(m.byPolicy[run.PolicyID], id)
 	return nil
 }
 
@@ -199,8 +203,9 @@ func (m *memStore) Previous(_ context.Context, key snapkeep.RunKey) (*snapkeep.R
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var best *snapkeep.Run
-	for _, r := range m.runs {
-		if r.PolicyID != key.PolicyID || !r.ScheduledAt.Before(key.ScheduledAt) || !r.Status.Terminal() || r.Status == snapkeep.RunSkipped {
+	for _, id := range m.byPolicy[key.PolicyID] {
+		r := m.runs[id]
+		if !r.ScheduledAt.Before(key.ScheduledAt) || !r.Status.Terminal() || r.Status == snapkeep.RunSkipped {
 			continue
 		}
 		if best == nil || r.ScheduledAt.After(best.ScheduledAt) {

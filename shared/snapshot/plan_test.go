@@ -83,7 +83,8 @@ func TestBackoffs(t *testing.T) {
 			t.Errorf("postBackoff(%d) = %s, want %s", attempts, got, want)
 		}
 	}
-	for elapsed, want := range map[time.Duration]time.Duration{0: time.Minute, 10 * time.Minute: 2 * time.Minute, time.Hour: 5 * time.Minute} {
+	for elapsed, want := range map[time.Duration]time.Duration{0: time.Minute, 90 * time.Second: time.Minute,
+		10 * time.Minute: 5 * time.Minute, time.Hour: 10 * time.Minute} {
 		if got := checkDelay(elapsed); got != want {
 			t.Errorf("checkDelay(%s) = %s, want %s", elapsed, got, want)
 		}

@@ -176,7 +176,7 @@ type Config struct {
 	// window) a scheduled slot may be; default 5 minutes.
 	FutureSlack time.Duration
 	// TokenTTL is how long an account's token, once read, is used before
-	// it is read again; default 5 minutes.
+	// it is read again; default 15 minutes.
 	TokenTTL time.Duration
 	// BackstopLag is how overdue a run must be before the sweep takes it
 	// when follow-ups are queued (the sweep is then a backstop for lost
@@ -203,7 +203,7 @@ const (
 	DefaultMaxStepBackoff   = 30 * time.Minute
 	DefaultFutureSlack      = 5 * time.Minute
 	DefaultBackstopLag      = 2 * time.Minute
-	DefaultTokenTTL         = 5 * time.Minute
+	DefaultTokenTTL         = 15 * time.Minute
 	// queueEarly is how early a queued follow-up may arrive and still be
 	// taken for due (the queue's delays are whole seconds).
 	queueEarly = 2 * time.Second

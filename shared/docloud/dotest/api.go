@@ -1,6 +1,7 @@
 package dotest
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -117,10 +118,8 @@ func (s *Server) postDropletAction(c *call) *reply {
 	if req.Type != "snapshot" {
 		return unprocessable(fmt.Sprintf("%q is not an action type this fake supports; only \"snapshot\"", req.Type))
 	}
-	for _, a := range s.actions {
-		if a.ResourceID == d.ID && a.Status == StatusInProgress {
-			return unprocessable(MsgPendingEvent)
-		}
+	if s.dropletBusyLocked(d.ID) {
+		return unprocessable(MsgPendingEvent)
 	}
 	name := req.Name
 	if name == "" {
@@ -151,7 +150,7 @@ func (s *Server) postDropletAction(c *call) *reply {
 	if a.Outcome != OutcomeStuck {
 		a.DueAt = c.now.Add(s.durationFor(d))
 	}
-	s.actions[a.ID] = a
+	s.putActionLocked(a)
 	return jsonReply(http.StatusCreated, map[string]any{"action": actionJSON(a)})
 }
 
@@ -168,8 +167,9 @@ func (s *Server) durationFor(d *Droplet) time.Duration {
 // settleLocked moves due actions out of "in-progress" and makes their
 // snapshots.
 func (s *Server) settleLocked(now time.Time) {
-	for _, a := range s.actions {
-		if a.Status != StatusInProgress || a.DueAt.IsZero() || now.Before(a.DueAt) {
+	for len(s.inProgress) > 0 && !now.Before(s.inProgress[0].DueAt) {
+		a := heap.Pop(&s.inProgress).(*Action)
+		if a.Status != StatusInProgress {
 			continue
 		}
 		a.CompletedAt = a.DueAt
@@ -196,8 +196,56 @@ func (s *Server) settleLocked(now time.Time) {
 			snap.ListedAt = a.DueAt.Add(a.ListingLag)
 		}
 		a.SnapshotID = snap.ID
-		s.snapshots[snap.ID] = snap
+		s.putSnapshotLocked(snap)
 	}
+}
+
+// putActionLocked stores a and indexes it by droplet (and as in progress).
+func (s *Server) putActionLocked(a *Action) {
+	s.actions[a.ID] = a
+	s.byDroplet[a.ResourceID] = append(s.byDroplet[a.ResourceID], a)
+	if a.Status == StatusInProgress && !a.DueAt.IsZero() {
+		heap.Push(&s.inProgress, a) // a stuck action (no DueAt) never settles
+	}
+}
+
+// actionHeap holds the actions in progress, soonest due first.
+type actionHeap []*Action
+
+func (h actionHeap) Len() int { return len(h) }
+func (h actionHeap) Less(i, j int) bool {
+	if !h[i].DueAt.Equal(h[j].DueAt) {
+		return h[i].DueAt.Before(h[j].DueAt)
+	}
+	return h[i].ID < h[j].ID
+}
+func (h actionHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *actionHeap) Push(x any)   { *h = append(*h, x.(*Action)) }
+func (h *actionHeap) Pop() any {
+	old := *h
+	a := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return a
+}
+
+// dropletBusyLocked reports whether the droplet has an action in progress.
+func (s *Server) dropletBusyLocked(id int) bool {
+	for _, a := range s.byDroplet[id] {
+		if a.Status == StatusInProgress {
+			return true
+		}
+	}
+	return false
+}
+
+// putSnapshotLocked stores sn and indexes it by resource.
+func (s *Server) putSnapshotLocked(sn *Snapshot) {
+	s.snapshots[sn.ID] = sn
+	k := ResourceKey(sn.ResourceType, sn.ResourceID)
+	if s.snapsOf[k] == nil {
+		s.snapsOf[k] = map[string]*Snapshot{}
+	}
+	s.snapsOf[k][sn.ID] = sn
 }
 
 func (s *Server) getAction(c *call) *reply {
@@ -226,8 +274,8 @@ func (s *Server) listDropletActions(c *call) *reply {
 		return notFound()
 	}
 	var items []*Action
-	for _, a := range s.actions {
-		if a.ResourceID == d.ID && a.ResourceType == "droplet" {
+	for _, a := range s.byDroplet[d.ID] {
+		if a.ResourceType == "droplet" {
 			items = append(items, a)
 		}
 	}
@@ -294,12 +342,7 @@ func (s *Server) dropletJSON(d *Droplet, now time.Time) map[string]any {
 			snapIDs = append(snapIDs, id)
 		}
 	}
-	locked := false
-	for _, a := range s.actions {
-		if a.ResourceID == d.ID && a.Status == StatusInProgress {
-			locked = true
-		}
-	}
+	locked := s.dropletBusyLocked(d.ID)
 	volumeIDs := d.VolumeIDs
 	if volumeIDs == nil {
 		volumeIDs = []string{}
@@ -394,8 +437,17 @@ func listed(sn *Snapshot, now time.Time) bool {
 
 // sortedSnapshots returns the snapshots keep accepts, oldest first.
 func (s *Server) sortedSnapshots(keep func(*Snapshot) bool) []*Snapshot {
+	return sortSnapshots(s.snapshots, keep)
+}
+
+// sortedSnapshotsOf is sortedSnapshots over one resource's snapshots.
+func (s *Server) sortedSnapshotsOf(resourceType, resourceID string, keep func(*Snapshot) bool) []*Snapshot {
+	return sortSnapshots(s.snapsOf[ResourceKey(resourceType, resourceID)], keep)
+}
+
+func sortSnapshots(from map[string]*Snapshot, keep func(*Snapshot) bool) []*Snapshot {
 	var out []*Snapshot
-	for _, sn := range s.snapshots {
+	for _, sn := range from {
 		if keep(sn) {
 			out = append(out, sn)
 		}
@@ -502,8 +554,8 @@ func (s *Server) listDropletImages(c *call, typ, key string) *reply {
 		return notFound()
 	}
 	id := strconv.Itoa(d.ID)
-	items := s.sortedSnapshots(func(sn *Snapshot) bool {
-		return sn.ResourceType == "droplet" && sn.ResourceID == id && sn.Type == typ && listed(sn, c.now)
+	items := s.sortedSnapshotsOf("droplet", id, func(sn *Snapshot) bool {
+		return sn.Type == typ && listed(sn, c.now)
 	})
 	return page(c, key, items, imageJSON)
 }
@@ -513,8 +565,8 @@ func (s *Server) listVolumeSnapshots(c *call) *reply {
 	if s.volumes[id] == nil {
 		return notFound()
 	}
-	items := s.sortedSnapshots(func(sn *Snapshot) bool {
-		return sn.ResourceType == "volume" && sn.ResourceID == id && listed(sn, c.now)
+	items := s.sortedSnapshotsOf("volume", id, func(sn *Snapshot) bool {
+		return listed(sn, c.now)
 	})
 	return page(c, "snapshots", items, snapshotJSON)
 }
@@ -578,6 +630,7 @@ func (s *Server) deleteVolumeSnapshot(c *call) *reply {
 
 func (s *Server) deleteLocked(sn *Snapshot) *reply {
 	delete(s.snapshots, sn.ID)
+	delete(s.snapsOf[ResourceKey(sn.ResourceType, sn.ResourceID)], sn.ID)
 	s.deleted = append(s.deleted, *sn)
 	return &reply{status: http.StatusNoContent}
 }
@@ -597,13 +650,7 @@ func (s *Server) postVolumeSnapshot(c *call) *reply {
 	if strings.TrimSpace(req.Name) == "" {
 		return unprocessable("name is required")
 	}
-	n := 0
-	for _, sn := range s.snapshots {
-		if sn.ResourceType == "volume" && sn.ResourceID == v.ID {
-			n++
-		}
-	}
-	if n >= VolumeSnapshotLimit {
+	if n := len(s.snapsOf[ResourceKey("volume", v.ID)]); n >= VolumeSnapshotLimit {
 		return unprocessable(MsgVolumeSnapshotLimit)
 	}
 	if s.volumeInterval > 0 {
@@ -623,6 +670,6 @@ func (s *Server) postVolumeSnapshot(c *call) *reply {
 		Regions: []string{v.Region}, MinDiskSize: int(v.SizeGigaBytes), CreatedAt: c.now,
 		Tags: tags, Type: TypeSnapshot, Origin: OriginAPI,
 	}
-	s.snapshots[sn.ID] = sn
+	s.putSnapshotLocked(sn)
 	return jsonReply(http.StatusCreated, map[string]any{"snapshot": snapshotJSON(sn)})
 }

@@ -101,12 +101,18 @@ type Server struct {
 	listingLag     time.Duration
 	volumeInterval time.Duration
 
-	mu          sync.Mutex
-	rng         *mrand.Rand
-	tokens      map[string]*tokenState
-	droplets    map[int]*Droplet
-	volumes     map[string]*Volume
-	snapshots   map[string]*Snapshot
+	mu        sync.Mutex
+	rng       *mrand.Rand
+	tokens    map[string]*tokenState
+	droplets  map[int]*Droplet
+	volumes   map[string]*Volume
+	snapshots map[string]*Snapshot
+	// snapsOf indexes snapshots by ResourceKey, and byDroplet and
+	// inProgress the actions, so that a fake with many thousands of
+	// resources (the load simulation) answers in time independent of them.
+	snapsOf     map[string]map[string]*Snapshot
+	byDroplet   map[int][]*Action
+	inProgress  actionHeap
 	deleted     []Snapshot
 	actions     map[int]*Action
 	faults      []*faultRec
@@ -132,7 +138,9 @@ func New(opts ...Option) *Server {
 		droplets:    map[int]*Droplet{},
 		volumes:     map[string]*Volume{},
 		snapshots:   map[string]*Snapshot{},
+		snapsOf:     map[string]map[string]*Snapshot{},
 		actions:     map[int]*Action{},
+		byDroplet:   map[int][]*Action{},
 		posts:       map[string]int{},
 		lastVolSnap: map[string]time.Time{},
 		nextAction:  1_900_000_000,

@@ -159,7 +159,7 @@ func (s *Server) AddSnapshot(sn Snapshot) (Snapshot, error) {
 	sn.Origin = OriginForeign
 	sn.ActionID = 0
 	stored := sn
-	s.snapshots[sn.ID] = &stored
+	s.putSnapshotLocked(&stored)
 	return sn, nil
 }
 
@@ -278,7 +278,7 @@ func (s *Server) AddAction(a Action) (Action, error) {
 	s.nextAction++
 	a.ID = s.nextAction
 	stored := a
-	s.actions[a.ID] = &stored
+	s.putActionLocked(&stored)
 	return a, nil
 }
 
