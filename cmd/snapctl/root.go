@@ -123,6 +123,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.policyCommand(), a.customerCommand(), a.accountCommand(),
 		a.runsCommand(), a.runCommand(), a.callsCommand(), a.failuresCommand(), a.incidentsCommand(),
 		a.completionCommand())
+	root.AddCommand(a.reportCommand())
 	return root
 }
 
