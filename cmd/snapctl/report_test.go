@@ -135,7 +135,7 @@ func (s *incidentStack) addRun(p *snapkeep.Policy, i, j, k int) {
 			Attempt: 4, Method: "POST", Path: "/v2/droplets/" + r.ID + "/actions", StatusCode: 500, Class: snapkeep.ClassProviderError,
 			ErrorID: "server_error", ErrorMessage: "Server Error", ProviderRequestID: r.ProviderRequestID,
 			StartedAt: at, DurationMS: 120, FailureHour: at.UTC().Format(snapkeep.FailureHourFormat),
-			ExpiresAt: stackNow.Add(90 * 24 * time.Hour).Unix(),
+			ExpiresAt:       stackNow.Add(90 * 24 * time.Hour).Unix(),
 			ResponseHeaders: map[string]string{"x-request-id": r.ProviderRequestID, "ratelimit-remaining": "4321"}})
 	}
 }
