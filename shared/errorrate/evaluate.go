@@ -468,8 +468,13 @@ func (r *evalRun) pipeline(ctx context.Context, all *Watch) (*Watch, error) {
 	if !act.LastCall.IsZero() {
 		from = act.LastCall.Add(time.Minute)
 	}
-	if act.FirstDue, err = r.e.Runs.FirstDue(ctx, from, r.now); err != nil {
-		return nil, fmt.Errorf("first due run: %w", err)
+	// A run due after the last call can have waited Silence.Minutes only
+	// if the last call is older than that: otherwise skip the read.
+	quiet := act.LastCall.IsZero() || r.now.Sub(from) >= time.Duration(r.e.silence().Minutes)*time.Minute
+	if open == nil && quiet {
+		if act.FirstDue, err = r.e.Runs.FirstDue(ctx, from, r.now); err != nil {
+			return nil, fmt.Errorf("first due run: %w", err)
+		}
 	}
 	next, tr := r.e.silence().Evaluate(open, act, r.now)
 	if err := r.apply(ctx, w, open, next, tr); err != nil {
