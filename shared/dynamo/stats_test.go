@@ -61,7 +61,7 @@ func TestStatsParts(t *testing.T) {
 		agg  *errorrate.Aggregate
 	}{
 		{dynamo.Part{Shard: "shardId-1", FirstSeq: "100"}, first},
-		{dynamo.Part{Shard: "shardId-1", FirstSeq: "100"}, first}, // replayed
+		{dynamo.Part{Shard: "shardId-1", FirstSeq: "100"}, first},  // replayed
 		{dynamo.Part{Shard: "shardId-1", FirstSeq: "250"}, second}, // the window's next part
 	}
 	for _, p := range parts {
