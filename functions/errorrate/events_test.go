@@ -185,6 +185,24 @@ func TestSampleEvents(t *testing.T) {
 			t.Errorf("%d run items, want 1", len(parts.runs))
 		}
 	})
+	t.Run("run-finished (a batch without windows)", func(t *testing.T) {
+		parts := newFakeParts()
+		h := newTestHandler(parts)
+		h.RunsTable = "snapkeep-dev-RunsTable"
+		for i := 0; i < 2; i++ { // delivered twice: the same item again
+			if r := invokeFile(t, h, "run-finished.json"); len(r.BatchItemFailures) != 0 {
+				t.Fatalf("failures %+v", r.BatchItemFailures)
+			}
+		}
+		if len(parts.runs) != 1 || parts.writes != 2 {
+			t.Fatalf("run items %v (%d writes), want one, written twice", parts.runs, parts.writes)
+		}
+		for _, c := range parts.runs {
+			if c.Succeeded != 1 || c.Failed != 0 {
+				t.Errorf("run counts %+v, want the one success", c)
+			}
+		}
+	})
 	t.Run("evaluate", func(t *testing.T) {
 		h := newTestHandler(newFakeParts())
 		h.Evaluator = &errorrate.Evaluator{Stats: emptyStats{}, Incidents: emptyIncidents{}, Runs: emptyStats{}, Alerts: nil,
