@@ -544,3 +544,64 @@ func TestTokenReadOncePerTTL(t *testing.T) {
 		t.Errorf("%d token reads, want 3: a refused token is read again at once", tokens.n)
 	}
 }
+
+// An account whose policies spend its own DigitalOcean budget has its runs
+// wait for the budget, each wait recorded on the run. A run the budget
+// keeps out of its slot window fails rate_limited, saying the account's own
+// budget delayed it (not "internal"), whether the budget is still spent
+// when it wakes or it woke late.
+func TestOwnBudgetDelaysAreRecorded(t *testing.T) {
+	window := snapshot.DefaultSlotWindow
+	tests := []struct {
+		name      string
+		busyUntil time.Duration // the budget is spent until start + this
+		lateBy    time.Duration // the follow-up arrives this late
+		status    snapkeep.RunStatus
+		class     snapkeep.ErrorClass
+		detail    string
+	}{
+		{name: "within the window", busyUntil: 5 * time.Minute, status: snapkeep.RunSucceeded},
+		{name: "until just before the window ends", busyUntil: window - time.Minute, status: snapkeep.RunSucceeded},
+		{name: "woken past the window", busyUntil: window - time.Minute, lateBy: 5 * time.Minute, status: snapkeep.RunFailed,
+			class: snapkeep.ClassRateLimited, detail: "own DigitalOcean rate budget"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newUnit(t)
+			u.do.PaceDelayFn = func(now time.Time) time.Duration {
+				if until := start.Add(tt.busyUntil); now.Before(until) {
+					return until.Sub(now)
+				}
+				return 0
+			}
+			u.invoke(slotInput("p1", start))
+			run := u.store.run(t, runID("p1", start))
+			if run.BudgetDelays != 1 || run.BudgetDelayedUntil == nil || u.do.count(snapkeep.OpSnapshotDroplet) != 0 {
+				t.Fatalf("after the first invocation: %d budget delays until %v, %d requests; want one recorded delay and no request",
+					run.BudgetDelays, run.BudgetDelayedUntil, u.do.count(snapkeep.OpSnapshotDroplet))
+			}
+			u.now = run.NextCheckAt.Add(tt.lateBy)
+			for i := 0; i < 40 && !run.Status.Terminal(); i++ {
+				u.invoke(`{"sweep": true}`)
+				run = u.store.run(t, runID("p1", start))
+				if run.NextCheckAt != nil {
+					u.now = *run.NextCheckAt
+				}
+			}
+			if run.Status != tt.status || run.ErrorClass != tt.class || !strings.Contains(run.ErrorDetail, tt.detail) {
+				t.Errorf("run %s %s %q; want %s %s containing %q", run.Status, run.ErrorClass, run.ErrorDetail, tt.status, tt.class, tt.detail)
+			}
+			if run.BudgetDelays == 0 {
+				t.Error("the run lost its record of the budget delays")
+			}
+		})
+	}
+	// A budget spent beyond the whole window fails the run at once, as
+	// rate_limited, with nothing requested.
+	u := newUnit(t)
+	u.do.PaceDelayFn = func(time.Time) time.Duration { return 3 * time.Hour }
+	u.invoke(slotInput("p1", start))
+	if run := u.store.run(t, runID("p1", start)); run.Status != snapkeep.RunFailed || run.ErrorClass != snapkeep.ClassRateLimited {
+		t.Errorf("budget spent for 3 hours: run %s %s %q; want failed rate_limited", run.Status, run.ErrorClass, run.ErrorDetail)
+	}
+}

@@ -56,6 +56,8 @@ type simConfig struct {
 type simResult struct {
 	Runs, Succeeded, Failed, TimedOut, OnTime int
 	ByClass                                   map[snapkeep.ErrorClass]int
+	HeavyByClass                              map[snapkeep.ErrorClass]int    // the large account's share
+	ClassSample                               map[snapkeep.ErrorClass]string // one message per class
 	DelayP50, DelayP99, DelayMax              time.Duration
 	HeavyDelayP99, OthersDelayP99             time.Duration
 	DOCalls, DDBReads, DDBWrites              int
@@ -390,7 +392,8 @@ func simulate(cfg simConfig) simResult {
 	began := time.Now()
 	s := newSim(cfg)
 	s.run()
-	r := simResult{ByClass: map[snapkeep.ErrorClass]int{}, Invocations: s.invokes, LambdaGBSeconds: s.gbs,
+	r := simResult{ByClass: map[snapkeep.ErrorClass]int{}, HeavyByClass: map[snapkeep.ErrorClass]int{},
+		ClassSample: map[snapkeep.ErrorClass]string{}, Invocations: s.invokes, LambdaGBSeconds: s.gbs,
 		SQSRequests: s.sqs, SecretsReads: s.tokens.reads, DOCalls: s.doCalls}
 	for _, run := range s.store.all() {
 		r.Runs++
@@ -404,6 +407,12 @@ func simulate(cfg simConfig) simResult {
 		}
 		if run.ErrorClass != "" {
 			r.ByClass[run.ErrorClass]++
+			if s.heavy[run.PolicyID] {
+				r.HeavyByClass[run.ErrorClass]++
+			}
+			if _, ok := r.ClassSample[run.ErrorClass]; !ok {
+				r.ClassSample[run.ErrorClass] = run.ErrorDetail
+			}
 		}
 		if run.Status.Terminal() && run.FinishedAt != nil && !run.FinishedAt.After(run.Deadline) {
 			r.OnTime++
@@ -448,11 +457,11 @@ func BenchmarkLoad(b *testing.B) {
 			b.ReportMetric(float64(r.SQSRequests)/runs, "sqs/run")
 			b.ReportMetric(float64(r.Invocations)/runs, "invocations/run")
 			b.ReportMetric(r.CostPer1000(), "usd/1000runs")
-			b.Logf("%d policies: %d runs (%d succeeded, %d failed, %d timed out; %d on time) classes %v; "+
+			b.Logf("%d policies: %d runs (%d succeeded, %d failed, %d timed out; %d on time) classes %v (the large account's %v; e.g. %q); "+
 				"follow-up delay p50 %s p99 %s max %s (heavy account p99 %s, others %s); %d DigitalOcean calls, %d 429s, %d runs delayed by their own budget; "+
 				"DynamoDB %d reads (%.0f units) %d writes (%.0f units); hottest key %s: %.1f writes/s over its busiest minute, %d in its busiest second; "+
 				"%d SQS requests, %d invocations, %.0f GB-s, %d secret reads; $%.4f per 1,000 runs; simulated in %s",
-				n, r.Runs, r.Succeeded, r.Failed, r.TimedOut, r.OnTime, r.ByClass, r.DelayP50, r.DelayP99, r.DelayMax,
+				n, r.Runs, r.Succeeded, r.Failed, r.TimedOut, r.OnTime, r.ByClass, r.HeavyByClass, r.ClassSample, r.DelayP50, r.DelayP99, r.DelayMax,
 				r.HeavyDelayP99, r.OthersDelayP99, r.DOCalls, r.RateLimited, r.BudgetDelayed, r.DDBReads, r.DDBReadUnits, r.DDBWrites, r.DDBWriteUnits,
 				r.HotKey, r.HotKeyPerSecond, r.HotKeyPeakSecond, r.SQSRequests, r.Invocations, r.LambdaGBSeconds, r.SecretsReads, r.CostPer1000(), r.Elapsed)
 		})

@@ -22,13 +22,7 @@ func (j *job) snapshot(ctx context.Context) error {
 		}
 	}
 	if !j.now().Before(j.postLimit(j.run.RetryClass)) {
-		class, detail := j.run.RetryClass, j.run.ErrorDetail
-		if class == "" {
-			class = snapkeep.ClassInternal
-		}
-		if detail == "" {
-			detail = "the slot window passed before the snapshot could be requested"
-		}
+		class, detail := j.windowPassed()
 		return j.finish(ctx, snapkeep.RunFailed, class, detail)
 	}
 	if !j.leased || (!j.lockUntil.IsZero() && j.lockUntil.Sub(j.now()) < j.cfg.LockTTL/2) {
@@ -48,6 +42,21 @@ func (j *job) snapshot(ctx context.Context) error {
 		return j.requestVolume(ctx)
 	}
 	return j.finish(ctx, snapkeep.RunFailed, snapkeep.ClassInvalidPolicy, fmt.Sprintf("unknown resource kind %q", j.run.Kind))
+}
+
+// windowPassed says why a run whose slot window passed before its request
+// could be sent failed: the class it was retrying, else its account's own
+// rate budget if that delayed it, else snapkeep itself.
+func (j *job) windowPassed() (snapkeep.ErrorClass, string) {
+	switch {
+	case j.run.RetryClass != "" && j.run.ErrorDetail != "":
+		return j.run.RetryClass, j.run.ErrorDetail
+	case j.run.RetryClass != "":
+		return j.run.RetryClass, "the slot window passed while the snapshot request was being retried"
+	case j.run.BudgetDelays > 0:
+		return snapkeep.ClassRateLimited, fmt.Sprintf("the account's own DigitalOcean rate budget (shared by all its policies) delayed the snapshot request %d times, past the slot window", j.run.BudgetDelays)
+	}
+	return snapkeep.ClassInternal, "the slot window passed before the snapshot could be requested"
 }
 
 // lookForEarlier looks for the snapshot (and, after an uncertain droplet
