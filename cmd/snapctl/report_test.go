@@ -28,9 +28,9 @@ var (
 
 // Customers of the incident stack by what is special about them (customer i).
 const (
-	stackOptedOut = 5  // notification mode none
-	stackBlocked  = 11 // email blocked: a suppressed address
-	stackNoToken  = 17 // no preferences token: no one-click unsubscribe
+	stackOptedOut = 4  // notification mode none
+	stackBlocked  = 8  // email blocked: a suppressed address
+	stackNoToken  = 13 // no preferences token: no one-click unsubscribe
 )
 
 // incidentStack is a seeded moto stack and what it holds.

@@ -124,6 +124,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.runsCommand(), a.runCommand(), a.callsCommand(), a.failuresCommand(), a.incidentsCommand(),
 		a.completionCommand())
 	root.AddCommand(a.reportCommand())
+	root.AddCommand(a.broadcastCommand())
 	return root
 }
 
