@@ -62,6 +62,10 @@ type Watch struct {
 	BaselineDay time.Time `json:"baseline_day,omitzero"`
 	// RolledUp is the last UTC day whose roll-up this watch wrote.
 	RolledUp time.Time `json:"rolled_up,omitzero"`
+	// Incident is the id of the dimension's open incident, as this watch
+	// opened it: the open index is eventually consistent, and a
+	// resolution must never miss its incident.
+	Incident string `json:"incident,omitempty"`
 	// Pending are the incidents whose ops notices are owed (a send failed
 	// for now, a claim is in flight, or a resolution waits for folded
 	// incidents).
@@ -452,6 +456,9 @@ func (r *evalRun) pipeline(ctx context.Context, all *Watch) (*Watch, error) {
 	}
 	w, err := r.loadWatch(ctx, PipelineWatch)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.remember(ctx, w); err != nil {
 		return nil, err
 	}
 	var open *snapkeep.Incident

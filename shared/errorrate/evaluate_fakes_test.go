@@ -167,6 +167,8 @@ type memIncidents struct {
 	mu     sync.Mutex
 	items  map[string]snapkeep.Incident
 	writes int
+	// hideOpen makes ListOpen return nothing (an index lagging behind).
+	hideOpen bool
 }
 
 func newMemIncidents() *memIncidents { return &memIncidents{items: map[string]snapkeep.Incident{}} }
@@ -212,7 +214,7 @@ func (s *memIncidents) ListOpen(context.Context) ([]snapkeep.Incident, error) {
 	defer s.mu.Unlock()
 	var out []snapkeep.Incident
 	for _, inc := range s.items {
-		if inc.Open() {
+		if inc.Open() && !s.hideOpen {
 			out = append(out, inc)
 		}
 	}

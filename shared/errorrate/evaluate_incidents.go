@@ -20,6 +20,9 @@ const maxWriteAttempts = 3
 // decide turns one detector decision of w's dimension into the incident
 // write it asks for (NextIncident), against the incident as stored.
 func (r *evalRun) decide(ctx context.Context, w *Watch, d Decision) error {
+	if err := r.remember(ctx, w); err != nil {
+		return err
+	}
 	for attempt := 1; ; attempt++ {
 		cur, err := r.refresh(ctx, r.openFor(w.Dimension))
 		if err != nil {
@@ -65,7 +68,33 @@ func (r *evalRun) apply(ctx context.Context, w *Watch, cur *snapkeep.Incident, n
 	if tr == TransitionResolved {
 		r.sum.Resolved++
 		w.addPending(next.IncidentID)
+		if w.Incident == next.IncidentID {
+			w.Incident = ""
+		}
 	}
+	return nil
+}
+
+// remember reads the incident w opened when the open index does not (yet)
+// list it.
+func (r *evalRun) remember(ctx context.Context, w *Watch) error {
+	if w.Incident == "" || r.open[w.Incident] != nil {
+		return nil
+	}
+	inc, err := r.e.Incidents.Get(ctx, w.Incident)
+	switch {
+	case errors.Is(err, snapkeep.ErrNotFound):
+		w.Incident = ""
+		return nil
+	case err != nil:
+		return fmt.Errorf("read incident %s: %w", w.Incident, err)
+	}
+	r.fresh[inc.IncidentID] = true
+	if !inc.Open() {
+		w.Incident = ""
+		return nil
+	}
+	r.open[inc.IncidentID] = inc
 	return nil
 }
 
@@ -96,6 +125,9 @@ func (r *evalRun) create(ctx context.Context, w *Watch, next snapkeep.Incident) 
 	}
 	r.open[next.IncidentID], r.fresh[next.IncidentID] = &next, true
 	w.addPending(next.IncidentID)
+	if next.Open() {
+		w.Incident = next.IncidentID
+	}
 	return nil
 }
 

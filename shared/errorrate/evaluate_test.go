@@ -328,3 +328,26 @@ func TestEvaluatorCheck(t *testing.T) {
 		t.Errorf("Check: %v", err)
 	}
 }
+
+// TestEvaluateOpenIndexLags: the open index lists nothing (it is
+// eventually consistent); the incident (of the one dimension with
+// traffic) still updates and resolves, once, because the watch remembers
+// the incident it opened.
+func TestEvaluateOpenIndexLags(t *testing.T) {
+	w := newWorld(t, 8)
+	w.incidents.hideOpen = true
+	for m := 0; m < 6*60; m++ {
+		p := map[bool]float64{true: 0.03, false: 0.0005}[m >= 60 && m < 150]
+		w.stats.addMinute(sdDim, evalEpoch.Add(time.Duration(m)*time.Minute), w.sd.minute(w.rng, m, p))
+		w.evaluate(m, 1)
+	}
+	got := w.alerts.notices()
+	if count(got, errorrate.NoticeAlert) != 1 || count(got, errorrate.NoticeResolution) != 1 {
+		t.Fatalf("notices %+v, want one alert and one resolution", got)
+	}
+	for _, inc := range w.incidents.all() {
+		if inc.Open() {
+			t.Errorf("incident %s left open", inc.IncidentID)
+		}
+	}
+}
