@@ -60,9 +60,10 @@ func BenchmarkWindowBatch(b *testing.B) {
 	}
 }
 
-// BenchmarkFold is decoding and folding alone, record by record (no
-// envelope, no state encoding).
-func BenchmarkFold(b *testing.B) {
+// BenchmarkRecordByRecord is the fallback path (a batch with a record the
+// one-pass decoding cannot read, and every Runs batch): each record
+// decoded on its own, then folded.
+func BenchmarkRecordByRecord(b *testing.B) {
 	recs := raws(mixedCalls(1000, 1))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
