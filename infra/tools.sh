@@ -2,6 +2,8 @@
 # Checks that the Python tools snapkeep needs (infra/requirements.txt) are
 # installed and working, and installs only the missing ones with
 #   python3 -m pip install '<pinned requirement line>'
+# and that headless Chromium is, installing Debian's package when missing
+#   apt-get install -y chromium        (as root, or with sudo -n)
 # When everything is present it touches no network.
 #
 # Usage: infra/tools.sh        (the Makefile's `make tools` calls it)
@@ -81,4 +83,41 @@ for spec in "moto_server|check_moto|moto|required" "cfn-lint|check_cfnlint|cfn-l
   fi
   status=1
 done
+# Headless Chromium (Debian's package `chromium`) renders the HTML
+# escalation report in cmd/snapctl's browser test. When it is missing it is
+# installed with apt-get, as root or through passwordless sudo (the package
+# lists are refreshed only if the first try cannot find it); otherwise the
+# exact command to run is printed. $CHROMIUM names another binary.
+check_chromium() {
+  local bin="${CHROMIUM:-chromium}"
+  command -v "$bin" >/dev/null 2>&1 && "$bin" --version >/dev/null 2>&1
+}
+install_chromium() {
+  local apt
+  command -v apt-get >/dev/null 2>&1 || return 1
+  if [[ "$(id -u)" -eq 0 ]]; then
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt=(sudo -n env DEBIAN_FRONTEND=noninteractive apt-get)
+  else
+    return 1
+  fi
+  "${apt[@]}" install -y chromium || { "${apt[@]}" update && "${apt[@]}" install -y chromium; }
+}
+if check_chromium; then
+  echo "tools: chromium ok ($("${CHROMIUM:-chromium}" --version 2>/dev/null | head -n1))"
+elif [[ -n "${CHROMIUM:-}" ]]; then
+  echo "tools: \$CHROMIUM=$CHROMIUM is not a working Chromium; unset it to use Debian's chromium" >&2
+  status=1
+else
+  echo "tools: chromium missing (headless Chromium checks the HTML report); installing: apt-get install -y chromium"
+  if install_chromium && hash -r && check_chromium; then
+    echo "tools: chromium installed ($(chromium --version 2>/dev/null | head -n1))"
+  else
+    echo "tools: FAILED to install chromium. Run by hand (Debian or Ubuntu):" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2
+    echo "  (or point CHROMIUM at a Chromium binary)" >&2
+    status=1
+  fi
+fi
 exit "$status"
