@@ -20,9 +20,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite events/errorrate's samples")
 
-// The samples in events/errorrate (for sam local invoke -e), built here so
-// that they stay realistic: rows as the stores write them, states as the
-// handler writes them. TestSampleEvents fails when a file differs from
+// The samples in events/errorrate (for sam local invoke -e, with
+// API_CALLS_TABLE=snapkeep-dev-ApiCallsTable and
+// RUNS_TABLE=snapkeep-dev-RunsTable, the tables their stream ARNs name),
+// built here so that they stay realistic: rows as the stores write them,
+// states as the handler writes them. TestSampleEvents fails when a file differs from
 // what this code builds; go test ./functions/errorrate -update rewrites
 // them.
 
@@ -188,7 +190,6 @@ func TestSampleEvents(t *testing.T) {
 	t.Run("run-finished (a batch without windows)", func(t *testing.T) {
 		parts := newFakeParts()
 		h := newTestHandler(parts)
-		h.RunsTable = "snapkeep-dev-RunsTable"
 		for i := 0; i < 2; i++ { // delivered twice: the same item again
 			if r := invokeFile(t, h, "run-finished.json"); len(r.BatchItemFailures) != 0 {
 				t.Fatalf("failures %+v", r.BatchItemFailures)

@@ -24,8 +24,8 @@ import (
 // integration tests use infra/local's Deliverer instead).
 
 const (
-	testCallsTable = "snapkeep-test-ApiCallsTable"
-	testRunsTable  = "snapkeep-test-RunsTable"
+	testCallsTable = "snapkeep-dev-ApiCallsTable"
+	testRunsTable  = "snapkeep-dev-RunsTable"
 	testShard      = "shardId-00000001795500000000-0a1b2c3d"
 )
 
