@@ -14,11 +14,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go/middleware"
 
+	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/mailing"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -460,4 +463,119 @@ func TestProgressBarAndOnceLogger(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[0], `error: another mailing_id="m"`) || !strings.Contains(lines[1], `error="0"`) {
 		t.Errorf("once logger wrote %q", lines)
 	}
+}
+
+// opCounter counts AWS requests by operation (a middleware on the client).
+type opCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *opCounter) add(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		c.mu.Lock()
+		c.n[awsmiddleware.GetOperationName(ctx)]++
+		c.mu.Unlock()
+		return next.HandleInitialize(ctx, in)
+	}), middleware.After)
+}
+
+// countRequests makes app a's DynamoDB and SES clients count their
+// requests in dynamo and ses (the caller restores sesClientFor).
+func countRequests(a *app, dynamo, ses *opCounter) {
+	a.clients.DynamoDB = func(cfg aws.Config) *dynamodb.Client {
+		return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, dynamo.add) })
+	}
+	sesClientFor = func(cfg aws.Config) sesClient {
+		return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, ses.add) })
+	}
+}
+
+// TestBroadcastRequestsPerEmail counts what a broadcast asks of AWS: the
+// plan reads each provider-side class's failures-by-class index once, the
+// broadcast's ledger partition once, and each affected customer; each
+// email costs one conditional PutItem (the claim), one UpdateItem (the
+// record), one GetItem per policy it lists, and two SES calls (the
+// suppression list, then SendEmail). Nothing scans.
+func TestBroadcastRequestsPerEmail(t *testing.T) {
+	s := seedIncidentStack(t, 30)
+	affected := s.affected(stackChange, stackResolved, "nyc3")
+	want := s.sendable(affected)
+	policies := 0 // distinct nyc3 policies with a failure in the window, of customers sent
+	seen := map[string]bool{}
+	for _, r := range s.runs {
+		c := s.customers[customerIndex(r.CustomerID)]
+		if _, ok := want[c.Email]; ok && r.ErrorClass == snapkeep.ClassProviderError && r.Region == "nyc3" &&
+			!r.FinishedAt.Before(stackChange) && r.FinishedAt.Before(stackResolved) && !seen[r.PolicyID] {
+			seen[r.PolicyID] = true
+			policies++
+		}
+	}
+	args := s.broadcastArgs(t, "--incident", s.incident.IncidentID)
+	ddb, ses := &opCounter{n: map[string]int{}}, &opCounter{n: map[string]int{}}
+	old := sesClientFor
+	t.Cleanup(func() { sesClientFor = old })
+	s.c.setup = func(a *app) { countRequests(a, ddb, ses) }
+	s.c.ok(args...)
+	n := len(want)
+	wantDDB := map[string]int{
+		"GetItem": 1 + len(affected) + policies, // the incident, each customer, each policy listed
+		"Query":   4 + 1,                        // failures-by-class of each provider-side class, the ledger
+		"PutItem": n, "UpdateItem": n,
+	}
+	wantSES := map[string]int{"GetAccount": 1, "GetSuppressedDestination": n, "SendEmail": n}
+	if fmt.Sprint(ddb.n) != fmt.Sprint(wantDDB) || fmt.Sprint(ses.n) != fmt.Sprint(wantSES) {
+		t.Errorf("requests: DynamoDB %v, SES %v; want %v and %v", ddb.n, ses.n, wantDDB, wantSES)
+	}
+	t.Logf("%d emails to %d affected customers: DynamoDB %v, SES %v: %.1f DynamoDB and 2 SES requests an email",
+		n, len(affected), ddb.n, ses.n, float64(ddb.n["GetItem"]+ddb.n["Query"]+ddb.n["PutItem"]+ddb.n["UpdateItem"])/float64(n))
+}
+
+func customerIndex(id string) int {
+	var i int
+	fmt.Sscanf(id, "cust-%d", &i)
+	return i
+}
+
+// BenchmarkBroadcast sends a broadcast to 40 customers' worth of an
+// incident stack in moto, unpaced (--rate 1000), one fresh broadcast per
+// iteration: the time an email takes when SES and DynamoDB answer at
+// once, and the requests an email makes.
+func BenchmarkBroadcast(b *testing.B) {
+	env := awstest.New(b)
+	vars := map[string]string{}
+	for _, spec := range dynamo.AllTables() {
+		vars[spec.EnvVar] = env.TableName(spec)
+	}
+	s := &incidentStack{env: env, vars: vars, tag: fmt.Sprintf("b%x", time.Now().UnixNano()%0xffffff)}
+	s.seed(b, 40)
+	sender := fmt.Sprintf("updates-%s@snapkeep.example", s.tag)
+	env.VerifySender(b, sender)
+	ddb, ses := &opCounter{n: map[string]int{}}, &opCounter{n: map[string]int{}}
+	old := sesClientFor
+	b.Cleanup(func() { sesClientFor = old })
+	emails := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var stdout, stderr bytes.Buffer
+		a := newApp(strings.NewReader(""), &stdout, &stderr, func(k string) string { return vars[k] })
+		a.now = func() time.Time { return stackNow }
+		countRequests(a, ddb, ses)
+		// A class range reaching back one more hour each time is a new broadcast.
+		code := a.run(context.Background(), []string{"broadcast", "--class", "provider_error", "--since", fmt.Sprintf("%dh", 25+i),
+			"--sender", sender, "--app-url", testAppURL, "--rate", "1000", "--quiet", "-o", "json"})
+		var sum mailing.Summary
+		if code != exitOK || json.Unmarshal(stdout.Bytes(), &sum) != nil || sum.Sent == 0 {
+			b.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+		}
+		emails += sum.Sent
+	}
+	b.StopTimer()
+	total := 0
+	for _, v := range ddb.n {
+		total += v
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(emails), "ms/email")
+	b.ReportMetric(float64(total)/float64(emails), "dynamodb-req/email")
+	b.ReportMetric(float64(ses.n["SendEmail"]+ses.n["GetSuppressedDestination"])/float64(emails), "ses-req/email")
 }

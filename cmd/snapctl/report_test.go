@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
 	"github.com/snapkeep/snapkeep/shared/escalation"
@@ -35,7 +36,11 @@ const (
 
 // incidentStack is a seeded moto stack and what it holds.
 type incidentStack struct {
+	// c runs snapctl on the stack (nil in benchmarks, which run the app
+	// themselves); env and vars are its tables.
 	c         *cli
+	env       *awstest.Env
+	vars      map[string]string
 	tag       string
 	incident  snapkeep.Incident
 	customers []snapkeep.Customer
@@ -53,8 +58,16 @@ type incidentStack struct {
 // would have written (minute parts, run counts, 30 daily roll-ups).
 func seedIncidentStack(t *testing.T, n int) *incidentStack {
 	t.Helper()
-	s := &incidentStack{c: newCLI(t), tag: randomHex(t, 4)}
-	s.c.now = stackNow
+	c := newCLI(t)
+	c.now = stackNow
+	s := &incidentStack{c: c, env: c.env, vars: c.vars, tag: randomHex(t, 4)}
+	s.seed(t, n)
+	return s
+}
+
+// seed stores the stack's data (see seedIncidentStack).
+func (s *incidentStack) seed(tb testing.TB, n int) {
+	tb.Helper()
 	fx := &supporttest.Fixture{}
 	for i := 0; i < n; i++ {
 		s.addCustomer(fx, i)
@@ -65,12 +78,11 @@ func seedIncidentStack(t *testing.T, n int) *incidentStack {
 		Detector: "cusum", BaselineRate: 0.0005, Rate: 0.018, PeakRate: 0.04, Calls: 52_000, Failures: 936, UpdatedAt: stackResolved}
 	fx.Incidents = []snapkeep.Incident{s.incident}
 	fx.Customers, fx.Runs, fx.Calls = s.customers, s.runs, s.calls
-	fx.Write(t, s.c.env.DynamoDB, support.Tables{
-		Policies: s.c.vars[dynamo.Policies.EnvVar], Customers: s.c.vars[dynamo.Customers.EnvVar], Runs: s.c.vars[dynamo.Runs.EnvVar],
-		APICalls: s.c.vars[dynamo.APICalls.EnvVar], Incidents: s.c.vars[dynamo.Incidents.EnvVar],
+	fx.Write(tb, s.env.DynamoDB, support.Tables{
+		Policies: s.vars[dynamo.Policies.EnvVar], Customers: s.vars[dynamo.Customers.EnvVar], Runs: s.vars[dynamo.Runs.EnvVar],
+		APICalls: s.vars[dynamo.APICalls.EnvVar], Incidents: s.vars[dynamo.Incidents.EnvVar],
 	})
-	s.writeStats(t)
-	return s
+	s.writeStats(tb)
 }
 
 func (s *incidentStack) email(i int) string {
@@ -143,10 +155,10 @@ func (s *incidentStack) addRun(p *snapkeep.Policy, i, j, k int) {
 // writeStats writes what the errorrate function keeps in Stats: the
 // minute parts of every call (a list_snapshots and a snapshot_droplet
 // call per run), the terminal runs per minute, and 30 daily roll-ups.
-func (s *incidentStack) writeStats(t *testing.T) {
+func (s *incidentStack) writeStats(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	st := &dynamo.StatsStore{Client: s.c.env.DynamoDB, Table: s.c.vars[dynamo.Stats.EnvVar]}
+	st := &dynamo.StatsStore{Client: s.env.DynamoDB, Table: s.vars[dynamo.Stats.EnvVar]}
 	calls, runs := errorrate.NewAggregate(), errorrate.NewRunAggregate()
 	for i := range s.runs {
 		r := &s.runs[i]

@@ -229,7 +229,7 @@ const (
 // (one droplet in nyc3, one in fra1), each failing three times with
 // provider_error during a 12-hour incident on region:nyc3 that ended at
 // t0-30m, plus one customer of each special kind.
-func newWorld(t *testing.T, n int) *world {
+func newWorld(t testing.TB, n int) *world {
 	t.Helper()
 	w := &world{
 		runs:      &memRuns{byClass: map[snapkeep.ErrorClass][]snapkeep.Run{}},
@@ -290,7 +290,7 @@ func (w *world) addPolicy(customer, policyID, region string, droplet int64, star
 	}
 }
 
-func (w *world) service(t *testing.T) *Service {
+func (w *world) service(t testing.TB) *Service {
 	t.Helper()
 	r, err := notice.New(notice.Links{AppURL: "https://app.snapkeep.example"})
 	if err != nil {
