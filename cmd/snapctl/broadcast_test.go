@@ -579,3 +579,34 @@ func BenchmarkBroadcast(b *testing.B) {
 	b.ReportMetric(float64(total)/float64(emails), "dynamodb-req/email")
 	b.ReportMetric(float64(ses.n["SendEmail"]+ses.n["GetSuppressedDestination"])/float64(emails), "ses-req/email")
 }
+
+// TestBroadcastClaimsLeftBehind: in moto, a claim without a record that a
+// dead run left 10 minutes ago is taken over and sent; one made a minute
+// ago (a run still going) is left alone and counted.
+func TestBroadcastClaimsLeftBehind(t *testing.T) {
+	s := seedIncidentStack(t, 8)
+	want := s.sendable(s.affected(stackChange, stackResolved, "nyc3"))
+	store := &dynamo.MailingStore{Client: s.env.DynamoDB, Table: s.vars[dynamo.Mailings.EnvVar]}
+	mailingID := "broadcast#incident#" + s.incident.IncidentID
+	for id, age := range map[string]time.Duration{"cust-000": 10 * time.Minute, "cust-001": time.Minute} {
+		n := snapkeep.Notice{Kind: snapkeep.NoticeBroadcast, At: stackNow.Add(-age)}
+		if _, ok, err := store.ClaimBroadcast(context.Background(), mailing.Entry{MailingID: mailingID, CustomerID: id, ExpiresAt: stackNow.Add(time.Hour)}, n, nil); err != nil || !ok {
+			t.Fatalf("claim %s: %v, %v", id, ok, err)
+		}
+	}
+	var sum mailing.Summary
+	r := s.c.ok(s.broadcastArgs(t, "--incident", s.incident.IncidentID, "-o", "json")...)
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Resent != 1 || sum.Sent != len(want)-1 || sum.Skipped[mailing.SkipInProgress] != 1 {
+		t.Errorf("summary %+v: want cust-000 re-sent and cust-001 left to its run", sum)
+	}
+	sent, _ := s.sentTo(t)
+	delete(want, s.email(1))
+	checkOnceEach(t, sent, want)
+	notices, err := store.BroadcastNotices(context.Background(), mailingID)
+	if err != nil || notices["cust-000"].ID == "" || notices["cust-001"].ID != "" || len(notices) != len(want)+1 {
+		t.Errorf("ledger after the run: %v, %v", notices, err)
+	}
+}
