@@ -407,6 +407,14 @@ func statementGrants(t errorer, id string, st map[string]any) []grant {
 	}
 	var out []grant
 	for _, a := range asList(st["Action"]) {
+		if a == "ses:SendEmail" {
+			// Only the configured sender: a compromised function cannot mail
+			// as any other verified identity of the account.
+			from := asMap(asMap(st["Condition"])["StringEquals"])["ses:FromAddress"]
+			if param, _ := ref(from); param != "SenderAddress" {
+				t.Errorf("%s may ses:SendEmail from %v, want the condition ses:FromAddress = !Ref SenderAddress", id, from)
+			}
+		}
 		for _, r := range asList(st["Resource"]) {
 			out = append(out, grant{fmt.Sprint(a), resourceName(r)})
 		}
@@ -446,13 +454,13 @@ func checkPrivileges(t errorer, tpl *cfn) {
 	const schedules = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*"
 	const sesIdentities = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
 	const sesConfigSet = "if HasConfigurationSet: arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SESConfigurationSet}"
-	const ses = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
 	exact := map[string][]grant{
 		// shared/dynamo StatsStore (window parts by BatchWriteItem, the
 		// registry's UpdateItem, roll-ups and watches by GetItem/PutItem,
 		// ranges by Query), IncidentStore (GetItem, conditional PutItem,
 		// the open index), EscalationSource and RunStore.FirstDue (index
-		// Queries only), SES SendEmail, the ops webhook's secret.
+		// Queries only), shared/email's send and suppression check, the ops
+		// webhook's secret.
 		"ErrorRateFunction": {
 			{"dynamodb:GetItem", "StatsTable"}, {"dynamodb:PutItem", "StatsTable"}, {"dynamodb:UpdateItem", "StatsTable"},
 			{"dynamodb:BatchWriteItem", "StatsTable"}, {"dynamodb:Query", "StatsTable"},
@@ -462,8 +470,9 @@ func checkPrivileges(t errorer, tpl *cfn) {
 			{"dynamodb:Query", "RunsTable/index/" + dynamo.IndexRunsByResource},
 			{"dynamodb:Query", "RunsTable/index/" + dynamo.IndexRunsFailures},
 			{"dynamodb:Query", "ApiCallsTable/index/" + dynamo.IndexCallsFailuresByHr},
-			{"ses:SendEmail", ses + "identity/*"},
-			{"ses:SendEmail", "if HasConfigurationSet: " + ses + "configuration-set/${SESConfigurationSet}"},
+			{"ses:SendEmail", sesIdentities},
+			{"ses:SendEmail", sesConfigSet},
+			{"ses:GetSuppressedDestination", "*"},
 			{"secretsmanager:GetSecretValue", "if HasOpsWebhook: arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${OpsWebhookSecretName}-??????"},
 		},
 		// shared/dynamo PolicyStore.Get; RunStore.Claim/Get/Save/
@@ -750,6 +759,8 @@ func TestTemplateChecksCanFail(t *testing.T) {
 			"SnapshotFunction may not dynamodb:Query on RunsTable/index/unfinished, which its code calls"},
 		{"grant on another table", "              Resource: !GetAtt StatsTable.Arn\n", "              Resource: !GetAtt PoliciesTable.Arn\n", checkPrivileges,
 			"ErrorRateFunction may dynamodb:BatchWriteItem on PoliciesTable, which its code never calls"},
+		{"any sender", "                  ses:FromAddress: !Ref SenderAddress\n", "                  ses:FromAddress: \"*\"\n", checkPrivileges,
+			"ErrorRateFunction may ses:SendEmail from *, want the condition ses:FromAddress = !Ref SenderAddress"},
 		{"runtime", "Runtime: provided.al2023", "Runtime: go1.x", checkFunctions,
 			"Runtime = go1.x, want provided.al2023"},
 		{"architecture", "Architectures: [arm64]", "Architectures: [x86_64]", checkFunctions,
