@@ -129,7 +129,9 @@ The broadcast stream has its own sender, configuration set and List-Id
 (updates.<sender's domain>): --sender (default $BROADCAST_SENDER_ADDRESS,
 else $SENDER_ADDRESS), --configuration-set ($BROADCAST_CONFIGURATION_SET,
 else $SES_CONFIGURATION_SET), --reply-to ($REPLY_TO_ADDRESS); links go to
---app-url ($APP_URL; the local stack's http://localhost:8080).`
+--app-url ($APP_URL), which must be https to send (the one-click
+unsubscribe link); the local stack's http://localhost:8080 serves
+--dry-run.`
 
 const broadcastExample = `  snapctl broadcast --incident 'provider_error#region:nyc3#2026-11-24T07:00Z' --dry-run
   snapctl broadcast --incident 'provider_error#region:nyc3#2026-11-24T07:00Z' --sender 'Snapkeep <updates@snapkeep.example>'
@@ -300,6 +302,7 @@ func (a *app) onLocalStack() bool {
 	return a.tgt != nil && a.tgt.stack == nil && a.tgt.stage == localStage
 }
 
+// firstOf returns the first of values that is not blank, trimmed.
 func firstOf(values ...string) string {
 	for _, v := range values {
 		if v = strings.TrimSpace(v); v != "" {
