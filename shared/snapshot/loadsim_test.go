@@ -62,9 +62,11 @@ type simResult struct {
 	HeavyDelayP99, OthersDelayP99             time.Duration
 	DOCalls, DDBReads, DDBWrites              int
 	DDBReadUnits, DDBWriteUnits               float64
+	DDBIndexUnits                             float64 // the share of DDBWriteUnits the indexes take
 	HotKey                                    string
 	HotKeyPerSecond                           float64 // its busiest minute's writes, per second
 	HotKeyPeakSecond                          int     // its busiest second's writes
+	UnfinishedWrites                          int     // writes on the unfinished index's keys
 	SQSRequests, Invocations                  int
 	LambdaGBSeconds                           float64
 	SecretsReads                              int
@@ -429,8 +431,10 @@ func simulate(cfg simConfig) simResult {
 	r.DelayP50, r.DelayP99 = percentile(s.delays, 0.50), percentile(s.delays, 0.99)
 	r.DelayMax = percentile(s.delays, 1)
 	r.HeavyDelayP99, r.OthersDelayP99 = percentile(s.heavyD, 0.99), percentile(s.otherD, 0.99)
-	r.DDBReads, r.DDBWrites, r.DDBReadUnits, r.DDBWriteUnits = s.store.reads, s.store.writes, s.store.readUnits, s.store.writeUnits
+	r.DDBReads, r.DDBWrites, r.DDBReadUnits = s.store.reads, s.store.writes, s.store.readUnits
+	r.DDBWriteUnits, r.DDBIndexUnits = s.store.writeUnits+s.store.indexUnits, s.store.indexUnits
 	r.HotKey, r.HotKeyPerSecond, r.HotKeyPeakSecond = s.store.hottest()
+	r.UnfinishedWrites = s.store.unfinishedWrites
 	r.Elapsed = time.Since(began)
 	return r
 }
@@ -453,16 +457,19 @@ func BenchmarkLoad(b *testing.B) {
 			b.ReportMetric(float64(r.DOCalls)/runs, "do-calls/run")
 			b.ReportMetric(float64(r.DDBReads)/runs, "ddb-reads/run")
 			b.ReportMetric(float64(r.DDBWrites)/runs, "ddb-writes/run")
+			b.ReportMetric(r.DDBWriteUnits/runs, "ddb-write-units/run")
+			b.ReportMetric(r.DDBIndexUnits/runs, "ddb-index-write-units/run")
 			b.ReportMetric(r.HotKeyPerSecond, "hot-key-writes/s")
+			b.ReportMetric(float64(r.UnfinishedWrites)/runs, "unfinished-index-writes/run")
 			b.ReportMetric(float64(r.SQSRequests)/runs, "sqs/run")
 			b.ReportMetric(float64(r.Invocations)/runs, "invocations/run")
 			b.ReportMetric(r.CostPer1000(), "usd/1000runs")
 			b.Logf("%d policies: %d runs (%d succeeded, %d failed, %d timed out; %d on time) classes %v (the large account's %v; e.g. %q); "+
 				"follow-up delay p50 %s p99 %s max %s (heavy account p99 %s, others %s); %d DigitalOcean calls, %d 429s, %d runs delayed by their own budget; "+
-				"DynamoDB %d reads (%.0f units) %d writes (%.0f units); hottest key %s: %.1f writes/s over its busiest minute, %d in its busiest second; "+
+				"DynamoDB %d reads (%.0f units) %d writes (%.0f units, %.0f of them the indexes'); hottest key %s: %.1f writes/s over its busiest minute, %d in its busiest second; "+
 				"%d SQS requests, %d invocations, %.0f GB-s, %d secret reads; $%.4f per 1,000 runs; simulated in %s",
 				n, r.Runs, r.Succeeded, r.Failed, r.TimedOut, r.OnTime, r.ByClass, r.HeavyByClass, r.ClassSample, r.DelayP50, r.DelayP99, r.DelayMax,
-				r.HeavyDelayP99, r.OthersDelayP99, r.DOCalls, r.RateLimited, r.BudgetDelayed, r.DDBReads, r.DDBReadUnits, r.DDBWrites, r.DDBWriteUnits,
+				r.HeavyDelayP99, r.OthersDelayP99, r.DOCalls, r.RateLimited, r.BudgetDelayed, r.DDBReads, r.DDBReadUnits, r.DDBWrites, r.DDBWriteUnits, r.DDBIndexUnits,
 				r.HotKey, r.HotKeyPerSecond, r.HotKeyPeakSecond, r.SQSRequests, r.Invocations, r.LambdaGBSeconds, r.SecretsReads, r.CostPer1000(), r.Elapsed)
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -27,6 +28,8 @@ type simStore struct {
 	readUnits, writeUnits float64
 	perSecond             map[keySecond]int
 	opCount               int
+	unfinishedWrites      int     // writes on the unfinished index's keys
+	indexUnits            float64 // write units of the index writes
 }
 
 type keySecond struct {
@@ -50,9 +53,15 @@ func (m *simStore) hit(key string) {
 		return
 	}
 	m.perSecond[keySecond{key, m.s.now.Unix()}]++
+	if strings.HasPrefix(key, "unfinished#") {
+		m.unfinishedWrites++
+	}
 }
 
-// touch counts a run write on the index keys of the run's old and new item.
+// touch counts a run write on the index keys of the run's old and new
+// item, and the write units of the index writes: every index of the Runs
+// table projects ALL attributes, so a write to an item in an index costs
+// the item's size there too (and a key change, the old entry's delete).
 func (m *simStore) touch(old *snapkeep.Run, next *snapkeep.Run) {
 	for _, f := range []func(r *snapkeep.Run) string{
 		func(r *snapkeep.Run) string { return keyOf("unfinished", r.Unfinished) },
@@ -63,9 +72,13 @@ func (m *simStore) touch(old *snapkeep.Run, next *snapkeep.Run) {
 	} {
 		n := f(next)
 		m.hit(n)
+		if n != "" {
+			m.indexUnits += itemKB(next)
+		}
 		if old != nil {
-			if o := f(old); o != n {
+			if o := f(old); o != n && o != "" {
 				m.hit(o) // the index deletes the old entry
+				m.indexUnits += itemKB(old)
 			}
 		}
 	}
@@ -81,6 +94,11 @@ func keyOf(index, value string) string {
 func (m *simStore) countCalls(calls []snapkeep.APICall) {
 	for i := range calls {
 		m.writeUnits += 2 * itemKB(calls[i])
+		for _, key := range []string{calls[i].ProviderRequestID, calls[i].FailureHour} {
+			if key != "" { // by-request-id and failures-by-hour, both ALL
+				m.indexUnits += itemKB(calls[i])
+			}
+		}
 		m.hit(keyOf("failures-by-hour", calls[i].FailureHour))
 	}
 }
