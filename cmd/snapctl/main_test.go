@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/secrets"
 )

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
 	"github.com/snapkeep/snapkeep/shared/escalation"

@@ -24,7 +24,7 @@ const (
 // The local stack's names (cmd/snaplocal), the default target.
 var (
 	localStage         = support.LocalStage
-	localTablePrefix   = support.StackPrefix + localStage + "-" // shared/awslocal.DefaultPrefix
+	localTablePrefix   = support.StackPrefix + localStage + "-" // infra/awslocal.DefaultPrefix
 	localSecretPrefix  = support.SecretPrefix(localStage)
 	localScheduleGroup = support.ScheduleGroup(localStage)
 	localFunction      = support.StackPrefix + localStage + "-SnapshotFunction"

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
-	"github.com/snapkeep/snapkeep/shared/lambdarun"
+	"github.com/snapkeep/snapkeep/infra/lambdarun"
 	"github.com/snapkeep/snapkeep/shared/secrets"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )

@@ -1,6 +1,6 @@
 // Command snaplocal runs snapkeep on this machine, with no AWS account and
 // no DigitalOcean token: the real function binaries (built for the host)
-// under a Lambda Runtime API emulator (shared/lambdarun), moto in server
+// under a Lambda Runtime API emulator (infra/lambdarun), moto in server
 // mode for AWS, and the fake DigitalOcean API (shared/docloud/dotest).
 //
 //	snaplocal demo [-v] [-log FILE]

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/snapkeep/snapkeep/infra/local"
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
 

@@ -3,7 +3,7 @@ package local_test
 import (
 	"testing"
 
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

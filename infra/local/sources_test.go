@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/snapkeep/snapkeep/infra/local"
-	"github.com/snapkeep/snapkeep/shared/awslocal"
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 )
 
 func TestSourcesOfTheTemplate(t *testing.T) {

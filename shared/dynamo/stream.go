@@ -103,7 +103,7 @@ func UnmarshalStreamImage(img map[string]events.DynamoDBAttributeValue, out any)
 // ToStreamImage converts attribute values read from the DynamoDB Streams API
 // (dynamodbstreams types) into the aws-lambda-go representation Lambda
 // delivers to a stream handler. It is the reverse of FromStreamImage and is
-// used by the local stream reader (shared/awslocal/awstest).
+// used by the local stream reader (infra/awslocal/awstest).
 func ToStreamImage(img map[string]streamtypes.AttributeValue) (map[string]events.DynamoDBAttributeValue, error) {
 	if img == nil {
 		return nil, nil

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/secrets"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )

@@ -1,5 +1,5 @@
 // Package schedulertest helps tests of policy schedules: against the local
-// stack (moto, through shared/awslocal/awstest) it creates the stack's
+// stack (moto, through infra/awslocal/awstest) it creates the stack's
 // schedule group, named as template.yaml names it, for one test; without
 // it, Fake is an in-memory Scheduler for unit tests and benchmarks.
 package schedulertest
@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"gopkg.in/yaml.v3"
 
-	"github.com/snapkeep/snapkeep/shared/awslocal"
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 )
 
 // GroupLogicalID is the schedule group's logical id in template.yaml.

@@ -1,5 +1,5 @@
 // Package supporttest helps integration tests of shared/support and
-// snapctl against the local stack (moto, through shared/awslocal/awstest):
+// snapctl against the local stack (moto, through infra/awslocal/awstest):
 // a plain CloudFormation stack holding template.yaml's tables with the
 // Outputs snapctl reads (moto skips a SAM template's Transform resources,
 // so the real template cannot be deployed there), and a deterministic
@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
-	"github.com/snapkeep/snapkeep/shared/awslocal"
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/support"
 )

@@ -3,7 +3,7 @@
 // production uses, and creates the stack's DynamoDB tables by reading them
 // from template.yaml, so that local tables cannot drift from deployed ones.
 //
-// Test helpers built on it live in shared/awslocal/awstest.
+// Test helpers built on it live in infra/awslocal/awstest.
 package awslocal
 
 import (

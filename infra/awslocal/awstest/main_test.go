@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snapkeep/snapkeep/shared/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapkeep/snapkeep/shared/lambdarun"
+	"github.com/snapkeep/snapkeep/infra/lambdarun"
 )
 
 var testBinary string
