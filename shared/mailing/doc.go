@@ -5,7 +5,7 @@
 // shared/dynamo and shared/email into it.
 //
 // A broadcast is about a Target: a provider incident (the runs it
-// explains, by the domain's Incident.Covers rule, between its change point
+// explains, by the domain's Incident.Explains rule, between its change point
 // and its resolution), or one provider-side error class in a time range.
 // Service.Plan reads, and writes nothing:
 //

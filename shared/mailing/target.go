@@ -21,7 +21,7 @@ type Target struct {
 	// Incident, when set, is the provider incident: the runs that ended
 	// with a provider-side class between its change point and its
 	// resolution (or now, while it is open), in its dimension
-	// (snapkeep.Incident.Covers).
+	// (snapkeep.Incident.Explains).
 	Incident *snapkeep.Incident
 	// Class, without an incident, is the error class of the runs told of;
 	// it must be provider-side (the message says DigitalOcean failed).
@@ -134,15 +134,11 @@ func (t Target) Classes() []snapkeep.ErrorClass {
 }
 
 // covers reports whether the target tells of run: for an incident, the
-// domain's rule (Incident.Covers) whether it is still open or resolved.
+// domain's rule (Incident.Explains), whether the incident is still open
+// or resolved (the plan reads only the runs of its window).
 func (t Target) covers(run *snapkeep.Run) bool {
 	if t.Incident == nil {
 		return run.ErrorClass == t.Class
 	}
-	inc := *t.Incident
-	// Covers answers for open incidents (a run failing now); a broadcast
-	// asks the same of a resolved one about runs that failed while it
-	// was open.
-	inc.State = snapkeep.IncidentFiring
-	return inc.Covers(run)
+	return t.Incident.Explains(run)
 }

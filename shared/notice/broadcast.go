@@ -7,11 +7,6 @@ import (
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
-// NoticeBroadcast is the Message.Kind of a broadcast ("email everyone
-// affected"). It belongs with the other kinds in shared/snapkeep; it is
-// here until the domain has it.
-const NoticeBroadcast snapkeep.NoticeKind = "broadcast"
-
 // recentSlack is how close to Now a broadcast window's end must be for
 // the message to say "in the last N hours".
 const recentSlack = time.Hour
@@ -62,7 +57,7 @@ func (r *Renderer) Broadcast(in BroadcastInput) (Message, error) {
 	v.From, v.To = at(in.Since, v.Zone), at(in.Until, v.Zone)
 	v.Window = roughDuration(in.Until.Sub(in.Since))
 	v.Recent = in.Now.Sub(in.Until) < recentSlack
-	d := document{Kind: NoticeBroadcast, Tone: toneInfo,
+	d := document{Kind: snapkeep.NoticeBroadcast, Tone: toneInfo,
 		Status: ph("broadcast.status", v), Subject: ph("broadcast.subject", v),
 		Preheader: ph("broadcast.preheader", v), Title: ph("broadcast.title", v)}
 	d.Blocks = []block{

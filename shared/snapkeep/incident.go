@@ -106,12 +106,22 @@ type Incident struct {
 // Open reports whether the incident is still firing.
 func (i *Incident) Open() bool { return i.State == IncidentFiring }
 
-// Covers reports whether the open provider incident explains run's failure:
-// the run failed (or is retrying) with a provider-side class, and the
-// incident's dimension is all traffic, the run's region, or the operation
-// that takes the run's kind of snapshot.
+// Covers reports whether the open provider incident explains run's failure
+// (Explains): a run failing now is covered only while the incident is
+// firing.
 func (i *Incident) Covers(run *Run) bool {
-	if i == nil || run == nil || !i.Open() || i.Kind != IncidentProvider {
+	return i != nil && i.Open() && i.Explains(run)
+}
+
+// Explains reports whether the provider incident, open or resolved,
+// explains run's failure: the run failed (or is retrying) with a
+// provider-side class, and the incident's dimension is all traffic, the
+// run's region, or the operation that takes the run's kind of snapshot.
+// It says nothing of when the run failed: a caller asking about a
+// resolved incident (the broadcast after it) picks the runs of its
+// window first.
+func (i *Incident) Explains(run *Run) bool {
+	if i == nil || run == nil || i.Kind != IncidentProvider {
 		return false
 	}
 	class := run.ErrorClass

@@ -6,38 +6,55 @@ import (
 	"time"
 )
 
-func TestIncidentCovers(t *testing.T) {
+// TestIncidentCoversAndExplains: Explains is the dimension and class rule
+// alone; Covers adds that the incident is still open.
+func TestIncidentCoversAndExplains(t *testing.T) {
 	open := func(dim Dimension) *Incident {
 		return &Incident{Kind: IncidentProvider, Dimension: dim, Class: ClassProviderError, State: IncidentFiring}
+	}
+	resolvedIn := func(dim Dimension) *Incident {
+		i := open(dim)
+		i.State = IncidentResolved
+		return i
 	}
 	droplet := &Run{Status: RunFailed, ErrorClass: ClassProviderError, Resource: Resource{Kind: ResourceDroplet, ID: "1", Region: "nyc3"}}
 	retrying := &Run{Status: RunInProgress, RetryClass: ClassNetwork, Resource: Resource{Kind: ResourceDroplet, ID: "1", Region: "nyc3"}}
 	volume := &Run{Status: RunFailed, ErrorClass: ClassTimedOut, Resource: Resource{Kind: ResourceVolume, ID: "v", Region: "ams3"}}
 	revoked := &Run{Status: RunFailed, ErrorClass: ClassAuthRevoked, Resource: Resource{Kind: ResourceDroplet, ID: "1", Region: "nyc3"}}
-	resolved := open(DimensionAll)
-	resolved.State = IncidentResolved
+	succeeded := &Run{Status: RunSucceeded, Resource: Resource{Kind: ResourceDroplet, ID: "1", Region: "nyc3"}}
 	pipeline := open(DimensionAll)
 	pipeline.Kind = IncidentPipeline
+	resolvedPipeline := resolvedIn(DimensionAll)
+	resolvedPipeline.Kind = IncidentPipeline
 	for _, tc := range []struct {
-		name string
-		inc  *Incident
-		run  *Run
-		want bool
+		name            string
+		inc             *Incident
+		run             *Run
+		covers, explain bool
 	}{
-		{"all traffic", open(DimensionAll), droplet, true},
-		{"the run's region", open(RegionDimension("nyc3")), droplet, true},
-		{"another region", open(RegionDimension("sfo3")), droplet, false},
-		{"droplet snapshots for a droplet", open(OperationDimension(OpSnapshotDroplet)), droplet, true},
-		{"droplet snapshots for a volume", open(OperationDimension(OpSnapshotDroplet)), volume, false},
-		{"volume snapshots for a volume", open(OperationDimension(OpSnapshotVolume)), volume, true},
-		{"a run still retrying", open(DimensionAll), retrying, true},
-		{"the customer's own failure", open(DimensionAll), revoked, false},
-		{"resolved", resolved, droplet, false},
-		{"a pipeline incident", pipeline, droplet, false},
-		{"no incident", nil, droplet, false},
+		{"all traffic", open(DimensionAll), droplet, true, true},
+		{"the run's region", open(RegionDimension("nyc3")), droplet, true, true},
+		{"another region", open(RegionDimension("sfo3")), droplet, false, false},
+		{"droplet snapshots for a droplet", open(OperationDimension(OpSnapshotDroplet)), droplet, true, true},
+		{"droplet snapshots for a volume", open(OperationDimension(OpSnapshotDroplet)), volume, false, false},
+		{"volume snapshots for a volume", open(OperationDimension(OpSnapshotVolume)), volume, true, true},
+		{"a run still retrying", open(DimensionAll), retrying, true, true},
+		{"the customer's own failure", open(DimensionAll), revoked, false, false},
+		{"a run that succeeded", open(DimensionAll), succeeded, false, false},
+		{"resolved, all traffic", resolvedIn(DimensionAll), droplet, false, true},
+		{"resolved, the run's region", resolvedIn(RegionDimension("nyc3")), droplet, false, true},
+		{"resolved, another region", resolvedIn(RegionDimension("sfo3")), droplet, false, false},
+		{"resolved, the customer's own failure", resolvedIn(DimensionAll), revoked, false, false},
+		{"a pipeline incident", pipeline, droplet, false, false},
+		{"a resolved pipeline incident", resolvedPipeline, droplet, false, false},
+		{"no incident", nil, droplet, false, false},
+		{"no run", open(DimensionAll), nil, false, false},
 	} {
-		if got := tc.inc.Covers(tc.run); got != tc.want {
-			t.Errorf("%s: Covers = %v, want %v", tc.name, got, tc.want)
+		if got := tc.inc.Covers(tc.run); got != tc.covers {
+			t.Errorf("%s: Covers = %v, want %v", tc.name, got, tc.covers)
+		}
+		if got := tc.inc.Explains(tc.run); got != tc.explain {
+			t.Errorf("%s: Explains = %v, want %v", tc.name, got, tc.explain)
 		}
 	}
 }
