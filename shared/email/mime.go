@@ -90,7 +90,8 @@ type ListID struct {
 // (RFC 8058): mail clients POST "List-Unsubscribe=One-Click" to URL.
 type Unsubscribe struct {
 	// URL is the https URL that unsubscribes on POST (never on GET: mail
-	// software prefetches links). It must carry an opaque, hard-to-guess
+	// software prefetches links); http is accepted only to a loopback
+	// host (CheckUnsubscribeURL). It must carry an opaque, hard-to-guess
 	// token. Empty means no List-Unsubscribe header at all.
 	URL string
 	// Mailto, if set, is a second, mailto: way to unsubscribe, e.g.
@@ -266,7 +267,7 @@ func listFields(l ListID, u Unsubscribe) ([]field, error) {
 		}
 		return fs, nil
 	}
-	if err := checkURI(u.URL, "https"); err != nil {
+	if err := CheckUnsubscribeURL(u.URL); err != nil {
 		return nil, err
 	}
 	words := []string{"<" + u.URL + ">"}
@@ -282,10 +283,35 @@ func listFields(l ListID, u Unsubscribe) ([]field, error) {
 	), nil
 }
 
+// CheckUnsubscribeURL checks the one-click unsubscribe URL of
+// List-Unsubscribe (RFC 8058): https with a host and no user, or http
+// to a loopback host (localhost, 127.0.0.1, ::1) — a local stack's app,
+// which no mail provider could reach anyway — and checkURI's rules for
+// what may stand in the header. A bad URL is an error wrapping
+// snapkeep.ErrInvalid that says what is wrong.
+func CheckUnsubscribeURL(s string) error {
+	if u, err := url.Parse(s); err == nil && u.Scheme == "http" && loopbackHost(u.Hostname()) {
+		return checkURI(s, "http")
+	}
+	return checkURI(s, "https")
+}
+
+// loopbackHost reports whether host (without port or brackets) names
+// this machine: localhost or a loopback IP literal of its own
+// (127.0.0.1, ::1). Names that merely resolve to a loopback address
+// do not count: the check must not depend on DNS.
+func loopbackHost(host string) bool {
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
 // checkURI checks that s is a URI with the given scheme that can stand in
 // angle brackets in List-Unsubscribe: ASCII, no white space, no control
 // characters, no '<', '>' or ',' (RFC 2369 wants those escaped), at most
-// MaxURI bytes; an https URI needs a host.
+// MaxURI bytes; an http or https URI needs a host and no user.
 func checkURI(s, scheme string) error {
 	bad := func(why string) error {
 		return fmt.Errorf("email: unsubscribe %s URI %s: %w", scheme, why, snapkeep.ErrInvalid)
@@ -300,9 +326,12 @@ func checkURI(s, scheme string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != scheme {
+		if scheme == "https" {
+			return bad("must start with https: (http only to localhost, 127.0.0.1 or [::1])")
+		}
 		return bad("must start with " + scheme + ":")
 	}
-	if scheme == "https" && (u.Host == "" || u.User != nil) {
+	if (scheme == "https" || scheme == "http") && (u.Host == "" || u.User != nil) {
 		return bad("must name a host and no user")
 	}
 	if scheme == "mailto" && u.Opaque == "" {

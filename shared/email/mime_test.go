@@ -355,6 +355,8 @@ func TestBuildRejects(t *testing.T) {
 		{name: "standard header as extra", edit: func(m *Message) { m.Headers = map[string]string{"Bcc": "evil@x.example"} }, want: "X-"},
 		{name: "header name with colon", edit: func(m *Message) { m.Headers = map[string]string{"X-A: b": "c"} }, want: "X-"},
 		{name: "http unsubscribe", edit: func(m *Message) { m.Unsubscribe.URL = "http://snapkeep.example/u/t" }, want: "https"},
+		{name: "http to a look-alike of localhost", edit: func(m *Message) { m.Unsubscribe.URL = "http://localhost.snapkeep.example/u/t" }, want: "http only to localhost"},
+		{name: "http to localhost with a user", edit: func(m *Message) { m.Unsubscribe.URL = "http://me@localhost:8080/u/t" }, want: "no user"},
 		{name: "unsubscribe with space", edit: func(m *Message) { m.Unsubscribe.URL = "https://snapkeep.example/u/a b" }, want: "percent-encode"},
 		{name: "unsubscribe with bracket", edit: func(m *Message) { m.Unsubscribe.URL = "https://snapkeep.example/u/a>b" }, want: "percent-encode"},
 		{name: "unsubscribe without host", edit: func(m *Message) { m.Unsubscribe.URL = "https:///u/t" }, want: "host"},
@@ -386,6 +388,46 @@ func TestBuildRejects(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestUnsubscribeURLOfALocalStack: http is accepted for loopback hosts
+// only (the local stack's app is http://localhost:8080), so a local
+// broadcast carries its one-click link; every other host must be https.
+func TestUnsubscribeURLOfALocalStack(t *testing.T) {
+	for _, tt := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://app.snapkeep.example/preferences/Zk3p9Qw", true},
+		{"http://localhost:8080/preferences/Zk3p9Qw", true},
+		{"http://LOCALHOST/preferences/Zk3p9Qw", true},
+		{"http://127.0.0.1:8080/preferences/Zk3p9Qw", true},
+		{"http://[::1]:8080/preferences/Zk3p9Qw", true},
+		{"http://app.snapkeep.example/preferences/Zk3p9Qw", false},
+		{"http://127.0.0.2/preferences/Zk3p9Qw", false},
+		{"http://127.0.0.1.nip.example/preferences/Zk3p9Qw", false},
+		{"http://localhost@app.snapkeep.example/preferences/Zk3p9Qw", false},
+		{"http:///preferences/Zk3p9Qw", false},
+		{"ftp://localhost/preferences/Zk3p9Qw", false},
+	} {
+		err := CheckUnsubscribeURL(tt.url)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, snapkeep.ErrInvalid)) {
+			t.Errorf("CheckUnsubscribeURL(%q) = %v, want ok %t", tt.url, err, tt.ok)
+		}
+	}
+	m := fullMessage()
+	m.Unsubscribe = Unsubscribe{URL: "http://localhost:8080/preferences/Zk3p9Qw"}
+	raw, err := fixedBuilder.Build(m)
+	if err != nil {
+		t.Fatalf("a local stack's message: %v", err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.Header.Get("List-Unsubscribe"); got != "<http://localhost:8080/preferences/Zk3p9Qw>" || msg.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe = %q, Post = %q", got, msg.Header.Get("List-Unsubscribe-Post"))
 	}
 }
 
