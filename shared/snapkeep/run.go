@@ -167,6 +167,13 @@ type Run struct {
 	// ActionCompletedAt is when the run's action completed; set while the
 	// run waits for its snapshot to be listed.
 	ActionCompletedAt *time.Time `json:"action_completed_at,omitempty" dynamodbav:"action_completed_at,omitempty"`
+	// ActionSeconds is how long the run's snapshot took at DigitalOcean,
+	// from its request to its action's completion (set on success).
+	ActionSeconds int `json:"action_seconds,omitempty" dynamodbav:"action_seconds,omitempty"`
+	// ExpectedActionSeconds is the policy's previous successful run's
+	// ActionSeconds, read at the claim: the run's first look at its action
+	// is shortly before it is expected to complete, not every minute.
+	ExpectedActionSeconds int `json:"expected_action_seconds,omitempty" dynamodbav:"expected_action_seconds,omitempty"`
 	// StepFailures counts the run's consecutive steps that ended without
 	// an answer from DigitalOcean (the token could not be read, the
 	// invocation ran out of time, ...); each moves NextCheckAt back off.

@@ -71,8 +71,14 @@ func (j *job) follow(ctx context.Context, a *snapkeep.Action, now time.Time) err
 		if j.run.StartedAt != nil {
 			started = *j.run.StartedAt
 		}
-		return j.wait(ctx, now.Add(checkDelay(now.Sub(started))))
+		return j.wait(ctx, now.Add(checkDelay(now.Sub(started), j.expected())))
 	}
+}
+
+// expected is how long the run's action is expected to take: as long as
+// the policy's previous snapshot did (zero when unknown).
+func (j *job) expected() time.Duration {
+	return time.Duration(j.run.ExpectedActionSeconds) * time.Second
 }
 
 // completed finds the completed action's snapshot by name; a snapshot not
@@ -170,6 +176,9 @@ func findByName(snaps []snapkeep.Snapshot, name string) *snapkeep.Snapshot {
 // resource's snapshots when listed is true.
 func (j *job) succeed(ctx context.Context, listing []snapkeep.Snapshot, listed bool) error {
 	j.settled()
+	if j.run.StartedAt != nil && j.run.ActionCompletedAt != nil && j.run.ActionCompletedAt.After(*j.run.StartedAt) {
+		j.run.ActionSeconds = int(j.run.ActionCompletedAt.Sub(*j.run.StartedAt).Seconds())
+	}
 	j.run.ActionCompletedAt = nil
 	j.run.Adopted = false
 	j.run.Retention = j.retention(ctx, listing, listed)

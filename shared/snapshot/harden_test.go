@@ -605,3 +605,57 @@ func TestOwnBudgetDelaysAreRecorded(t *testing.T) {
 		t.Errorf("budget spent for 3 hours: run %s %s %q; want failed rate_limited", run.Status, run.ErrorClass, run.ErrorDetail)
 	}
 }
+
+// A run records how long its snapshot took; the policy's next run looks at
+// its action first at ExpectedShare of that, so a long snapshot costs a few
+// checks (DigitalOcean calls and writes), not one every few minutes. A run
+// with no previous success, or whose previous run snapshotted another
+// resource, checks on the usual schedule.
+func TestChecksFollowThePreviousSnapshotsTime(t *testing.T) {
+	const took = 100 * time.Minute
+	u := newUnit(t)
+	started := map[int64]time.Time{}
+	u.do.SnapshotDropletFn = func(_ context.Context, id int, name string) (*snapkeep.Action, error) {
+		aid, _ := u.do.makeSnapshot(fmt.Sprint(id), name)
+		started[aid] = u.now
+		return &snapkeep.Action{ID: aid, Type: "snapshot", Status: snapkeep.ActionInProgress, ResourceID: int64(id), StartedAt: u.now}, nil
+	}
+	u.do.GetActionFn = func(_ context.Context, id int64) (*snapkeep.Action, error) {
+		if done := started[id].Add(took); !u.now.Before(done) {
+			return &snapkeep.Action{ID: id, Type: "snapshot", Status: snapkeep.ActionCompleted, CompletedAt: done}, nil
+		}
+		return &snapkeep.Action{ID: id, Type: "snapshot", Status: snapkeep.ActionInProgress}, nil
+	}
+	follow := func(slot time.Time) (snapkeep.Run, int) {
+		t.Helper()
+		u.now = slot
+		before := u.do.count(snapkeep.OpGetAction)
+		u.invoke(slotInput("p1", slot))
+		run := u.store.run(t, runID("p1", slot))
+		for i := 0; i < 60 && !run.Status.Terminal(); i++ {
+			u.now = *run.NextCheckAt
+			u.invoke(`{"sweep": true}`)
+			run = u.store.run(t, runID("p1", slot))
+		}
+		return run, u.do.count(snapkeep.OpGetAction) - before
+	}
+	first, firstChecks := follow(start)
+	if first.Status != snapkeep.RunSucceeded || first.ActionSeconds != int(took.Seconds()) {
+		t.Fatalf("first run %s, action seconds %d; want succeeded and %d", first.Status, first.ActionSeconds, int(took.Seconds()))
+	}
+	second, secondChecks := follow(start.Add(4 * time.Hour))
+	if second.ExpectedActionSeconds != first.ActionSeconds || second.Status != snapkeep.RunSucceeded {
+		t.Fatalf("second run %s expected %d s; want succeeded expecting %d s", second.Status, second.ExpectedActionSeconds, first.ActionSeconds)
+	}
+	if secondChecks > 4 || secondChecks >= firstChecks {
+		t.Errorf("checks: %d without an expectation, %d with one; want at most 4 with it", firstChecks, secondChecks)
+	}
+	// The policy now snapshots another droplet: no expectation carries over.
+	pol := u.pols.m["p1"]
+	pol.Resource.ID = fmt.Sprint(dropletID + 9)
+	u.pols.m["p1"] = pol
+	third, _ := follow(start.Add(8 * time.Hour))
+	if third.ExpectedActionSeconds != 0 {
+		t.Errorf("a run on another droplet expects %d s from the previous droplet's snapshot", third.ExpectedActionSeconds)
+	}
+}

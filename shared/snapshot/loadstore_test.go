@@ -30,6 +30,9 @@ type simStore struct {
 	opCount               int
 	unfinishedWrites      int     // writes on the unfinished index's keys
 	indexUnits            float64 // write units of the index writes
+	// prior is each policy's run of the hour before the simulation (a
+	// steady state: every policy has run before), read as its previous.
+	prior map[string]*snapkeep.Run
 }
 
 type keySecond struct {
@@ -38,7 +41,7 @@ type keySecond struct {
 }
 
 func newSimStore(s *sim) *simStore {
-	return &simStore{memStore: newMemStore(), s: s, perSecond: map[keySecond]int{}}
+	return &simStore{memStore: newMemStore(), s: s, perSecond: map[keySecond]int{}, prior: map[string]*snapkeep.Run{}}
 }
 
 func (m *simStore) ops() int { return m.opCount }
@@ -183,7 +186,11 @@ func (m *simStore) Previous(ctx context.Context, key snapkeep.RunKey) (*snapkeep
 	m.opCount++
 	m.reads++
 	m.readUnits += 0.5 * 2 // up to five small items, eventually consistent
-	return m.memStore.Previous(ctx, key)
+	prev, err := m.memStore.Previous(ctx, key)
+	if prev == nil && err == nil {
+		prev = m.prior[key.PolicyID]
+	}
+	return prev, err
 }
 
 func (m *simStore) DueUnfinished(ctx context.Context, now time.Time, limit int) ([]snapkeep.Run, int, error) {

@@ -83,10 +83,21 @@ func TestBackoffs(t *testing.T) {
 			t.Errorf("postBackoff(%d) = %s, want %s", attempts, got, want)
 		}
 	}
-	for elapsed, want := range map[time.Duration]time.Duration{0: time.Minute, 90 * time.Second: time.Minute,
-		10 * time.Minute: 5 * time.Minute, time.Hour: 10 * time.Minute} {
-		if got := checkDelay(elapsed); got != want {
-			t.Errorf("checkDelay(%s) = %s, want %s", elapsed, got, want)
+	for _, tt := range []struct{ elapsed, expected, want time.Duration }{
+		{elapsed: 0, want: time.Minute},
+		{elapsed: 90 * time.Second, want: time.Minute},
+		{elapsed: 10 * time.Minute, want: 5 * time.Minute},
+		{elapsed: time.Hour, want: 10 * time.Minute},
+		// The previous snapshot took 100 minutes: first look at 80.
+		{elapsed: 0, expected: 100 * time.Minute, want: 80 * time.Minute},
+		{elapsed: 30 * time.Minute, expected: 100 * time.Minute, want: 50 * time.Minute},
+		{elapsed: 79*time.Minute + 30*time.Second, expected: 100 * time.Minute, want: time.Minute},
+		{elapsed: 80 * time.Minute, expected: 100 * time.Minute, want: 10 * time.Minute},
+		// A one-minute snapshot last time changes nothing.
+		{elapsed: 0, expected: time.Minute, want: time.Minute},
+	} {
+		if got := checkDelay(tt.elapsed, tt.expected); got != tt.want {
+			t.Errorf("checkDelay(%s, expected %s) = %s, want %s", tt.elapsed, tt.expected, got, tt.want)
 		}
 	}
 }

@@ -547,7 +547,9 @@ func (s *Service) RunSlot(ctx context.Context, policyID string, slot time.Time, 
 }
 
 // notePrevious records on the claim how the policy's previous run ended
-// (recovery and first-failure notices depend on it). It is best effort: a
+// (recovery and first-failure notices depend on it) and, when it
+// succeeded on the same resource, how long its snapshot took (the run's
+// first look at its action waits for most of that). It is best effort: a
 // failed read is logged and the run goes on without it.
 func (s *Service) notePrevious(ctx context.Context, run *snapkeep.Run) {
 	prev, err := s.Runs.Previous(ctx, run.Key())
@@ -557,6 +559,9 @@ func (s *Service) notePrevious(ctx context.Context, run *snapkeep.Run) {
 	}
 	if prev != nil {
 		run.PrevStatus = prev.Status
+		if prev.Status == snapkeep.RunSucceeded && prev.Kind == run.Kind && prev.ID == run.ID {
+			run.ExpectedActionSeconds = prev.ActionSeconds
+		}
 	}
 }
 
