@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/notify"

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
