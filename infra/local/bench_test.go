@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
 

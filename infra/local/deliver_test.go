@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/infra/awslocal"
 	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
+	"github.com/snapkeep/snapkeep/infra/local"
 )
 
 func TestSourcesOfTheTemplate(t *testing.T) {
