@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/snapkeep/snapkeep/infra/clockfile"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
@@ -32,17 +33,25 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, log)
+	// The local runner's virtual clock (infra/clockfile): nil, the real
+	// clock, unless the local stack set SNAPKEEP_CLOCK_FILE.
+	clock, err := clockfile.FromEnv(os.Getenv)
 	if err != nil {
 		log.Error("errorrate function cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h) // a lambda.Handler: raw payload bytes, no reflection
+	h, err := newHandler(context.Background(), os.Getenv, clock, log)
+	if err != nil {
+		log.Error("errorrate function cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(clock.Handler(h)) // a lambda.Handler: raw payload bytes, no reflection
 }
 
-// newHandler wires the handler from the environment and the standard AWS
-// configuration (AWS_REGION, AWS_ENDPOINT_URL, ...).
-func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Handler, error) {
+// newHandler wires the handler from the environment, the standard AWS
+// configuration (AWS_REGION, AWS_ENDPOINT_URL, ...) and the clock (nil:
+// the real one).
+func newHandler(ctx context.Context, getenv func(string) string, clock *clockfile.Clock, log *slog.Logger) (*Handler, error) {
 	st, err := loadSettings(getenv)
 	if err != nil {
 		return nil, err
@@ -54,6 +63,7 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	return wire(st, deps{
 		DynamoDB: dynamodb.NewFromConfig(cfg), SES: sesv2.NewFromConfig(cfg),
 		Secrets: secretsmanager.NewFromConfig(cfg), Metrics: os.Stdout,
+		Now: clock.NowFunc(), Sleep: clock.SleepFunc(),
 	}, log)
 }
 

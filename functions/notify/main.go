@@ -26,6 +26,7 @@ import (
 	// has no zoneinfo, so embed it.
 	_ "time/tzdata"
 
+	"github.com/snapkeep/snapkeep/infra/clockfile"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/notice"
@@ -35,17 +36,25 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, log)
+	// The local runner's virtual clock (infra/clockfile): nil, the real
+	// clock, unless the local stack set SNAPKEEP_CLOCK_FILE.
+	clock, err := clockfile.FromEnv(os.Getenv)
 	if err != nil {
 		log.Error("notify function cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	h, err := newHandler(context.Background(), os.Getenv, clock, log)
+	if err != nil {
+		log.Error("notify function cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(clock.Handler(h.Handle))
 }
 
-// newHandler wires the handler from the environment and the standard AWS
-// configuration (AWS_REGION, AWS_ENDPOINT_URL, ...).
-func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Handler, error) {
+// newHandler wires the handler from the environment, the standard AWS
+// configuration (AWS_REGION, AWS_ENDPOINT_URL, ...) and the clock (nil:
+// the real one).
+func newHandler(ctx context.Context, getenv func(string) string, clock *clockfile.Clock, log *slog.Logger) (*Handler, error) {
 	st, err := loadSettings(getenv)
 	if err != nil {
 		return nil, err
@@ -54,7 +63,8 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return wire(st, deps{DynamoDB: dynamodb.NewFromConfig(cfg), SES: sesv2.NewFromConfig(cfg)}, log)
+	return wire(st, deps{DynamoDB: dynamodb.NewFromConfig(cfg), SES: sesv2.NewFromConfig(cfg),
+		Now: clock.NowFunc(), Sleep: clock.SleepFunc()}, log)
 }
 
 // deps are what wire does not build from settings: the AWS clients and,

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	_ "time/tzdata"
+
+	"github.com/snapkeep/snapkeep/infra/clockfile"
 )
 
 func main() {
@@ -31,10 +33,19 @@ func main() {
 		log.Error("snapshot: AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
+	// The local runner's virtual clock (infra/clockfile): nil, the real
+	// clock, unless the local stack set SNAPKEEP_CLOCK_FILE.
+	clock, err := clockfile.FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("snapshot: clock", "error", err.Error())
+		os.Exit(1)
+	}
 	h := newHandler(env, clients{
 		DynamoDB: dynamodb.NewFromConfig(cfg),
 		Secrets:  secretsmanager.NewFromConfig(cfg),
 		SQS:      sqs.NewFromConfig(cfg),
+		Now:      clock.NowFunc(),
+		Sleep:    clock.SleepFunc(),
 	}, log)
-	lambda.Start(h.Handle)
+	lambda.Start(clock.Handler(h.Handle))
 }
