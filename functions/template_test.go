@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
+	"github.com/snapkeep/snapkeep/shared/support"
 )
 
 // TestTemplateLints runs cfn-lint (which applies the SAM transform) on
@@ -408,11 +410,12 @@ func statementGrants(t errorer, id string, st map[string]any) []grant {
 	var out []grant
 	for _, a := range asList(st["Action"]) {
 		if a == "ses:SendEmail" {
-			// Only the configured sender: a compromised function cannot mail
-			// as any other verified identity of the account.
+			// Only the configured sender: a compromised function (or an
+			// operator's leaked credentials) cannot mail as any other
+			// verified identity of the account.
 			from := asMap(asMap(st["Condition"])["StringEquals"])["ses:FromAddress"]
-			if param, _ := ref(from); param != "SenderAddress" {
-				t.Errorf("%s may ses:SendEmail from %v, want the condition ses:FromAddress = !Ref SenderAddress", id, from)
+			if want, says := wantSender(id); !reflect.DeepEqual(from, want) {
+				t.Errorf("%s may ses:SendEmail from %v, want the condition ses:FromAddress = %s", id, from, says)
 			}
 		}
 		for _, r := range asList(st["Resource"]) {
@@ -420,6 +423,21 @@ func statementGrants(t errorer, id string, st map[string]any) []grant {
 		}
 	}
 	return out
+}
+
+// broadcastSender is snapctl broadcast's sender as template.yaml computes
+// it: BroadcastSenderAddress, else SenderAddress.
+var broadcastSender = map[string]any{"Fn::If": []any{"HasBroadcastSender",
+	map[string]any{"Ref": "BroadcastSenderAddress"}, map[string]any{"Ref": "SenderAddress"}}}
+
+// wantSender is the ses:FromAddress condition that id's ses:SendEmail
+// must carry, and how to say it: the broadcast sender for the operator,
+// SenderAddress for the functions.
+func wantSender(id string) (any, string) {
+	if id == operatorPolicy {
+		return broadcastSender, "the broadcast sender (!If [HasBroadcastSender, !Ref BroadcastSenderAddress, !Ref SenderAddress])"
+	}
+	return map[string]any{"Ref": "SenderAddress"}, "!Ref SenderAddress"
 }
 
 // resourceName reduces a statement's resource: !GetAtt X.Arn -> X,
@@ -551,6 +569,103 @@ func checkPrivileges(t errorer, tpl *cfn) {
 	}
 }
 
+// operatorPolicy is the logical id of snapctl's operator policy.
+const operatorPolicy = "SupportOperatorPolicy"
+
+// TestTemplateOperatorPolicy checks the operator's managed policy
+// against the calls snapctl makes with the operator's credentials. When
+// snapctl starts making a new call, add it here and to template.yaml
+// together.
+func TestTemplateOperatorPolicy(t *testing.T) { checkOperatorPolicy(t, loadTemplate(t)) }
+
+func checkOperatorPolicy(t errorer, tpl *cfn) {
+	r, ok := tpl.Resources[operatorPolicy]
+	if !ok || r.Type != "AWS::IAM::ManagedPolicy" {
+		t.Errorf("%s is %q, want an AWS::IAM::ManagedPolicy", operatorPolicy, r.Type)
+		return
+	}
+	if _, named := r.Properties["ManagedPolicyName"]; named {
+		t.Errorf("%s: ManagedPolicyName is set: a fixed name needs CAPABILITY_NAMED_IAM (samconfig.toml asks for CAPABILITY_IAM) and keeps two stages from sharing an account", operatorPolicy)
+	}
+	const secrets = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:snapkeep/${Stage}/accounts/*"
+	const schedules = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*"
+	const sesSets = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/"
+	index := func(table, name string) string { return table + "/index/" + name }
+	// What cmd/snapctl calls (recorded by running its tests against moto
+	// with every AWS request logged, and read in the code):
+	want := []grant{
+		// target.go: --stack and --stage read the stack's outputs.
+		{"cloudformation:DescribeStacks", "AWS::StackId"},
+		// dynamo.PolicyStore: Get (policy get, run now, customer delete,
+		// the broadcast's listed policies), Put, SetEnabled and
+		// MarkInvalid (UpdateItem), Delete; List and completion: the
+		// by-customer index, else a Scan of policy ids.
+		{"dynamodb:GetItem", "PoliciesTable"}, {"dynamodb:UpdateItem", "PoliciesTable"},
+		{"dynamodb:DeleteItem", "PoliciesTable"}, {"dynamodb:Scan", "PoliciesTable"},
+		{"dynamodb:Query", index("PoliciesTable", dynamo.IndexPoliciesByCustomer)},
+		// dynamo.CustomerStore: Get, Put (UpdateItem), Delete; the
+		// broadcast's Block of a suppressed address (UpdateItem).
+		{"dynamodb:GetItem", "CustomersTable"}, {"dynamodb:UpdateItem", "CustomersTable"}, {"dynamodb:DeleteItem", "CustomersTable"},
+		// support.Queries: run show (GetItem), a policy's runs and its
+		// last run (the table), runs by customer and resource, failures
+		// (failures-by-class, retrying); the report's and the
+		// broadcast's reads through dynamo.EscalationSource.
+		{"dynamodb:GetItem", "RunsTable"}, {"dynamodb:Query", "RunsTable"},
+		{"dynamodb:Query", index("RunsTable", dynamo.IndexRunsByCustomer)},
+		{"dynamodb:Query", index("RunsTable", dynamo.IndexRunsByResource)},
+		{"dynamodb:Query", index("RunsTable", dynamo.IndexRunsFailures)},
+		{"dynamodb:Query", index("RunsTable", dynamo.IndexRunsRetrying)},
+		// calls --run (the table), --request-id; the report's affected
+		// calls (failures-by-hour).
+		{"dynamodb:Query", "ApiCallsTable"},
+		{"dynamodb:Query", index("ApiCallsTable", dynamo.IndexCallsByRequestID)},
+		{"dynamodb:Query", index("ApiCallsTable", dynamo.IndexCallsFailuresByHr)},
+		// incidents show (GetItem), list (open, by-month).
+		{"dynamodb:GetItem", "IncidentsTable"},
+		{"dynamodb:Query", index("IncidentsTable", dynamo.IndexIncidentsOpen)},
+		{"dynamodb:Query", index("IncidentsTable", dynamo.IndexIncidentsByMonth)},
+		// dynamo.StatsStore: the report's daily roll-ups, minute parts
+		// and run counts, the broadcast's window counts (all Queries).
+		{"dynamodb:Query", "StatsTable"},
+		// dynamo.MailingStore, the broadcast's sent log: ClaimBroadcast
+		// (PutItem; on an existing item the claim's UpdateItems and the
+		// GetItem of a claim there), Record/ReleaseBroadcast
+		// (UpdateItem), BroadcastNotices (Query).
+		{"dynamodb:GetItem", "MailingsTable"}, {"dynamodb:PutItem", "MailingsTable"},
+		{"dynamodb:UpdateItem", "MailingsTable"}, {"dynamodb:Query", "MailingsTable"},
+		// secrets.Store: account set-token (PutSecretValue, else
+		// CreateSecret), account check (GetSecretValue); account list
+		// (ListSecrets, no resource-level permissions).
+		{"secretsmanager:CreateSecret", secrets}, {"secretsmanager:PutSecretValue", secrets},
+		{"secretsmanager:GetSecretValue", secrets}, {"secretsmanager:ListSecrets", "*"},
+		// policy get: the schedule's state.
+		{"scheduler:GetSchedule", schedules},
+		// run now.
+		{"lambda:InvokeFunction", "SnapshotFunction"},
+		// broadcast: shared/email's SendEmail on the broadcast stream
+		// (from the broadcast sender: wantSender), with its configuration
+		// set; GetAccount (the send rate) and the suppression list.
+		{"ses:SendEmail", "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
+		{"ses:SendEmail", "if HasBroadcastConfigurationSet: " + sesSets + "${BroadcastConfigurationSet}"},
+		{"ses:SendEmail", "if BroadcastUsesStackConfigurationSet: " + sesSets + "${SESConfigurationSet}"},
+		{"ses:GetAccount", "*"}, {"ses:GetSuppressedDestination", "*"},
+	}
+	var got []grant
+	for _, st := range asList(asMap(r.Properties["PolicyDocument"])["Statement"]) {
+		got = append(got, statementGrants(t, operatorPolicy, asMap(st))...)
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			t.Errorf("%s may %s, which snapctl never calls", operatorPolicy, g)
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("%s may not %s, which snapctl calls", operatorPolicy, w)
+		}
+	}
+}
+
 func TestTemplateScheduler(t *testing.T) { checkScheduler(t, loadTemplate(t)) }
 
 // checkScheduler: the schedule group, the role Scheduler assumes to invoke
@@ -622,7 +737,7 @@ func checkScheduler(t errorer, tpl *cfn) {
 func TestTemplateParametersAndOutputs(t *testing.T) { checkParametersAndOutputs(t, loadTemplate(t)) }
 
 func checkParametersAndOutputs(t errorer, tpl *cfn) {
-	for _, p := range []string{"Stage", "SenderAddress", "OpsAddress", "SESConfigurationSet"} {
+	for _, p := range []string{"Stage", "SenderAddress", "OpsAddress", "SESConfigurationSet", "AppURL", "BroadcastSenderAddress", "BroadcastConfigurationSet"} {
 		if _, ok := tpl.Parameters[p]; !ok {
 			t.Errorf("parameter %s missing", p)
 		}
@@ -633,7 +748,7 @@ func checkParametersAndOutputs(t errorer, tpl *cfn) {
 			outputs[id] = name
 		}
 	}
-	want := []string{"ScheduleGroup", "SnapshotFunction", "SchedulerInvokeRole", "StreamFailureQueue", "ScheduleDeadLetterQueue", "SnapshotFailureQueue"}
+	want := []string{"ScheduleGroup", "SnapshotFunction", "SchedulerInvokeRole", "StreamFailureQueue", "ScheduleDeadLetterQueue", "SnapshotFailureQueue", operatorPolicy}
 	for _, spec := range dynamo.AllTables() {
 		want = append(want, spec.LogicalID)
 	}
@@ -689,10 +804,25 @@ func checkOps(t errorer, tpl *cfn) {
 	if tags["project"] != "snapkeep" {
 		t.Errorf("Globals.Function.Tags = %v, want project: snapkeep and the stage", tags)
 	}
-	for _, name := range []string{"Stage", "TokenSecretPrefix", "OpsAlarmTopicArn", "ScheduleGroupName"} {
+	if _, ok := tpl.Outputs["OpsAlarmTopicArn"]; !ok {
+		t.Errorf("output OpsAlarmTopicArn missing (ops subscribe to it)")
+	}
+	for _, name := range support.OutputKeys() {
 		if _, ok := tpl.Outputs[name]; !ok {
 			t.Errorf("output %s missing (snapctl --stack reads it)", name)
 		}
+	}
+	// The broadcast's sender is the one the operator policy sends from;
+	// its configuration set is there only when the stack has one (an
+	// empty output value would fail the deploy).
+	if v := asMap(tpl.Outputs[support.OutputBroadcastSender])["Value"]; !reflect.DeepEqual(v, broadcastSender) {
+		t.Errorf("output %s = %v, want %v (the operator policy's ses:FromAddress)", support.OutputBroadcastSender, v, broadcastSender)
+	}
+	if c := asMap(tpl.Outputs[support.OutputBroadcastConfigurationSet])["Condition"]; c != "BroadcastHasConfigurationSet" {
+		t.Errorf("output %s has Condition %v, want BroadcastHasConfigurationSet", support.OutputBroadcastConfigurationSet, c)
+	}
+	if id, _ := ref(asMap(tpl.Outputs[support.OutputAppURL])["Value"]); id != "AppURL" {
+		t.Errorf("output %s = %v, want !Ref AppURL", support.OutputAppURL, tpl.Outputs[support.OutputAppURL])
 	}
 }
 
@@ -761,6 +891,22 @@ func TestTemplateChecksCanFail(t *testing.T) {
 			"ErrorRateFunction may dynamodb:BatchWriteItem on PoliciesTable, which its code never calls"},
 		{"any sender", "                  ses:FromAddress: !Ref SenderAddress\n", "                  ses:FromAddress: \"*\"\n", checkPrivileges,
 			"ErrorRateFunction may ses:SendEmail from *, want the condition ses:FromAddress = !Ref SenderAddress"},
+		{"operator grant snapctl never uses", "              - dynamodb:DeleteItem\n            Resource:\n              - !GetAtt PoliciesTable.Arn\n              - !GetAtt CustomersTable.Arn\n",
+			"              - dynamodb:DeleteItem\n              - dynamodb:PutItem\n            Resource:\n              - !GetAtt PoliciesTable.Arn\n              - !GetAtt CustomersTable.Arn\n", checkOperatorPolicy,
+			"SupportOperatorPolicy may dynamodb:PutItem on CustomersTable, which snapctl never calls"},
+		{"operator grant missing", "              - !Sub \"${RunsTable.Arn}/index/retrying\"\n", "", checkOperatorPolicy,
+			"SupportOperatorPolicy may not dynamodb:Query on RunsTable/index/retrying, which snapctl calls"},
+		{"operator tokens of every stage", "              - secretsmanager:GetSecretValue\n            Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:snapkeep/${Stage}/accounts/*",
+			"              - secretsmanager:GetSecretValue\n            Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:snapkeep/*", checkOperatorPolicy,
+			"SupportOperatorPolicy may secretsmanager:GetSecretValue on arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:snapkeep/*, which snapctl never calls"},
+		{"operator sends as anyone", "ses:FromAddress: !If [HasBroadcastSender, !Ref BroadcastSenderAddress, !Ref SenderAddress]", "ses:FromAddress: !Ref SenderAddress", checkOperatorPolicy,
+			"SupportOperatorPolicy may ses:SendEmail from map[Ref:SenderAddress], want the condition ses:FromAddress = the broadcast sender"},
+		{"named operator policy", "    Type: AWS::IAM::ManagedPolicy\n    Properties:\n", "    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      ManagedPolicyName: snapctl\n", checkOperatorPolicy,
+			"ManagedPolicyName is set"},
+		{"output snapctl reads", "  AppURL:\n    Description: The customers' app", "  AppLink:\n    Description: The customers' app", checkOps,
+			"output AppURL missing (snapctl --stack reads it)"},
+		{"broadcast sender output", "    Value: !If [HasBroadcastSender, !Ref BroadcastSenderAddress, !Ref SenderAddress]", "    Value: !Ref BroadcastSenderAddress", checkOps,
+			"output BroadcastSenderAddress = map[Ref:BroadcastSenderAddress]"},
 		{"runtime", "Runtime: provided.al2023", "Runtime: go1.x", checkFunctions,
 			"Runtime = go1.x, want provided.al2023"},
 		{"architecture", "Architectures: [arm64]", "Architectures: [x86_64]", checkFunctions,

@@ -31,7 +31,31 @@ const (
 	OutputTokenSecretPrefix = "TokenSecretPrefix"
 	OutputScheduleGroup     = "ScheduleGroupName"
 	OutputSnapshotFunction  = "SnapshotFunctionArn"
+	// OutputAppURL is the customers' app the messages link to (the
+	// AppURL parameter).
+	OutputAppURL = "AppURL"
+	// OutputBroadcastSender is snapctl broadcast's sender: the
+	// BroadcastSenderAddress parameter, else SenderAddress.
+	OutputBroadcastSender = "BroadcastSenderAddress"
+	// OutputBroadcastConfigurationSet is snapctl broadcast's SES
+	// configuration set (BroadcastConfigurationSet, else
+	// SESConfigurationSet): a conditional output, absent when the stack
+	// has neither.
+	OutputBroadcastConfigurationSet = "BroadcastConfigurationSet"
 )
+
+// OutputKeys are the Outputs keys of template.yaml that snapctl reads:
+// the tables' (TableOutput of each of dynamo.AllTables) and the others
+// above. OutputBroadcastConfigurationSet is among them though a stack
+// may leave it out.
+func OutputKeys() []string {
+	keys := []string{OutputStage, OutputTokenSecretPrefix, OutputScheduleGroup, OutputSnapshotFunction,
+		OutputAppURL, OutputBroadcastSender, OutputBroadcastConfigurationSet}
+	for _, spec := range dynamo.AllTables() {
+		keys = append(keys, TableOutput(spec))
+	}
+	return keys
+}
 
 // StackPrefix starts every snapkeep stack's name: a stage's stack is
 // "snapkeep-<stage>" (samconfig.toml names it so), its schedule group too,
@@ -166,6 +190,35 @@ func (s *Stack) ScheduleGroup() string {
 func (s *Stack) SnapshotFunction() (string, bool) {
 	v := s.Outputs[OutputSnapshotFunction]
 	return v, v != ""
+}
+
+// AppURL returns the customers' app the stack's messages link to (its
+// AppURL output).
+func (s *Stack) AppURL() (string, bool) {
+	v := s.Outputs[OutputAppURL]
+	return v, v != ""
+}
+
+// BroadcastSender returns the verified SES address snapctl broadcast
+// sends from: the stack's BroadcastSenderAddress output (its
+// BroadcastSenderAddress parameter, else its SenderAddress). The
+// stack's operator policy (SupportOperatorPolicy) sends from no other.
+func (s *Stack) BroadcastSender() (string, bool) {
+	v := s.Outputs[OutputBroadcastSender]
+	return v, v != ""
+}
+
+// BroadcastConfigurationSet returns the SES configuration set of snapctl
+// broadcast's mail, and whether the stack tells: a stack whose template
+// has the broadcast's outputs leaves this one out when it has no set
+// (then it returns "", true); an older stack has neither (then "",
+// false, and the caller may look elsewhere).
+func (s *Stack) BroadcastConfigurationSet() (string, bool) {
+	if v := s.Outputs[OutputBroadcastConfigurationSet]; v != "" {
+		return v, true
+	}
+	_, tells := s.BroadcastSender()
+	return "", tells
 }
 
 // MatchStage checks the stage given beside the stack (--stage) against

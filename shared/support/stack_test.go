@@ -67,6 +67,49 @@ func TestFindStackInMoto(t *testing.T) {
 	}
 }
 
+// TestStackBroadcastSettingsInMoto: the broadcast's sender, configuration
+// set and app come from the stack's outputs as template.yaml defines them:
+// the broadcast's own parameters, else the stack's SenderAddress and
+// SESConfigurationSet; a stack without the outputs (an older template)
+// says it does not tell.
+func TestStackBroadcastSettingsInMoto(t *testing.T) {
+	env := awstest.New(t)
+	cf := cloudformation.NewFromConfig(env.Config)
+	tests := []struct {
+		name              string
+		opt               supporttest.StackOptions
+		sender, app       string
+		configSet         string
+		senderOK, knowSet bool
+	}{
+		{name: "defaults", sender: "backups@example.com", senderOK: true, app: supporttest.AppURL, knowSet: true},
+		{name: "the broadcast's own", opt: supporttest.StackOptions{Parameters: map[string]string{
+			"BroadcastSenderAddress": "updates@snapkeep.example", "BroadcastConfigurationSet": "broadcast",
+			"SESConfigurationSet": "transactional", "SenderAddress": "backups@snapkeep.example", "AppURL": "https://my.snapkeep.example"}},
+			sender: "updates@snapkeep.example", senderOK: true, configSet: "broadcast", knowSet: true, app: "https://my.snapkeep.example"},
+		{name: "the stack's sender and set", opt: supporttest.StackOptions{Parameters: map[string]string{
+			"SESConfigurationSet": "transactional", "SenderAddress": "backups@snapkeep.example"}},
+			sender: "backups@snapkeep.example", senderOK: true, configSet: "transactional", knowSet: true, app: supporttest.AppURL},
+		{name: "an older template", opt: supporttest.StackOptions{Without: []string{support.OutputBroadcastSender, support.OutputBroadcastConfigurationSet, support.OutputAppURL}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := supporttest.NewStack(t, env, tt.opt)
+			got, err := support.FindStack(context.Background(), cf, st.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sender, senderOK := got.BroadcastSender()
+			set, knowSet := got.BroadcastConfigurationSet()
+			app, appOK := got.AppURL()
+			if sender != tt.sender || senderOK != tt.senderOK || set != tt.configSet || knowSet != tt.knowSet || app != tt.app || appOK != (tt.app != "") {
+				t.Errorf("sender %q %t, configuration set %q %t, app %q %t; want %q %t, %q %t, %q",
+					sender, senderOK, set, knowSet, app, appOK, tt.sender, tt.senderOK, tt.configSet, tt.knowSet, tt.app)
+			}
+		})
+	}
+}
+
 // stackFake answers DescribeStacks with one stack.
 type stackFake struct{ stack cftypes.Stack }
 

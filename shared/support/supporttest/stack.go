@@ -1,8 +1,9 @@
 // Package supporttest helps integration tests of shared/support and
 // snapctl against the local stack (moto, through infra/awslocal/awstest):
-// a plain CloudFormation stack holding template.yaml's tables with the
-// Outputs snapctl reads (moto skips a SAM template's Transform resources,
-// so the real template cannot be deployed there), and a deterministic
+// a plain CloudFormation stack holding template.yaml's tables, its
+// Parameters and Conditions, and the Outputs snapctl reads as the
+// template defines them (moto skips a SAM template's Transform
+// resources, so the real template cannot be deployed there), and a deterministic
 // fixture of customers, policies, thousands of runs, their ApiCalls rows
 // and incidents, written through the stores.
 package supporttest
@@ -29,6 +30,10 @@ import (
 // SnapshotFunctionARN is the SnapshotFunctionArn output of every test stack.
 const SnapshotFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:snapkeep-test-SnapshotFunction"
 
+// AppURL is the AppURL parameter of a test stack unless its
+// StackOptions.Parameters name another (template.yaml's has no default).
+const AppURL = "https://app.snapkeep.example"
+
 // StackOptions shape a test stack; the zero value is a well-formed one.
 type StackOptions struct {
 	// Stage is the Stage parameter; "" is a fresh "t<hex>" stage.
@@ -38,6 +43,9 @@ type StackOptions struct {
 	// Without lists Outputs keys to leave out (e.g. "Stage", to make the
 	// stack tell its stage only by its parameter).
 	Without []string
+	// Parameters are template.yaml parameters to pass besides Stage
+	// (e.g. BroadcastSenderAddress); AppURL is AppURL unless given.
+	Parameters map[string]string
 }
 
 // Stack is a test stack in moto.
@@ -63,7 +71,11 @@ func NewStack(t testing.TB, env *awstest.Env, opt StackOptions) *Stack {
 	if opt.Name == "" {
 		opt.Name = support.StackName(opt.Stage)
 	}
-	body, err := json.Marshal(stackTemplate(awstest.TemplateTables(t), opt.Without))
+	tpl, err := readTemplateParts()
+	if err != nil {
+		t.Fatalf("supporttest: %v", err)
+	}
+	body, err := json.Marshal(stackTemplate(awstest.TemplateTables(t), tpl, opt.Without))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +83,7 @@ func NewStack(t testing.TB, env *awstest.Env, opt StackOptions) *Stack {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err = cf.CreateStack(ctx, &cloudformation.CreateStackInput{
-		StackName: aws.String(opt.Name), TemplateBody: aws.String(string(body)),
-		Parameters: []cftypes.Parameter{{ParameterKey: aws.String("Stage"), ParameterValue: aws.String(opt.Stage)}},
+		StackName: aws.String(opt.Name), TemplateBody: aws.String(string(body)), Parameters: stackParameters(opt),
 	})
 	if err != nil {
 		t.Fatalf("supporttest: create stack %s: %v", opt.Name, err)
@@ -98,26 +109,52 @@ func NewStack(t testing.TB, env *awstest.Env, opt StackOptions) *Stack {
 // Table returns the stack's physical name of spec's table.
 func (s *Stack) Table(spec dynamo.TableSpec) string { return s.Outputs[support.TableOutput(spec)] }
 
-// stackTemplate is a plain CloudFormation template (JSON) of the tables
-// and snapctl's Outputs, less those in without.
-func stackTemplate(defs []awslocal.TableDef, without []string) map[string]any {
-	resources := map[string]any{}
-	outputs := map[string]any{
-		support.OutputStage:             map[string]any{"Value": map[string]any{"Ref": "Stage"}},
-		support.OutputTokenSecretPrefix: map[string]any{"Value": map[string]any{"Fn::Sub": "snapkeep/${Stage}/accounts/"}},
-		support.OutputScheduleGroup:     map[string]any{"Value": map[string]any{"Fn::Sub": "snapkeep-${Stage}"}},
-		support.OutputSnapshotFunction:  map[string]any{"Value": SnapshotFunctionARN},
+// stackParameters are the stack's parameter values: Stage, AppURL
+// (template.yaml's has no default) and opt.Parameters, sorted by key.
+func stackParameters(opt StackOptions) []cftypes.Parameter {
+	values := map[string]string{"AppURL": AppURL}
+	for k, v := range opt.Parameters {
+		values[k] = v
 	}
+	values["Stage"] = opt.Stage
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]cftypes.Parameter, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, cftypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(values[k])})
+	}
+	return out
+}
+
+// stackTemplate is a plain CloudFormation template (JSON) of the tables,
+// template.yaml's Parameters and Conditions, and the Outputs snapctl
+// reads (support.OutputKeys) as tpl defines them, less those in
+// without. The schedule group and the snapshot function are not in a
+// plain stack: their outputs are the stage's group and
+// SnapshotFunctionARN.
+func stackTemplate(defs []awslocal.TableDef, tpl *templateParts, without []string) map[string]any {
+	resources := map[string]any{}
+	outputs := map[string]any{}
+	for _, key := range support.OutputKeys() {
+		if o, ok := tpl.Outputs[key]; ok {
+			outputs[key] = o
+		}
+	}
+	outputs[support.OutputScheduleGroup] = map[string]any{"Value": map[string]any{"Fn::Sub": "snapkeep-${Stage}"}}
+	outputs[support.OutputSnapshotFunction] = map[string]any{"Value": SnapshotFunctionARN}
 	for _, d := range defs {
 		resources[d.LogicalID] = map[string]any{"Type": "AWS::DynamoDB::Table", "Properties": tableProperties(d)}
-		outputs[support.TableOutput(dynamo.TableSpec{LogicalID: d.LogicalID})] = map[string]any{"Value": map[string]any{"Ref": d.LogicalID}}
 	}
 	for _, k := range without {
 		delete(outputs, k)
 	}
 	return map[string]any{
 		"AWSTemplateFormatVersion": "2010-09-09",
-		"Parameters":               map[string]any{"Stage": map[string]any{"Type": "String"}},
+		"Parameters":               tpl.Parameters,
+		"Conditions":               tpl.Conditions,
 		"Resources":                resources,
 		"Outputs":                  outputs,
 	}
