@@ -19,9 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
+	"github.com/snapkeep/snapkeep/shared/escalation"
 	"github.com/snapkeep/snapkeep/shared/schedule"
 	"github.com/snapkeep/snapkeep/shared/secrets"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -51,8 +53,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // clients are the AWS and DigitalOcean clients the commands use, built
-// from the AWS configuration; tests replace the ones moto cannot serve
-// (Lambda).
+// from the AWS configuration, and the escalation report's reader; each
+// app has its own, so tests replace them one app at a time (and run in
+// parallel): the ones moto cannot serve (Lambda, SES's GetAccount and
+// suppression list), or wrapped to count requests or interrupt a run.
 type clients struct {
 	DynamoDB       func(aws.Config) *dynamodb.Client
 	Secrets        func(aws.Config) *secretsmanager.Client
@@ -60,6 +64,14 @@ type clients struct {
 	CloudFormation func(aws.Config) support.StackClient
 	Lambda         func(aws.Config) support.Invoker
 	DigitalOcean   func(token, apiURL string) support.AccountChecker
+	// SES is broadcast's SES v2 client.
+	SES func(aws.Config) sesClient
+	// Escalation returns what the escalation report reads: the stack's
+	// Stats, ApiCalls and Runs tables through shared/dynamo's adapter.
+	// Tests render shared/escalation's fixture through the real command
+	// instead (seeding moto with 30 days of per-minute counts would take
+	// minutes).
+	Escalation func(db dynamo.Client, t *target, now func() time.Time) escalation.Source
 }
 
 func defaultClients() clients {
@@ -72,6 +84,18 @@ func defaultClients() clients {
 		DigitalOcean: func(token, apiURL string) support.AccountChecker {
 			return docloud.New(token, docloud.WithBaseURL(apiURL))
 		},
+		SES:        func(c aws.Config) sesClient { return sesv2.NewFromConfig(c) },
+		Escalation: escalationSource,
+	}
+}
+
+// escalationSource reads the escalation report's data from the stack's
+// tables: index Queries of Stats, ApiCalls and Runs.
+func escalationSource(db dynamo.Client, t *target, now func() time.Time) escalation.Source {
+	return dynamo.EscalationSource{
+		Stats: &dynamo.StatsStore{Client: db, Table: t.table(dynamo.Stats), Now: now},
+		Calls: &dynamo.APICallStore{Client: db, Table: t.table(dynamo.APICalls)},
+		Runs:  &dynamo.RunStore{Client: db, Table: t.table(dynamo.Runs), Now: now},
 	}
 }
 

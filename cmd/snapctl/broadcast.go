@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/schollz/progressbar/v3"
@@ -64,10 +63,6 @@ type sesClient interface {
 
 var _ sesClient = (*sesv2.Client)(nil)
 
-// sesClientFor builds the SES v2 client; tests wrap it (to interrupt a
-// broadcast after N sends, or to answer GetAccount as AWS does).
-var sesClientFor = func(cfg aws.Config) sesClient { return sesv2.NewFromConfig(cfg) }
-
 // broadcastFlags are broadcast's flags.
 type broadcastFlags struct {
 	incident, class string
@@ -80,8 +75,6 @@ type broadcastFlags struct {
 	listID          string
 	appURL          string
 	statusPage      string
-	mailingsTable   string
-	statsTable      string
 }
 
 const broadcastLong = `Email every customer a DigitalOcean problem affected, once each: in the last
@@ -165,8 +158,6 @@ func (a *app) broadcastCommand() *cobra.Command {
 	fs.StringVar(&bf.listID, "list-id", "", "List-Id of the broadcast stream (default updates.<sender's domain>)")
 	fs.StringVar(&bf.appURL, "app-url", "", "the customers' app the messages link to (default $"+envAppURL+")")
 	fs.StringVar(&bf.statusPage, "status-page", "", "DigitalOcean's status page (default $"+envStatusPage+", else "+notice.DefaultStatusPage+")")
-	fs.StringVar(&bf.mailingsTable, "mailings-table", "", "Mailings table name (default: the stack's, $"+dynamo.Mailings.EnvVar+", or the local stack's)")
-	fs.StringVar(&bf.statsTable, "stats-table", "", "Stats table name (default: the stack's, $"+dynamo.Stats.EnvVar+", or the local stack's)")
 	return cmd
 }
 
@@ -249,14 +240,6 @@ func (a *app) broadcastService(ctx context.Context, cmd *cobra.Command, bf *broa
 	if err != nil {
 		return nil, nil, err
 	}
-	mailings, err := a.tableSetting(t, dynamo.Mailings, "mailings-table", bf.mailingsTable, cmd.Flags().Changed("mailings-table"))
-	if err != nil {
-		return nil, nil, err
-	}
-	stats, err := a.tableSetting(t, dynamo.Stats, "stats-table", bf.statsTable, cmd.Flags().Changed("stats-table"))
-	if err != nil {
-		return nil, nil, err
-	}
 	links, err := a.broadcastLinks(bf)
 	if err != nil {
 		return nil, nil, err
@@ -268,7 +251,7 @@ func (a *app) broadcastService(ctx context.Context, cmd *cobra.Command, bf *broa
 	db := a.clients.DynamoDB(cfg)
 	log := onceLogger(a.stderr)
 	src := dynamo.EscalationSource{
-		Stats: &dynamo.StatsStore{Client: db, Table: stats.value, Now: a.now, Logger: log},
+		Stats: &dynamo.StatsStore{Client: db, Table: t.table(dynamo.Stats), Now: a.now, Logger: log},
 		Runs:  &dynamo.RunStore{Client: db, Table: t.table(dynamo.Runs), Now: a.now, Logger: log},
 	}
 	svc := &mailing.Service{
@@ -276,12 +259,12 @@ func (a *app) broadcastService(ctx context.Context, cmd *cobra.Command, bf *broa
 		Customers: &dynamo.CustomerStore{Client: db, Table: t.table(dynamo.Customers), Now: a.now},
 		Policies:  &dynamo.PolicyStore{Client: db, Table: t.table(dynamo.Policies), Now: a.now},
 		Incidents: &dynamo.IncidentStore{Client: db, Table: t.table(dynamo.Incidents)},
-		Ledger:    &dynamo.MailingStore{Client: db, Table: mailings.value, Now: a.now, Logger: log},
+		Ledger:    &dynamo.MailingStore{Client: db, Table: t.table(dynamo.Mailings), Now: a.now, Logger: log},
 		Notices:   renderer,
 		Now:       a.now,
 		Logger:    log,
 	}
-	return svc, sesClientFor(cfg), nil
+	return svc, a.clients.SES(cfg), nil
 }
 
 // broadcastLinks are what the messages link to: --app-url, else $APP_URL,

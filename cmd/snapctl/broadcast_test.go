@@ -122,6 +122,7 @@ func (s *incidentStack) mailingItems(t *testing.T, mailingID string) int {
 // customer who may get it, on the broadcast stream, with one-click
 // unsubscribe; a second run sends nothing.
 func TestBroadcastIncident(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 60)
 	if len(s.runs) < 4000 {
 		t.Fatalf("fixture: %d runs, want thousands", len(s.runs))
@@ -269,15 +270,13 @@ func (f *fakeSES) GetSuppressedDestination(ctx context.Context, in *sesv2.GetSup
 		EmailAddress: aws.String(addr), Reason: sestypes.SuppressionListReasonBounce, LastUpdateTime: &at}}, nil
 }
 
-// useFakeSES makes the commands' SES client f over moto's for the test.
-func useFakeSES(t *testing.T, f *fakeSES) {
-	t.Helper()
-	old := sesClientFor
-	sesClientFor = func(cfg aws.Config) sesClient {
-		f.sesClient = old(cfg)
+// useFakeSES makes app a's SES client f over the one it had (moto's).
+func useFakeSES(a *app, f *fakeSES) {
+	inner := a.clients.SES
+	a.clients.SES = func(cfg aws.Config) sesClient {
+		f.sesClient = inner(cfg)
 		return f
 	}
-	t.Cleanup(func() { sesClientFor = old })
 }
 
 // TestBroadcastResumesAfterInterruption kills a class broadcast after n
@@ -285,6 +284,7 @@ func useFakeSES(t *testing.T, f *fakeSES) {
 // as Ctrl-C would), runs the command it prints, and checks that the
 // union is exactly one email per customer.
 func TestBroadcastResumesAfterInterruption(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 40)
 	want := s.sendable(s.affected(stackNow.Add(-25*time.Hour), stackNow, ""))
 	const n = 9
@@ -295,10 +295,10 @@ func TestBroadcastResumesAfterInterruption(t *testing.T) {
 			cancel()
 		}
 	}}
-	useFakeSES(t, f)
 	var stdout, stderr bytes.Buffer
 	a := newApp(strings.NewReader(""), &stdout, &stderr, func(k string) string { return s.c.vars[k] })
 	a.now = func() time.Time { return stackNow }
+	useFakeSES(a, f)
 	code := a.run(ctx, s.broadcastArgs(t, "--class", "provider_error", "--since", "24h"))
 	if code != exitFailure || !strings.Contains(stderr.String(), "broadcast interrupted: 9 sent") {
 		t.Fatalf("interrupted run: exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
@@ -365,6 +365,7 @@ func shellSplit(t *testing.T, line string) []string {
 // said on stderr); a quota too small is warned of; an address on the
 // suppression list is skipped, counted and blocked in the Customers table.
 func TestBroadcastPaceAndSuppression(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 8)
 	dry := s.c.ok("broadcast", "--incident", s.incident.IncidentID, "--dry-run", "--app-url", testAppURL)
 	if !strings.Contains(dry.stderr, "could not be read (GetAccount answered HTTP 404), so 1 a second") {
@@ -375,7 +376,7 @@ func TestBroadcastPaceAndSuppression(t *testing.T) {
 	f := &fakeSES{suppressed: map[string]bool{victim: true},
 		account: &sesv2.GetAccountOutput{ProductionAccessEnabled: true,
 			SendQuota: &sestypes.SendQuota{MaxSendRate: 40, Max24HourSend: 50_000, SentLast24Hours: 49_998}}}
-	useFakeSES(t, f)
+	s.c.setup = func(a *app) { useFakeSES(a, f) }
 	args := s.broadcastArgs(t, "--incident", s.incident.IncidentID)
 	args = append(args[:5], args[7:]...) // no --rate: the account's
 	r := s.c.run("", args...)
@@ -397,6 +398,7 @@ func TestBroadcastPaceAndSuppression(t *testing.T) {
 }
 
 func TestBroadcastBadFlags(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 2)
 	tests := []struct {
 		name string
@@ -481,12 +483,12 @@ func (c *opCounter) add(stack *middleware.Stack) error {
 }
 
 // countRequests makes app a's DynamoDB and SES clients count their
-// requests in dynamo and ses (the caller restores sesClientFor).
+// requests in dynamo and ses.
 func countRequests(a *app, dynamo, ses *opCounter) {
 	a.clients.DynamoDB = func(cfg aws.Config) *dynamodb.Client {
 		return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, dynamo.add) })
 	}
-	sesClientFor = func(cfg aws.Config) sesClient {
+	a.clients.SES = func(cfg aws.Config) sesClient {
 		return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, ses.add) })
 	}
 }
@@ -498,6 +500,7 @@ func countRequests(a *app, dynamo, ses *opCounter) {
 // record), one GetItem per policy it lists, and two SES calls (the
 // suppression list, then SendEmail). Nothing scans.
 func TestBroadcastRequestsPerEmail(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 30)
 	affected := s.affected(stackChange, stackResolved, "nyc3")
 	want := s.sendable(affected)
@@ -513,8 +516,6 @@ func TestBroadcastRequestsPerEmail(t *testing.T) {
 	}
 	args := s.broadcastArgs(t, "--incident", s.incident.IncidentID)
 	ddb, ses := &opCounter{n: map[string]int{}}, &opCounter{n: map[string]int{}}
-	old := sesClientFor
-	t.Cleanup(func() { sesClientFor = old })
 	s.c.setup = func(a *app) { countRequests(a, ddb, ses) }
 	s.c.ok(args...)
 	n := len(want)
@@ -552,8 +553,6 @@ func BenchmarkBroadcast(b *testing.B) {
 	sender := fmt.Sprintf("updates-%s@snapkeep.example", s.tag)
 	env.VerifySender(b, sender)
 	ddb, ses := &opCounter{n: map[string]int{}}, &opCounter{n: map[string]int{}}
-	old := sesClientFor
-	b.Cleanup(func() { sesClientFor = old })
 	emails := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -584,6 +583,7 @@ func BenchmarkBroadcast(b *testing.B) {
 // dead run left 10 minutes ago is taken over and sent; one made a minute
 // ago (a run still going) is left alone and counted.
 func TestBroadcastClaimsLeftBehind(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 8)
 	want := s.sendable(s.affected(stackChange, stackResolved, "nyc3"))
 	store := &dynamo.MailingStore{Client: s.env.DynamoDB, Table: s.vars[dynamo.Mailings.EnvVar]}

@@ -171,10 +171,10 @@ func TestMissingTableIsAFailureWithAHint(t *testing.T) {
 
 func TestTableNamesFromEnvironmentAndFlags(t *testing.T) {
 	a := newApp(nil, nil, nil, func(k string) string {
-		return map[string]string{"POLICIES_TABLE": "p-env", "TOKEN_SECRET_PREFIX": "snapkeep/prod/accounts/"}[k]
+		return map[string]string{"POLICIES_TABLE": "p-env", "TOKEN_SECRET_PREFIX": "snapkeep/prod/accounts/", "MAILINGS_TABLE": "m-env"}[k]
 	})
 	root := a.rootCommand()
-	if err := root.ParseFlags([]string{"--customers-table", "c-flag"}); err != nil {
+	if err := root.ParseFlags([]string{"--customers-table", "c-flag", "--stats-table", "s-flag"}); err != nil {
 		t.Fatal(err)
 	}
 	tg, err := a.target(context.Background(), aws.Config{})
@@ -187,6 +187,8 @@ func TestTableNamesFromEnvironmentAndFlags(t *testing.T) {
 		{"runs default", tg.table(dynamo.Runs), "snapkeep-local-RunsTable"},
 		{"api calls default", tg.table(dynamo.APICalls), "snapkeep-local-ApiCallsTable"},
 		{"incidents default", tg.table(dynamo.Incidents), "snapkeep-local-IncidentsTable"},
+		{"stats from flag", tg.table(dynamo.Stats), "s-flag"},
+		{"mailings from env", tg.table(dynamo.Mailings), "m-env"},
 		{"secret prefix from env", tg.secretPrefix.value, "snapkeep/prod/accounts/"},
 		{"schedule group default", tg.scheduleGroup.value, "snapkeep-local"},
 		{"stage default", tg.stage, "local"},
@@ -201,7 +203,9 @@ func TestTableNamesFromEnvironmentAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tb.table(dynamo.Policies) != "snapkeep-local-PoliciesTable" || tb.secretPrefix.value != "snapkeep/local/accounts/" {
-		t.Errorf("defaults: policies %q, prefix %q", tb.table(dynamo.Policies), tb.secretPrefix.value)
+	if tb.table(dynamo.Policies) != "snapkeep-local-PoliciesTable" || tb.secretPrefix.value != "snapkeep/local/accounts/" ||
+		tb.table(dynamo.Stats) != "snapkeep-local-StatsTable" || tb.table(dynamo.Mailings) != "snapkeep-local-MailingsTable" {
+		t.Errorf("defaults: policies %q, prefix %q, stats %q, mailings %q", tb.table(dynamo.Policies), tb.secretPrefix.value,
+			tb.table(dynamo.Stats), tb.table(dynamo.Mailings))
 	}
 }

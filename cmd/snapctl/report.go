@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/escalation"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 	"github.com/snapkeep/snapkeep/shared/support"
@@ -60,44 +59,6 @@ func (v *whenValue) time(now time.Time) time.Time {
 	return v.at
 }
 
-// tableSetting resolves a table the global flags do not name (Stats,
-// Mailings): the command's --<flag>, else the stack's output, else its
-// environment variable, else the local stack's.
-func (a *app) tableSetting(t *target, spec dynamo.TableSpec, flag, flagValue string, changed bool) (setting, error) {
-	if changed {
-		return setting{value: flagValue, source: "--" + flag}, nil
-	}
-	if t.stack != nil {
-		if v, ok := t.stack.Table(spec); ok {
-			return setting{value: v, source: "stack " + t.stack.Name}, nil
-		}
-		return setting{}, fmt.Errorf("stack %s has no output %s: redeploy it from this template.yaml, or pass --%s: %w",
-			t.stack.Name, support.TableOutput(spec), flag, snapkeep.ErrInvalid)
-	}
-	if v := a.getenv(spec.EnvVar); v != "" {
-		return setting{value: v, source: "$" + spec.EnvVar}, nil
-	}
-	return setting{value: localTablePrefix + spec.LogicalID, source: "the local stack's default"}, nil
-}
-
-// escalationSourceFor returns what the escalation report reads: the
-// Stats, ApiCalls and Runs tables through shared/dynamo's adapter. Tests
-// replace it to render shared/escalation's fixture through the real
-// command (seeding moto with 30 days of per-minute counts would take
-// minutes).
-var escalationSourceFor = func(a *app, ctx context.Context, statsTable string) (escalation.Source, error) {
-	cfg, t, err := a.session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	db := a.clients.DynamoDB(cfg)
-	return dynamo.EscalationSource{
-		Stats: &dynamo.StatsStore{Client: db, Table: statsTable, Now: a.now},
-		Calls: &dynamo.APICallStore{Client: db, Table: t.table(dynamo.APICalls)},
-		Runs:  &dynamo.RunStore{Client: db, Table: t.table(dynamo.Runs), Now: a.now},
-	}, nil
-}
-
 // reportFlags are report's flags.
 type reportFlags struct {
 	incident     string
@@ -107,7 +68,6 @@ type reportFlags struct {
 	dimension    string
 	resource     string
 	inline       int
-	statsTable   string
 }
 
 const reportLong = `Render the escalation report ops forward to DigitalOcean: the same report
@@ -162,7 +122,6 @@ func (a *app) reportCommand() *cobra.Command {
 	fs.StringVar(&rf.dimension, "dimension", "", "traffic of a --since window: all, region:<slug> or operation:<name> (default all)")
 	fs.StringVar(&rf.resource, "resource", "", "the deep-dive resource, e.g. droplet:3164444 (default: picked from the affected ones)")
 	fs.IntVar(&rf.inline, "inline-rows", escalation.DefaultInlineRows, "affected calls shown inline (the CSV holds them all)")
-	fs.StringVar(&rf.statsTable, "stats-table", "", "Stats table name (default: the stack's, $"+dynamo.Stats.EnvVar+", or the local stack's)")
 	return cmd
 }
 
@@ -234,7 +193,7 @@ func (a *app) report(cmd *cobra.Command, rf *reportFlags) error {
 	if err != nil {
 		return err
 	}
-	src, err := a.reportSource(ctx, cmd, rf)
+	src, err := a.reportSource(ctx)
 	if err != nil {
 		return err
 	}
@@ -248,17 +207,13 @@ func (a *app) report(cmd *cobra.Command, rf *reportFlags) error {
 	return a.writeReport(r, format, rf.out)
 }
 
-// reportSource resolves the Stats table and returns the report's reader.
-func (a *app) reportSource(ctx context.Context, cmd *cobra.Command, rf *reportFlags) (escalation.Source, error) {
-	_, t, err := a.session(ctx)
+// reportSource returns the report's reader over the stack's tables.
+func (a *app) reportSource(ctx context.Context) (escalation.Source, error) {
+	cfg, t, err := a.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stats, err := a.tableSetting(t, dynamo.Stats, "stats-table", rf.statsTable, cmd.Flags().Changed("stats-table"))
-	if err != nil {
-		return nil, err
-	}
-	return escalationSourceFor(a, ctx, stats.value)
+	return a.clients.Escalation(a.clients.DynamoDB(cfg), t, a.now), nil
 }
 
 // writeReport renders r to stdout, or to out (and, for html and md, the

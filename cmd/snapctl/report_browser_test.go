@@ -84,9 +84,9 @@ func renderFixtureHTML(t *testing.T) (string, *escalationtest.Scenario) {
 	if err := is.Create(context.Background(), sc.Incident); err != nil {
 		t.Fatal(err)
 	}
-	old := escalationSourceFor
-	escalationSourceFor = func(*app, context.Context, string) (escalation.Source, error) { return sc.Source, nil }
-	t.Cleanup(func() { escalationSourceFor = old })
+	c.setup = func(a *app) {
+		a.clients.Escalation = func(dynamo.Client, *target, func() time.Time) escalation.Source { return sc.Source }
+	}
 	out := filepath.Join(t.TempDir(), "report.html")
 	c.ok("report", "--incident", sc.Incident.IncidentID, "--format", "html", "--out", out)
 	return out, sc
@@ -116,6 +116,7 @@ var probeOutput = regexp.MustCompile(`<pre id="layout-probe">([^<]*)</pre>`)
 // laid out with a size, and drawn: the screenshot has the window's size,
 // is not blank, and the chart's box holds its bars and baseline.
 func TestReportHTMLInChromium(t *testing.T) {
+	t.Parallel()
 	bin := chromiumBinary(t)
 	page, _ := renderFixtureHTML(t)
 

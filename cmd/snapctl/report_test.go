@@ -207,6 +207,7 @@ func (s *incidentStack) affectedCalls(from, to time.Time, region string) int {
 }
 
 func TestReportSectionsInEveryFormat(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 12)
 	args := [][]string{
 		{"report", "--incident", s.incident.IncidentID},
@@ -247,6 +248,7 @@ func TestReportSectionsInEveryFormat(t *testing.T) {
 }
 
 func TestReportOut(t *testing.T) {
+	t.Parallel()
 	s := seedIncidentStack(t, 6)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "incident.html")
@@ -288,6 +290,7 @@ func mustOpen(t *testing.T, path string) *os.File {
 }
 
 func TestReportBadFlags(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.now = stackNow
 	tests := []struct {

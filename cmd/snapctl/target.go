@@ -36,13 +36,16 @@ type tableFlag struct {
 	flag string
 }
 
-// tableFlags are the tables snapctl reads.
+// tableFlags are the tables snapctl reads (Stats: report and broadcast;
+// Mailings: broadcast's sent log).
 var tableFlags = []tableFlag{
 	{dynamo.Policies, "policies-table"},
 	{dynamo.Customers, "customers-table"},
 	{dynamo.Runs, "runs-table"},
 	{dynamo.APICalls, "api-calls-table"},
 	{dynamo.Incidents, "incidents-table"},
+	{dynamo.Stats, "stats-table"},
+	{dynamo.Mailings, "mailings-table"},
 }
 
 // globalFlags are the root command's persistent flags.
