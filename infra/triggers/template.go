@@ -1,0 +1,411 @@
+// Package triggers is the local runner's view of what invokes the
+// functions besides the table streams (infra/local delivers those): the
+// schedules of an EventBridge Scheduler group, read back through the
+// Scheduler API (one per policy, written by the schedules function); the
+// template's own ScheduleV2 events (the sweep, the evaluation, the notify
+// tick, the reconcile); its SQS event sources and their queues' redrive
+// policies; and each function's asynchronous invocation config (Lambda's
+// retries of a Scheduler delivery). Plan turns schedules into the
+// deliveries Scheduler makes in a span of time, with AWS's semantics:
+// cron and rate expressions in the schedule's time zone, StartDate, the
+// flexible time window, the <aws.scheduler.*> context attributes. It never
+// runs in a Lambda.
+package triggers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Resource types and event types the template reader knows.
+const (
+	functionType = "AWS::Serverless::Function"
+	queueType    = "AWS::SQS::Queue"
+	scheduleV2   = "ScheduleV2"
+	sqsEvent     = "SQS"
+)
+
+// Template is what the runner needs of template.yaml beyond the tables and
+// the stream mappings.
+type Template struct {
+	// Schedules are every function's ScheduleV2 events, sorted by function
+	// then event.
+	Schedules []TemplateSchedule
+	// Queues are every function's SQS event sources.
+	Queues []QueueSource
+	// Async is each function's asynchronous invocation config, by logical
+	// id (SAM's EventInvokeConfig; Lambda's defaults where absent).
+	Async map[string]AsyncConfig
+}
+
+// TemplateSchedule is one ScheduleV2 event of a function.
+type TemplateSchedule struct {
+	// Function and Event are the function's logical id and the event's name.
+	Function, Event string
+	// Name is the schedule's name with ${Stage} substituted.
+	Name string
+	// Expression is the ScheduleExpression, e.g. rate(5 minutes).
+	Expression string
+	// TimeZone is ScheduleExpressionTimezone ("" for UTC).
+	TimeZone string
+	// Input is the target's input.
+	Input string
+	// Enabled is false when State is DISABLED.
+	Enabled bool
+}
+
+// QueueSource is one SQS event source of a function, with its queue's
+// redrive policy.
+type QueueSource struct {
+	// Function and Event are the function's logical id and the event's name.
+	Function, Event string
+	// Queue is the queue's logical id.
+	Queue string
+	// BatchSize is the most messages per invocation (SAM's default 10).
+	BatchSize int
+	// MaximumBatchingWindowInSeconds is how long the mapping gathers.
+	MaximumBatchingWindowInSeconds int
+	// ReportBatchItemFailures says whether partial batch responses apply.
+	ReportBatchItemFailures bool
+	// MaximumConcurrency is ScalingConfig's (0: not set).
+	MaximumConcurrency int
+	// DeadLetterQueue is the logical id of the queue's redrive target
+	// ("" when it has none) and MaxReceiveCount its maxReceiveCount.
+	DeadLetterQueue string
+	MaxReceiveCount int
+}
+
+// AsyncConfig is how Lambda retries a function's asynchronous invocations
+// (EventBridge Scheduler invokes asynchronously).
+type AsyncConfig struct {
+	// MaximumRetryAttempts is 0 to 2 (Lambda's default 2).
+	MaximumRetryAttempts int
+	// OnFailure is the logical id of the on-failure SQS queue ("" none).
+	OnFailure string
+}
+
+// ReadTemplate reads the SAM template at path for the stage (${Stage} in
+// schedule names).
+func ReadTemplate(path, stage string) (*Template, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read template: %w", err)
+	}
+	t, err := ParseTemplate(data, stage)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// resource is a template resource, its Properties still JSON.
+type resource struct {
+	Type       string
+	Properties json.RawMessage
+}
+
+// ParseTemplate is ReadTemplate on the template's YAML or JSON text. Short
+// intrinsic tags are read as their long forms; only Fn::GetAtt (queue
+// references) and Fn::Sub of ${Stage} (schedule names) are interpreted.
+func ParseTemplate(data []byte, stage string) (*Template, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("invalid YAML template: %w", err)
+	}
+	tree, err := nodeValue(&root)
+	if err != nil {
+		return nil, err
+	}
+	processed, err := json.Marshal(tree)
+	if err != nil {
+		return nil, fmt.Errorf("decode template: %w", err)
+	}
+	var doc struct{ Resources map[string]resource }
+	if err := json.Unmarshal(processed, &doc); err != nil {
+		return nil, fmt.Errorf("decode template: %w", err)
+	}
+	ids := make([]string, 0, len(doc.Resources))
+	for id, r := range doc.Resources {
+		if r.Type == functionType {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	t := &Template{Async: map[string]AsyncConfig{}}
+	for _, id := range ids {
+		if err := t.addFunction(id, doc.Resources[id].Properties, doc.Resources, stage); err != nil {
+			return nil, fmt.Errorf("function %s: %w", id, err)
+		}
+	}
+	return t, nil
+}
+
+// functionProps is the part of a function's Properties the reader uses.
+type functionProps struct {
+	Events map[string]struct {
+		Type       string
+		Properties json.RawMessage
+	}
+	EventInvokeConfig *struct {
+		MaximumRetryAttempts *int
+		DestinationConfig    *struct {
+			OnFailure *struct {
+				Type        string
+				Destination json.RawMessage
+			}
+		}
+	}
+}
+
+func (t *Template) addFunction(id string, raw json.RawMessage, res map[string]resource, stage string) error {
+	var p functionProps
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("Properties: %w", err)
+		}
+	}
+	async := AsyncConfig{MaximumRetryAttempts: 2}
+	if c := p.EventInvokeConfig; c != nil {
+		if c.MaximumRetryAttempts != nil {
+			async.MaximumRetryAttempts = *c.MaximumRetryAttempts
+		}
+		if async.MaximumRetryAttempts < 0 || async.MaximumRetryAttempts > 2 {
+			return fmt.Errorf("EventInvokeConfig.MaximumRetryAttempts %d: want 0 to 2", async.MaximumRetryAttempts)
+		}
+		if c.DestinationConfig != nil && c.DestinationConfig.OnFailure != nil {
+			q, err := queueRef(c.DestinationConfig.OnFailure.Destination, res)
+			if err != nil {
+				return fmt.Errorf("EventInvokeConfig.DestinationConfig.OnFailure: %w", err)
+			}
+			async.OnFailure = q
+		}
+	}
+	t.Async[id] = async
+	names := make([]string, 0, len(p.Events))
+	for name := range p.Events {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ev := p.Events[name]
+		var err error
+		switch ev.Type {
+		case scheduleV2:
+			err = t.addSchedule(id, name, ev.Properties, stage)
+		case sqsEvent:
+			err = t.addQueue(id, name, ev.Properties, res)
+		}
+		if err != nil {
+			return fmt.Errorf("event %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (t *Template) addSchedule(fn, event string, raw json.RawMessage, stage string) error {
+	var p struct {
+		Name                       json.RawMessage
+		ScheduleExpression         string
+		ScheduleExpressionTimezone string
+		Input                      string
+		State                      string
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("Properties: %w", err)
+	}
+	if p.ScheduleExpression == "" {
+		return errors.New("no ScheduleExpression")
+	}
+	name, err := subStage(p.Name, stage)
+	if err != nil {
+		return fmt.Errorf("Name: %w", err)
+	}
+	if name == "" {
+		name = fn + event // SAM's default name
+	}
+	t.Schedules = append(t.Schedules, TemplateSchedule{Function: fn, Event: event, Name: name,
+		Expression: p.ScheduleExpression, TimeZone: p.ScheduleExpressionTimezone, Input: p.Input,
+		Enabled: p.State != "DISABLED"})
+	return nil
+}
+
+func (t *Template) addQueue(fn, event string, raw json.RawMessage, res map[string]resource) error {
+	var p struct {
+		Queue                          json.RawMessage
+		BatchSize                      *int
+		MaximumBatchingWindowInSeconds int
+		FunctionResponseTypes          []string
+		ScalingConfig                  *struct{ MaximumConcurrency int }
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("Properties: %w", err)
+	}
+	q, err := queueRef(p.Queue, res)
+	if err != nil {
+		return fmt.Errorf("Queue: %w", err)
+	}
+	src := QueueSource{Function: fn, Event: event, Queue: q, BatchSize: 10,
+		MaximumBatchingWindowInSeconds: p.MaximumBatchingWindowInSeconds}
+	if p.BatchSize != nil {
+		src.BatchSize = *p.BatchSize
+	}
+	if src.BatchSize < 1 || src.BatchSize > 10000 {
+		return fmt.Errorf("BatchSize %d: want 1 to 10000", src.BatchSize)
+	}
+	for _, rt := range p.FunctionResponseTypes {
+		src.ReportBatchItemFailures = src.ReportBatchItemFailures || rt == "ReportBatchItemFailures"
+	}
+	if p.ScalingConfig != nil {
+		src.MaximumConcurrency = p.ScalingConfig.MaximumConcurrency
+	}
+	var qp struct {
+		RedrivePolicy *struct {
+			DeadLetterTargetArn json.RawMessage `json:"deadLetterTargetArn"`
+			MaxReceiveCount     int             `json:"maxReceiveCount"`
+		}
+	}
+	if err := json.Unmarshal(res[q].Properties, &qp); err != nil {
+		return fmt.Errorf("queue %s: Properties: %w", q, err)
+	}
+	if rp := qp.RedrivePolicy; rp != nil {
+		if src.DeadLetterQueue, err = queueRef(rp.DeadLetterTargetArn, res); err != nil {
+			return fmt.Errorf("queue %s: RedrivePolicy.deadLetterTargetArn: %w", q, err)
+		}
+		if src.MaxReceiveCount = rp.MaxReceiveCount; src.MaxReceiveCount < 1 {
+			return fmt.Errorf("queue %s: RedrivePolicy.maxReceiveCount %d: want at least 1", q, rp.MaxReceiveCount)
+		}
+	}
+	t.Queues = append(t.Queues, src)
+	return nil
+}
+
+// FindSchedule returns the function's ScheduleV2 event of that name.
+func (t *Template) FindSchedule(function, event string) (TemplateSchedule, error) {
+	var names []string
+	for _, s := range t.Schedules {
+		if s.Function == function && s.Event == event {
+			return s, nil
+		}
+		names = append(names, s.Function+"/"+s.Event)
+	}
+	return TemplateSchedule{}, fmt.Errorf("no ScheduleV2 event %s/%s in the template (it has: %s)", function, event, strings.Join(names, ", "))
+}
+
+// FindQueue returns the function's SQS event of that name.
+func (t *Template) FindQueue(function, event string) (QueueSource, error) {
+	for _, q := range t.Queues {
+		if q.Function == function && q.Event == event {
+			return q, nil
+		}
+	}
+	return QueueSource{}, fmt.Errorf("no SQS event %s/%s in the template", function, event)
+}
+
+// queueRef checks that raw is !GetAtt <queue>.Arn of an SQS queue of the
+// template and returns the queue's logical id.
+func queueRef(raw json.RawMessage, res map[string]resource) (string, error) {
+	var ref struct {
+		GetAtt json.RawMessage `json:"Fn::GetAtt"`
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil || ref.GetAtt == nil {
+		return "", fmt.Errorf("want !GetAtt <Queue>.Arn, got %s", raw)
+	}
+	var pair []string
+	if err := json.Unmarshal(ref.GetAtt, &pair); err != nil || len(pair) != 2 || pair[1] != "Arn" {
+		return "", fmt.Errorf("want !GetAtt <Queue>.Arn, got %s", ref.GetAtt)
+	}
+	if r, ok := res[pair[0]]; !ok || r.Type != queueType {
+		return "", fmt.Errorf("!GetAtt %s.Arn: %s is not an SQS queue of the template", pair[0], pair[0])
+	}
+	return pair[0], nil
+}
+
+// subStage reads a name: a plain string, or Fn::Sub of a string whose only
+// variable is ${Stage}.
+func subStage(raw json.RawMessage, stage string) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var plain string
+	if err := json.Unmarshal(raw, &plain); err == nil {
+		return plain, nil
+	}
+	var sub struct {
+		Sub string `json:"Fn::Sub"`
+	}
+	if err := json.Unmarshal(raw, &sub); err != nil || sub.Sub == "" {
+		return "", fmt.Errorf("want a string or !Sub, got %s", raw)
+	}
+	out := strings.ReplaceAll(sub.Sub, "${Stage}", stage)
+	if strings.Contains(out, "${") {
+		return "", fmt.Errorf("!Sub %q: only ${Stage} is known to the local runner", sub.Sub)
+	}
+	return out, nil
+}
+
+// nodeValue reads a YAML node into plain values, each short-form intrinsic
+// tag as its long form (!GetAtt A.B is {"Fn::GetAtt": ["A", "B"]}, !Sub s
+// is {"Fn::Sub": s}, !Ref x is {"Ref": x}).
+func nodeValue(n *yaml.Node) (any, error) {
+	var v any
+	switch n.Kind {
+	case 0:
+		return nil, nil
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeValue(n.Content[0])
+	case yaml.AliasNode:
+		return nodeValue(n.Alias)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			e, err := nodeValue(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			m[n.Content[i].Value] = e
+		}
+		v = m
+	case yaml.SequenceNode:
+		list := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			e, err := nodeValue(c)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, e)
+		}
+		v = list
+	default:
+		if intrinsic(n.Tag) {
+			v = n.Value
+		} else if err := n.Decode(&v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+		}
+	}
+	if !intrinsic(n.Tag) {
+		return v, nil
+	}
+	name := strings.TrimPrefix(n.Tag, "!")
+	key := "Fn::" + name
+	if name == "Ref" || name == "Condition" {
+		key = name
+	}
+	if s, ok := v.(string); ok && name == "GetAtt" {
+		if id, attr, found := strings.Cut(s, "."); found {
+			v = []any{id, attr}
+		}
+	}
+	return map[string]any{key: v}, nil
+}
+
+func intrinsic(tag string) bool { return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") }
+
