@@ -140,7 +140,9 @@ type Incident struct {
 func (i Incident) Active() bool { return !i.From.IsZero() && i.Until.After(i.From) }
 
 // Contains says whether t is in the window.
-func (i Incident) Contains(t time.Time) bool { return i.Active() && !t.Before(i.From) && t.Before(i.Until) }
+func (i Incident) Contains(t time.Time) bool {
+	return i.Active() && !t.Before(i.From) && t.Before(i.Until)
+}
 
 // Incident returns c's incident window.
 func (c Config) Incident() Incident {

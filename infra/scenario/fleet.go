@@ -70,7 +70,7 @@ type Fleet struct {
 	// Config is what it was built from.
 	Config Config
 	// Incident is the provider incident.
-	Incident Incident
+	Incident  Incident
 	Customers []Customer
 	Accounts  []Account
 	// Policies are the backup policies, valid, sorted by id.
@@ -218,7 +218,9 @@ func (b *builder) pick(allowed func(i int) bool) int {
 
 // inEurope says whether customer i's working day is 06:00-21:59 UTC give
 // or take an hour (the hourly policies' customers).
-func (b *builder) inEurope(i int) bool { return strings.HasPrefix(b.f.Customers[i].TimeZone, "Europe/") }
+func (b *builder) inEurope(i int) bool {
+	return strings.HasPrefix(b.f.Customers[i].TimeZone, "Europe/")
+}
 
 // policies makes the hourly and the daily policies and their resources.
 func (b *builder) policies() error {

@@ -16,7 +16,7 @@ func plan(t *testing.T, f *Fleet) []triggers.Delivery {
 	var scheds []triggers.Schedule
 	for _, p := range f.Policies {
 		s := triggers.Schedule{Name: p.PolicyID, Group: "g", Expression: p.Schedule, TimeZone: p.TimeZone, Enabled: p.Enabled,
-			Input: `{"policy_id":"` + p.PolicyID + `","scheduled_time":"<aws.scheduler.scheduled-time>"}`,
+			Input:          `{"policy_id":"` + p.PolicyID + `","scheduled_time":"<aws.scheduler.scheduled-time>"}`,
 			FlexibleWindow: time.Duration(p.FlexibleWindowMinutes) * time.Minute}
 		scheds = append(scheds, s)
 	}

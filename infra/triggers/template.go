@@ -408,4 +408,3 @@ func nodeValue(n *yaml.Node) (any, error) {
 }
 
 func intrinsic(tag string) bool { return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") }
-
