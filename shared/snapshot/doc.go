@@ -98,27 +98,40 @@
 // godo's own retry is never used (see shared/docloud): every port call is
 // exactly one HTTP request.
 //
-// # Asynchronous completion: the one-minute sweep
+// # Asynchronous completion: follow-ups, and the sweep as backstop
 //
 // A droplet snapshot takes about a minute per GB. The run becomes
-// in_progress with the action id, Unfinished = snapkeep.UnfinishedKey(RunID) and
-// NextCheckAt, and the invocation ends. The function's own schedule
-// (template.yaml: Sweep, rate(1 minute), {"sweep":true}) runs Sweep, which
-// queries the sparse unfinished index for next_check_at <= now and checks
-// each due run (Config.SweepConcurrency at once, none started when less
-// than Config.SweepMargin of the invocation is left). An item there that
-// does not decode as a run is quarantined by the store (it leaves the
+// in_progress with the action id, Unfinished = snapkeep.UnfinishedKey(RunID)
+// and NextCheckAt, and the invocation ends. When Service.FollowUps is set
+// (production: an SQS queue, shared/sqsqueue), every such write also
+// queues a follow-up message delayed until NextCheckAt; the queue's event
+// source mapping invokes the function with batches of them. A follow-up
+// that comes early (SQS delays at most 15 minutes) is sent on with the
+// rest of its delay (Outcome.Queued); one for a run no longer due is
+// dropped (not_due). Each check takes the run's lease first, so two
+// deliveries never check a run at once. The function's own schedule
+// (template.yaml: Sweep, rate(5 minutes), {"sweep":true}) runs Sweep,
+// which queries the sparse unfinished index (16 shard keys,
+// snapkeep.UnfinishedKeys) for runs overdue by more than
+// Config.BackstopLag and checks each (Config.SweepConcurrency at once, none
+// started when less than Config.SweepMargin of the invocation is left): it
+// catches what a lost message or a crashed invocation left behind.
+// Without FollowUps the sweep is the only path (the behaviour of a stack
+// without the queue: SweepLimit due runs a sweep). An item in the index
+// that does not decode as a run is quarantined by the store (it leaves the
 // index, its key and reason kept) and counted, never blocking the others.
-// We chose a sweep over one-time Scheduler schedules per run because no
-// Lambda is held open for minutes; there are no per-run schedules to create,
-// clean up or leak; the same path resumes crashed attempts and retries
-// within the slot window; and it costs one Query a minute when nothing is
-// due.
+// We chose queued follow-ups over one-time Scheduler schedules per run
+// (no per-run schedules to create, clean up or leak) and over a sharded
+// index alone (the queue spreads checks over as many invocations as the
+// mapping allows); BENCHMARKS.md ("Scale") has the measurements.
 //
 // Checking an action: in progress → next check after half the time it has
-// run, at least 1 minute and at most 10 (capped at the deadline): about 7
-// checks for a 14-minute snapshot, 22 for a 3-hour one; completed →
-// list the snapshots and find it by name; "completed but not yet listed"
+// run, at least 1 minute and at most 10 (capped at the deadline), or, when
+// the policy's previous snapshot took E (Run.ExpectedActionSeconds), first
+// at ExpectedShare (80%) of E: about 7 checks for a 14-minute snapshot, 22
+// for a 3-hour one without E, 2-3 with it; completed → record
+// ActionSeconds, list the snapshots and find it by name; "completed but
+// not yet listed"
 // (ActionCompletedAt set, so the action is not fetched again) is checked
 // every minute for Config.ListingGrace (15 min), then fails provider_error
 // (or, for an adopted action, is dropped as above); errored → a new POST
