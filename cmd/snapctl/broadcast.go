@@ -119,12 +119,21 @@ entries are kept 60 days.
 message as text, sending nothing and writing nothing.
 
 The broadcast stream has its own sender, configuration set and List-Id
-(updates.<sender's domain>): --sender (default $BROADCAST_SENDER_ADDRESS,
-else $SENDER_ADDRESS), --configuration-set ($BROADCAST_CONFIGURATION_SET,
-else $SES_CONFIGURATION_SET), --reply-to ($REPLY_TO_ADDRESS); links go to
---app-url ($APP_URL), which must be https to send (the one-click
-unsubscribe link); the local stack's http://localhost:8080 serves
---dry-run.`
+(updates.<sender's domain>). Each comes from its flag, else the stack's
+outputs (--stack), else the environment:
+  --sender             BroadcastSenderAddress; $BROADCAST_SENDER_ADDRESS,
+                       else $SENDER_ADDRESS
+  --configuration-set  BroadcastConfigurationSet (none when the stack has
+                       none); $BROADCAST_CONFIGURATION_SET, else
+                       $SES_CONFIGURATION_SET
+  --app-url            AppURL; $APP_URL
+  --reply-to           $REPLY_TO_ADDRESS
+The stack's SupportOperatorPolicy lets operators send from its broadcast
+sender only. Links go to the app, which must be https to send (the
+one-click unsubscribe link), or http to this machine (localhost,
+127.0.0.1, [::1]): the local stack's http://localhost:8080 and
+backups@example.com are its defaults there. stderr says which sender,
+set and app were used, and from where.`
 
 const broadcastExample = `  snapctl broadcast --incident 'provider_error#region:nyc3#2026-11-24T07:00Z' --dry-run
   snapctl broadcast --incident 'provider_error#region:nyc3#2026-11-24T07:00Z' --sender 'Snapkeep <updates@snapkeep.example>'
@@ -152,11 +161,11 @@ func (a *app) broadcastCommand() *cobra.Command {
 	fs.BoolVar(&bf.dryRun, "dry-run", false, "list the recipients and render one message; send and write nothing")
 	fs.Float64Var(&bf.rate, "rate", 0, "messages a second (default: the SES account's MaxSendRate, else 1)")
 	fs.BoolVarP(&bf.quiet, "quiet", "q", false, "no progress bar")
-	fs.StringVar(&bf.sender, "sender", "", "the broadcast stream's verified sender (default $"+envBroadcastSender+", else $"+envSender+")")
+	fs.StringVar(&bf.sender, "sender", "", "the broadcast stream's verified sender (default: the stack's BroadcastSenderAddress, $"+envBroadcastSender+", else $"+envSender+")")
 	fs.StringVar(&bf.replyTo, "reply-to", "", "Reply-To address (default $"+envReplyTo+")")
-	fs.StringVar(&bf.configSet, "configuration-set", "", "SES configuration set of the broadcast stream (default $"+envBroadcastConfigSet+", else $"+envConfigSet+")")
+	fs.StringVar(&bf.configSet, "configuration-set", "", "SES configuration set of the broadcast stream (default: the stack's BroadcastConfigurationSet, $"+envBroadcastConfigSet+", else $"+envConfigSet+")")
 	fs.StringVar(&bf.listID, "list-id", "", "List-Id of the broadcast stream (default updates.<sender's domain>)")
-	fs.StringVar(&bf.appURL, "app-url", "", "the customers' app the messages link to (default $"+envAppURL+")")
+	fs.StringVar(&bf.appURL, "app-url", "", "the customers' app the messages link to (default: the stack's AppURL, else $"+envAppURL+")")
 	fs.StringVar(&bf.statusPage, "status-page", "", "DigitalOcean's status page (default $"+envStatusPage+", else "+notice.DefaultStatusPage+")")
 	return cmd
 }
@@ -170,11 +179,11 @@ func (a *app) broadcast(cmd *cobra.Command, bf *broadcastFlags) error {
 	if err != nil {
 		return err
 	}
-	svc, ses, err := a.broadcastService(ctx, cmd, bf)
+	b, err := a.broadcaster(ctx, bf)
 	if err != nil {
 		return err
 	}
-	plan, err := svc.Plan(ctx, target)
+	plan, err := b.svc.Plan(ctx, target)
 	if errors.Is(err, snapkeep.ErrInvalid) {
 		return &usageError{err: err}
 	}
@@ -182,14 +191,24 @@ func (a *app) broadcast(cmd *cobra.Command, bf *broadcastFlags) error {
 		return err
 	}
 	a.notePlan(plan)
-	rate, err := a.sendRate(ctx, ses, bf, cmd.Flags().Changed("rate"), due(plan, a.now()))
+	fmt.Fprint(a.stderr, b.settings.describe())
+	rate, err := a.sendRate(ctx, b.ses, bf, cmd.Flags().Changed("rate"), due(plan, a.now()))
 	if err != nil {
 		return err
 	}
 	if bf.dryRun {
-		return a.dryRun(ctx, svc, plan, rate)
+		return a.dryRun(ctx, b.svc, plan, rate)
 	}
-	return a.send(ctx, cmd, svc, ses, plan, bf, rate)
+	return a.send(ctx, cmd, b, plan, bf, rate)
+}
+
+// broadcaster is a broadcast wired over the stack: the service, the SES
+// client, the broadcast stream's settings and the stack they came from.
+type broadcaster struct {
+	svc      *mailing.Service
+	ses      sesClient
+	settings broadcastSettings
+	target   *target
 }
 
 // check rejects flag combinations before anything is read.
@@ -234,19 +253,19 @@ func (a *app) broadcastTarget(ctx context.Context, bf *broadcastFlags) (mailing.
 	return mailing.Target{Incident: inc}, nil
 }
 
-// broadcastService wires the broadcast over the stack's tables and SES.
-func (a *app) broadcastService(ctx context.Context, cmd *cobra.Command, bf *broadcastFlags) (*mailing.Service, sesClient, error) {
+// broadcaster wires the broadcast over the stack's tables and SES.
+func (a *app) broadcaster(ctx context.Context, bf *broadcastFlags) (*broadcaster, error) {
 	cfg, t, err := a.session(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	links, err := a.broadcastLinks(bf)
+	settings, err := a.resolveBroadcast(bf, t)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	renderer, err := notice.New(links)
+	renderer, err := notice.New(notice.Links{AppURL: settings.appURL.value, StatusPage: firstOf(bf.statusPage, a.getenv(envStatusPage))})
 	if err != nil {
-		return nil, nil, usagef("--app-url/--status-page: %v", err)
+		return nil, usagef("--app-url/--status-page: %v", err)
 	}
 	db := a.clients.DynamoDB(cfg)
 	log := onceLogger(a.stderr)
@@ -264,25 +283,7 @@ func (a *app) broadcastService(ctx context.Context, cmd *cobra.Command, bf *broa
 		Now:       a.now,
 		Logger:    log,
 	}
-	return svc, a.clients.SES(cfg), nil
-}
-
-// broadcastLinks are what the messages link to: --app-url, else $APP_URL,
-// else (on the local stack) the local app.
-func (a *app) broadcastLinks(bf *broadcastFlags) (notice.Links, error) {
-	l := notice.Links{AppURL: firstOf(bf.appURL, a.getenv(envAppURL)), StatusPage: firstOf(bf.statusPage, a.getenv(envStatusPage))}
-	if l.AppURL == "" && a.onLocalStack() {
-		l.AppURL = localAppURL
-	}
-	if l.AppURL == "" {
-		return l, usagef("--app-url: the messages link to the customers' app (preferences, one-click unsubscribe): pass --app-url https://app.example or set $%s", envAppURL)
-	}
-	return l, nil
-}
-
-// onLocalStack reports whether snapctl works on the local stack.
-func (a *app) onLocalStack() bool {
-	return a.tgt != nil && a.tgt.stack == nil && a.tgt.stage == localStage
+	return &broadcaster{svc: svc, ses: a.clients.SES(cfg), settings: settings, target: t}, nil
 }
 
 // firstOf returns the first of values that is not blank, trimmed.
@@ -464,14 +465,12 @@ func (a *app) dryRun(ctx context.Context, svc *mailing.Service, p *mailing.Plan,
 }
 
 // send sends the broadcast with a progress bar and prints the summary.
-func (a *app) send(ctx context.Context, cmd *cobra.Command, svc *mailing.Service, ses sesClient, p *mailing.Plan, bf *broadcastFlags, rate float64) error {
-	if u := svc.Notices.Links().AppURL; !strings.HasPrefix(u, "https://") {
-		return usagef("--app-url %s: broadcast mail's one-click unsubscribe link must be https (RFC 8058); an http app (the local stack's) serves --dry-run only", u)
-	}
-	mailer, err := a.broadcastMailer(bf, ses, svc.Logger)
+func (a *app) send(ctx context.Context, cmd *cobra.Command, b *broadcaster, p *mailing.Plan, bf *broadcastFlags, rate float64) error {
+	mailer, err := a.broadcastMailer(b, bf)
 	if err != nil {
 		return err
 	}
+	svc := b.svc
 	// Pacing is real time, whatever clock the messages are dated by.
 	pace, err := mailing.NewPacer(rate, nil, nil)
 	if err != nil {
@@ -504,25 +503,12 @@ func (a *app) send(ctx context.Context, cmd *cobra.Command, svc *mailing.Service
 
 // broadcastMailer is the SES v2 sender on the broadcast stream: its own
 // From, configuration set and List-Id, one-click unsubscribe required.
-func (a *app) broadcastMailer(bf *broadcastFlags, ses sesClient, log *slog.Logger) (mailing.Mailer, error) {
-	from := firstOf(bf.sender, a.getenv(envBroadcastSender))
-	if from == "" {
-		if from = a.getenv(envSender); from != "" {
-			fmt.Fprintf(a.stderr, "note: broadcasting from $%s, the transactional sender; mail providers ask that broadcast mail have its own (--sender or $%s)\n", envSender, envBroadcastSender)
-		}
-	}
-	if from == "" && a.onLocalStack() {
-		from = localSender
-	}
-	if from == "" {
-		return nil, usagef("--sender: broadcast mail needs a verified SES sender: pass --sender 'Snapkeep <updates@example.com>' or set $%s", envBroadcastSender)
-	}
-	addr, err := email.ParseAddress(from)
+func (a *app) broadcastMailer(b *broadcaster, bf *broadcastFlags) (mailing.Mailer, error) {
+	addr, err := a.checkSendable(b.settings, b.target)
 	if err != nil {
-		return nil, usagef("--sender: %v", err)
+		return nil, err
 	}
-	stream := email.StreamConfig{From: addr, RequireUnsubscribe: true,
-		ConfigurationSet: firstOf(bf.configSet, a.getenv(envBroadcastConfigSet), a.getenv(envConfigSet))}
+	stream := email.StreamConfig{From: addr, RequireUnsubscribe: true, ConfigurationSet: b.settings.configSet.value}
 	if rt := firstOf(bf.replyTo, a.getenv(envReplyTo)); rt != "" {
 		r, err := email.ParseAddress(rt)
 		if err != nil {
@@ -532,8 +518,8 @@ func (a *app) broadcastMailer(bf *broadcastFlags, ses sesClient, log *slog.Logge
 	}
 	_, domain, _ := strings.Cut(addr.Email, "@")
 	stream.ListID = email.ListID{Name: broadcastListName, ID: firstOf(bf.listID, "updates."+domain)}
-	sender := &email.Sender{Client: ses, Streams: map[email.Stream]email.StreamConfig{email.Broadcast: stream},
-		Builder: email.Builder{Now: a.now}, Logger: log}
+	sender := &email.Sender{Client: b.ses, Streams: map[email.Stream]email.StreamConfig{email.Broadcast: stream},
+		Builder: email.Builder{Now: a.now}, Logger: b.svc.Logger}
 	return sesBroadcaster{sender}, nil
 }
 

@@ -97,7 +97,7 @@ type awstestEmail struct{ to, raw, from string }
 // Scan: the test looks at everything there is).
 func (s *incidentStack) mailingItems(t *testing.T, mailingID string) int {
 	t.Helper()
-	in := &dynamodb.ScanInput{TableName: aws.String(s.c.vars[dynamo.Mailings.EnvVar])}
+	in := &dynamodb.ScanInput{TableName: aws.String(s.vars[dynamo.Mailings.EnvVar])}
 	n := 0
 	for {
 		out, err := s.c.env.DynamoDB.Scan(context.Background(), in)
@@ -172,7 +172,7 @@ func TestBroadcastIncident(t *testing.T) {
 	sent, emails := s.sentTo(t)
 	checkOnceEach(t, sent, want)
 	for _, e := range emails[:3] {
-		checkBroadcastHeaders(t, e, want[e.to], "<"+s.sender(t)+">")
+		checkBroadcastHeaders(t, e, want[e.to], "<"+s.sender(t)+">", testAppURL)
 	}
 	if n := s.mailingItems(t, mailingID); n != len(want) {
 		t.Errorf("%d mailing items, want one per customer sent (%d)", n, len(want))
@@ -199,18 +199,20 @@ func checkOnceEach(t *testing.T, sent map[string]int, want map[string]snapkeep.C
 	}
 }
 
-// checkBroadcastHeaders checks the raw MIME of one broadcast email.
-func checkBroadcastHeaders(t *testing.T, e awstestEmail, c snapkeep.Customer, from string) {
+// checkBroadcastHeaders checks the raw MIME of one broadcast email: from
+// the sender, linking to the app.
+func checkBroadcastHeaders(t *testing.T, e awstestEmail, c snapkeep.Customer, from, app string) {
 	t.Helper()
 	m, err := mail.ReadMessage(strings.NewReader(e.raw))
 	if err != nil {
 		t.Fatalf("email to %s is not a MIME message: %v", e.to, err)
 	}
 	h := m.Header
+	_, domain, _ := strings.Cut(strings.Trim(from, "<>"), "@")
 	for name, want := range map[string]string{
-		"List-Unsubscribe":      "<" + testAppURL + "/preferences/" + c.PreferencesToken + ">",
+		"List-Unsubscribe":      "<" + app + "/preferences/" + c.PreferencesToken + ">",
 		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-		"List-Id":               "<updates.snapkeep.example>",
+		"List-Id":               "<updates." + domain + ">",
 		"X-Snapkeep-Kind":       "broadcast",
 		"X-Snapkeep-Mailing":    "broadcast#incident#provider_error#region:nyc3#2026-11-24T07:00Z",
 	} {
@@ -225,12 +227,14 @@ func checkBroadcastHeaders(t *testing.T, e awstestEmail, c snapkeep.Customer, fr
 }
 
 // fakeSES wraps moto's SES: it counts accepted sends (and runs after on
-// each), answers GetAccount as AWS does when account is set, and keeps a
-// suppression list, which moto does not implement.
+// each) by configuration set (moto ignores the name), answers GetAccount
+// as AWS does when account is set, and keeps a suppression list, which
+// moto does not implement.
 type fakeSES struct {
 	sesClient
 	mu         sync.Mutex
 	sends      int
+	sets       map[string]int
 	after      func(n int)
 	account    *sesv2.GetAccountOutput
 	suppressed map[string]bool
@@ -242,6 +246,10 @@ func (f *fakeSES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts 
 		f.mu.Lock()
 		f.sends++
 		n := f.sends
+		if f.sets == nil {
+			f.sets = map[string]int{}
+		}
+		f.sets[aws.ToString(in.ConfigurationSetName)]++
 		f.mu.Unlock()
 		if f.after != nil {
 			f.after(n)
@@ -418,7 +426,8 @@ func TestBroadcastBadFlags(t *testing.T) {
 		{"rate zero", []string{"broadcast", "--incident", "x", "--rate", "0"}, exitUsage, []string{"--rate 0: want a number of messages a second"}},
 		{"rate not a number", []string{"broadcast", "--incident", "x", "--rate", "fast"}, exitUsage, []string{`--rate: "fast" is not a number`}},
 		{"unknown incident", []string{"broadcast", "--incident", "provider_error#all#2026-01-01T00:00Z"}, exitUsage, []string{"no incident", "snapctl incidents list"}},
-		{"http app", []string{"broadcast", "--incident", s.incident.IncidentID}, exitUsage, []string{"--app-url http://localhost:8080: broadcast mail's one-click unsubscribe link must be https"}},
+		{"http app", []string{"broadcast", "--incident", s.incident.IncidentID, "--app-url", "http://app.snapkeep.example"}, exitUsage,
+			[]string{`--app-url/--status-page: notice links: AppURL "http://app.snapkeep.example": want an https URL`}},
 		{"bad sender", []string{"broadcast", "--incident", s.incident.IncidentID, "--app-url", testAppURL, "--sender", "not an address"}, exitUsage, []string{"--sender:"}},
 		{"bad app url", []string{"broadcast", "--incident", s.incident.IncidentID, "--app-url", "ftp://x"}, exitUsage, []string{"--app-url/--status-page:"}},
 	}
