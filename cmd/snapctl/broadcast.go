@@ -136,6 +136,8 @@ backups@example.com are its defaults there. stderr says which sender,
 set and app were used, and from where.`
 
 const broadcastExample = `  snapctl broadcast --incident 'provider_error#region:nyc3#2026-11-24T07:00Z' --dry-run
+  # On a deployed stack: its broadcast sender, configuration set and app.
+  AWS_PROFILE=prod snapctl --stack snapkeep-prod broadcast --incident 'provider_error#region:nyc3#2026-11-24T07:00Z'
   snapctl broadcast --incident 'provider_error#region:nyc3#2026-11-24T07:00Z' --sender 'Snapkeep <updates@snapkeep.example>'
   snapctl broadcast --class provider_error --since 24h --dry-run -o csv > recipients.csv
   snapctl broadcast --class provider_error --since 2026-11-24T06:00:00Z --until 2026-11-24T19:00:00Z --rate 5`
