@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/smithy-go"
 
 	"github.com/snapkeep/snapkeep/shared/docloud"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
@@ -241,8 +242,13 @@ func hintFor(err error) string {
 		rnf *dynamotypes.ResourceNotFoundException
 		op  *net.OpError
 		dns *net.DNSError
+		api smithy.APIError
 	)
 	switch {
+	case errors.As(err, &api) && (api.ErrorCode() == "AccessDeniedException" || api.ErrorCode() == "AccessDenied"):
+		return "Your AWS credentials may not make this call: snapctl's operators need the stack's managed policy SupportOperatorPolicy " +
+			"(its ARN is the stack's SupportOperatorPolicyArn output; aws iam attach-role-policy --role-name ROLE --policy-arn ARN). " +
+			"It is one stage's, and broadcasts only from that stack's broadcast sender."
 	case errors.As(err, &rnf):
 		return "A table does not exist: point snapctl at the stack with --stack (or SNAPKEEP_STACK), or pass the table names with --policies-table, --runs-table, ... (the defaults are the local stack's); check AWS_REGION/AWS_PROFILE."
 	case errors.As(err, &op), errors.As(err, &dns):

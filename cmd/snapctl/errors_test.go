@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
 )
 
 // parserWords are what Go's parsers say; snapctl's errors must not.
@@ -59,5 +62,19 @@ func TestBadInputNamesTheFlag(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccessDeniedPointsAtTheOperatorPolicy: a refusal by IAM (each
+// service's code for it) tells the operator which policy to attach.
+func TestAccessDeniedPointsAtTheOperatorPolicy(t *testing.T) {
+	for _, code := range []string{"AccessDeniedException", "AccessDenied"} {
+		err := fmt.Errorf("query runs: %w", &smithy.GenericAPIError{Code: code, Message: "User: arn:aws:sts::1:assumed-role/support/x is not authorized"})
+		if hint := hintFor(err); !strings.Contains(hint, "SupportOperatorPolicy") || !strings.Contains(hint, "SupportOperatorPolicyArn") {
+			t.Errorf("%s: hint %q", code, hint)
+		}
+	}
+	if hint := hintFor(&smithy.GenericAPIError{Code: "ThrottlingException"}); strings.Contains(hint, "SupportOperatorPolicy") {
+		t.Errorf("throttling is not access denied: %q", hint)
 	}
 }
