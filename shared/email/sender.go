@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
+	"github.com/snapkeep/snapkeep/shared/backoff"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -194,7 +195,7 @@ func (s *Sender) checkSuppressed(ctx context.Context, to []string) (unchecked st
 // for the call, so every attempt is one of ours: counted, logged and
 // waited for on Sleep.
 func (s *Sender) sendWithRetry(ctx context.Context, in *sesv2.SendEmailInput) (string, int, error) {
-	b := s.Backoff.orDefault()
+	b := s.Backoff.Or(DefaultBackoff)
 	noSDKRetry := func(o *sesv2.Options) { o.Retryer = aws.NopRetryer{} }
 	for n := 1; ; n++ {
 		out, err := s.Client.SendEmail(ctx, in, noSDKRetry)
@@ -210,7 +211,7 @@ func (s *Sender) sendWithRetry(ctx context.Context, in *sesv2.SendEmailInput) (s
 		case n >= b.Attempts:
 			return "", n, fmt.Errorf("email: send: still throttled or failing after %d attempts: %w", n, err)
 		}
-		d := b.wait(n, s.jitter())
+		d := b.Wait(n, s.jitter())
 		s.logger().WarnContext(ctx, "email: send throttled or failed; retrying", "attempt", n, "wait", d.String(), "error", CleanHeader(err.Error(), MaxReason))
 		if err := s.sleep()(ctx, d); err != nil {
 			return "", n, fmt.Errorf("email: send: waiting to retry after %d attempts: %w", n, err)
@@ -222,14 +223,14 @@ func (s *Sender) sleep() func(context.Context, time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep
 	}
-	return sleepCtx
+	return backoff.Sleep
 }
 
 func (s *Sender) jitter() func() float64 {
 	if s.Jitter != nil {
 		return s.Jitter
 	}
-	return defaultJitter
+	return backoff.Jitter
 }
 
 func (s *Sender) logger() *slog.Logger {

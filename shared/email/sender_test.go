@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/snapkeep/snapkeep/shared/backoff"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -188,7 +189,7 @@ func TestBackoffCap(t *testing.T) {
 	b := Backoff{Attempts: 20, Base: time.Second, Max: 3 * time.Second}
 	var got []time.Duration
 	for n := 1; n <= 4; n++ {
-		got = append(got, b.wait(n, func() float64 { return 0.999999 }).Round(time.Millisecond))
+		got = append(got, b.Wait(n, func() float64 { return 0.999999 }).Round(time.Millisecond))
 	}
 	if want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}; !slices.Equal(got, want) {
 		t.Errorf("waits %v, want %v", got, want)
@@ -244,7 +245,7 @@ func TestSendStopsWhenContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.sender.Sleep = func(ctx context.Context, d time.Duration) error {
 		cancel()
-		return sleepCtx(ctx, d)
+		return backoff.Sleep(ctx, d)
 	}
 	_, err := h.sender.Send(ctx, notice())
 	if !errors.Is(err, context.Canceled) || Permanent(err) || len(h.calls) != 1 {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/snapkeep/snapkeep/shared/backoff"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -44,7 +45,7 @@ func NewPacer(perSecond float64, now func() time.Time, sleep func(ctx context.Co
 		now = time.Now
 	}
 	if sleep == nil {
-		sleep = Sleep
+		sleep = backoff.Sleep
 	}
 	return &Pacer{interval: time.Duration(float64(time.Second) / perSecond), now: now, sleep: sleep}, nil
 }
@@ -76,16 +77,4 @@ func (p *Pacer) Wait(ctx context.Context) error {
 		return nil
 	}
 	return p.sleep(ctx, d)
-}
-
-// Sleep waits d, or returns ctx's error when ctx ends first.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -43,6 +43,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/snapkeep/snapkeep/shared/backoff"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -130,7 +131,7 @@ func (c *Client) Post(ctx context.Context, webhookURL string, payload []byte) er
 	}
 	w := webhook{url: u, key: sha256.Sum256([]byte(webhookURL))}
 	w.secrets = secretParts(u)
-	b := c.Backoff.orDefault()
+	b := c.Backoff.Or(DefaultBackoff)
 	for n := 1; ; n++ {
 		if err := c.pace(ctx, w.key); err != nil {
 			return fmt.Errorf("slack webhook: waiting for the webhook's rate: %w", err)
@@ -144,7 +145,7 @@ func (c *Client) Post(ctx context.Context, webhookURL string, payload []byte) er
 		}
 		wait := a.retryAfter
 		if wait == 0 {
-			wait = b.wait(n, c.jitter())
+			wait = b.Wait(n, c.jitter())
 		}
 		if wait > c.maxRetryAfter() {
 			return fmt.Errorf("slack webhook: Slack asks to wait %s, more than %s: %w", wait, c.maxRetryAfter(), a.err)
@@ -409,14 +410,14 @@ func (c *Client) sleep() func(context.Context, time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep
 	}
-	return sleepCtx
+	return backoff.Sleep
 }
 
 func (c *Client) jitter() func() float64 {
 	if c.Jitter != nil {
 		return c.Jitter
 	}
-	return defaultJitter
+	return backoff.Jitter
 }
 
 func (c *Client) maxRetryAfter() time.Duration {
