@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
+	"github.com/snapkeep/snapkeep/shared/env"
 )
 
 // Environment variables the function reads besides the tables'
@@ -44,48 +42,34 @@ type settings struct {
 // loadSettings reads the configuration with getenv; the error names every
 // missing or malformed variable.
 func loadSettings(getenv func(string) string) (settings, error) {
-	var st settings
-	var errs []error
-	required := func(name string) string {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			errs = append(errs, fmt.Errorf("environment variable %s is not set", name))
-		}
-		return v
+	r := env.New(getenv)
+	st := settings{
+		statsTable:     r.Required(dynamo.Stats.EnvVar),
+		incidentsTable: r.Required(dynamo.Incidents.EnvVar),
+		runsTable:      r.Required(dynamo.Runs.EnvVar),
+		callsTable:     r.Required(dynamo.APICalls.EnvVar),
+		sender:         address(r, envSender),
+		ops:            address(r, envOps),
+		configSet:      r.Optional(envConfigSet),
+		retention:      r.Whole(envRetentionDays, 24*time.Hour, 1, 3650, dynamo.DefaultStatsRetention),
+		webhookSecret:  r.Optional(envWebhookSecret),
+		webhookHosts:   r.List(envWebhookHosts),
 	}
-	st.statsTable = required(dynamo.Stats.EnvVar)
-	st.incidentsTable = required(dynamo.Incidents.EnvVar)
-	st.runsTable = required(dynamo.Runs.EnvVar)
-	st.callsTable = required(dynamo.APICalls.EnvVar)
-	address := func(name string) email.Address {
-		v := required(name)
-		if v == "" {
-			return email.Address{}
-		}
-		a, err := email.ParseAddress(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("environment variable %s: %w", name, err))
-		}
-		return a
-	}
-	st.sender, st.ops = address(envSender), address(envOps)
-	st.configSet = strings.TrimSpace(getenv(envConfigSet))
-	st.retention = dynamo.DefaultStatsRetention
-	if v := strings.TrimSpace(getenv(envRetentionDays)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 3650 {
-			errs = append(errs, fmt.Errorf("environment variable %s=%q: want a whole number of days from 1 to 3650", envRetentionDays, v))
-		}
-		st.retention = time.Duration(n) * 24 * time.Hour
-	}
-	st.webhookSecret = strings.TrimSpace(getenv(envWebhookSecret))
-	for _, h := range strings.Split(getenv(envWebhookHosts), ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			st.webhookHosts = append(st.webhookHosts, h)
-		}
-	}
-	if len(errs) > 0 {
-		return settings{}, fmt.Errorf("errorrate configuration (template.yaml's ErrorRateFunction sets it): %w", errors.Join(errs...))
+	if err := r.Err(); err != nil {
+		return settings{}, fmt.Errorf("errorrate configuration (template.yaml's ErrorRateFunction sets it): %w", err)
 	}
 	return st, nil
+}
+
+// address reads a required email address.
+func address(r *env.Reader, name string) email.Address {
+	v := r.Required(name)
+	if v == "" {
+		return email.Address{}
+	}
+	a, err := email.ParseAddress(v)
+	if err != nil {
+		r.Fail(name, err)
+	}
+	return a
 }

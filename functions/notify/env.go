@@ -1,13 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
+	"github.com/snapkeep/snapkeep/shared/env"
 	"github.com/snapkeep/snapkeep/shared/notice"
 	"github.com/snapkeep/snapkeep/shared/notify"
 )
@@ -46,63 +45,40 @@ type settings struct {
 // loadSettings reads the configuration with getenv; the error names every
 // missing or malformed variable.
 func loadSettings(getenv func(string) string) (settings, error) {
-	var st settings
-	var errs []error
-	required := func(name string) string {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			errs = append(errs, fmt.Errorf("environment variable %s is not set", name))
-		}
-		return v
+	r := env.New(getenv)
+	st := settings{
+		runsTable:      r.Required(dynamo.Runs.EnvVar),
+		customersTable: r.Required(dynamo.Customers.EnvVar),
+		policiesTable:  r.Required(dynamo.Policies.EnvVar),
+		incidentsTable: r.Required(dynamo.Incidents.EnvVar),
+		mailingsTable:  r.Required(dynamo.Mailings.EnvVar),
+		configSet:      r.Optional(envConfigSet),
+		links:          notice.Links{AppURL: r.Required(envAppURL), StatusPage: r.Optional(envStatusPage)},
+		hold:           r.Bool(envHold, false),
+		digestHour:     r.Int(envDigestHour, 0, 23, notify.DefaultDigestHour),
+		slackHosts:     r.List(envSlackHosts),
 	}
-	st.runsTable = required(dynamo.Runs.EnvVar)
-	st.customersTable = required(dynamo.Customers.EnvVar)
-	st.policiesTable = required(dynamo.Policies.EnvVar)
-	st.incidentsTable = required(dynamo.Incidents.EnvVar)
-	st.mailingsTable = required(dynamo.Mailings.EnvVar)
-	if v := required(envSender); v != "" {
+	if v := r.Required(envSender); v != "" {
 		a, err := email.ParseAddress(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("environment variable %s: %w", envSender, err))
+			r.Fail(envSender, err)
 		}
 		st.sender = a
 	}
-	if v := strings.TrimSpace(getenv(envReplyTo)); v != "" {
+	if v := r.Optional(envReplyTo); v != "" {
 		a, err := email.ParseAddress(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("environment variable %s: %w", envReplyTo, err))
+			r.Fail(envReplyTo, err)
 		}
 		st.replyTo = []email.Address{a}
 	}
-	st.configSet = strings.TrimSpace(getenv(envConfigSet))
-	st.links = notice.Links{AppURL: required(envAppURL), StatusPage: strings.TrimSpace(getenv(envStatusPage))}
 	if st.links.AppURL != "" {
 		if err := st.links.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("environment variables %s/%s: %w", envAppURL, envStatusPage, err))
+			r.Fail(envAppURL+"/"+envStatusPage, err)
 		}
 	}
-	switch v := strings.TrimSpace(getenv(envHold)); v {
-	case "", "false":
-	case "true":
-		st.hold = true
-	default:
-		errs = append(errs, fmt.Errorf("environment variable %s=%q: want true or false", envHold, v))
-	}
-	st.digestHour = notify.DefaultDigestHour
-	if v := strings.TrimSpace(getenv(envDigestHour)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 23 {
-			errs = append(errs, fmt.Errorf("environment variable %s=%q: want an hour from 0 to 23", envDigestHour, v))
-		}
-		st.digestHour = n
-	}
-	for _, h := range strings.Split(getenv(envSlackHosts), ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			st.slackHosts = append(st.slackHosts, h)
-		}
-	}
-	if len(errs) > 0 {
-		return settings{}, fmt.Errorf("notify configuration (template.yaml's NotifyFunction sets it): %w", errors.Join(errs...))
+	if err := r.Err(); err != nil {
+		return settings{}, fmt.Errorf("notify configuration (template.yaml's NotifyFunction sets it): %w", err)
 	}
 	return st, nil
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
+	envvar "github.com/snapkeep/snapkeep/shared/env"
 	"github.com/snapkeep/snapkeep/shared/secrets"
 	"github.com/snapkeep/snapkeep/shared/snapshot"
 )
@@ -42,60 +42,25 @@ type env struct {
 	Config          snapshot.Config
 }
 
-// loadEnv reads the configuration with getenv; an error names the missing
-// or malformed variable.
+// loadEnv reads the configuration with getenv; the error names every
+// missing or malformed variable.
 func loadEnv(getenv func(string) string) (env, error) {
-	var e env
-	required := func(name string, dst *string) error {
-		*dst = getenv(name)
-		if *dst == "" {
-			return fmt.Errorf("environment variable %s is not set", name)
-		}
-		return nil
+	r := envvar.New(getenv)
+	e := env{
+		PoliciesTable:    r.Required(dynamo.Policies.EnvVar),
+		RunsTable:        r.Required(dynamo.Runs.EnvVar),
+		CallsTable:       r.Required(dynamo.APICalls.EnvVar),
+		LeasesTable:      r.Required(dynamo.Leases.EnvVar),
+		SecretPrefix:     r.Required(secrets.EnvPrefix),
+		BaseURL:          r.Optional(envDigitalOceanURL),
+		FollowUpQueueURL: r.Optional(envFollowUpQueue),
+		FollowUpNoDelay:  r.Bool(envFollowUpNoDelay, false),
 	}
-	for _, r := range []struct {
-		name string
-		dst  *string
-	}{
-		{dynamo.Policies.EnvVar, &e.PoliciesTable},
-		{dynamo.Runs.EnvVar, &e.RunsTable},
-		{dynamo.APICalls.EnvVar, &e.CallsTable},
-		{dynamo.Leases.EnvVar, &e.LeasesTable},
-		{secrets.EnvPrefix, &e.SecretPrefix},
-	} {
-		if err := required(r.name, r.dst); err != nil {
-			return env{}, err
-		}
-	}
-	e.BaseURL = getenv(envDigitalOceanURL)
-	e.FollowUpQueueURL = getenv(envFollowUpQueue)
-	switch v := getenv(envFollowUpNoDelay); v {
-	case "", "false":
-	case "true":
-		e.FollowUpNoDelay = true
-	default:
-		return env{}, fmt.Errorf("environment variable %s=%q: want true or false", envFollowUpNoDelay, v)
-	}
-	optional := func(name string, unit time.Duration, max int, dst *time.Duration) error {
-		v := getenv(name)
-		if v == "" {
-			return nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > max {
-			return fmt.Errorf("environment variable %s=%q: want a whole number from 1 to %d", name, v, max)
-		}
-		*dst = time.Duration(n) * unit
-		return nil
-	}
-	if err := optional(envDeadlineHours, time.Hour, 48, &e.Config.Deadline); err != nil {
-		return env{}, err
-	}
-	if err := optional(envSlotWindowMin, time.Minute, 720, &e.Config.SlotWindow); err != nil {
-		return env{}, err
-	}
-	if err := optional(envCallRetentionDay, 24*time.Hour, 3650, &e.Config.APICallTTL); err != nil {
-		return env{}, err
+	e.Config.Deadline = r.Whole(envDeadlineHours, time.Hour, 1, 48, 0)
+	e.Config.SlotWindow = r.Whole(envSlotWindowMin, time.Minute, 1, 720, 0)
+	e.Config.APICallTTL = r.Whole(envCallRetentionDay, 24*time.Hour, 1, 3650, 0)
+	if err := r.Err(); err != nil {
+		return env{}, fmt.Errorf("snapshot configuration (template.yaml's SnapshotFunction sets it): %w", err)
 	}
 	return e, nil
 }
