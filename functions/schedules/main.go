@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -24,6 +23,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
+	"github.com/snapkeep/snapkeep/shared/env"
 	"github.com/snapkeep/snapkeep/shared/policysync"
 	"github.com/snapkeep/snapkeep/shared/scheduler"
 )
@@ -53,23 +53,16 @@ type settings struct {
 
 // loadSettings reads the environment, naming every missing variable.
 func loadSettings(getenv func(string) string) (settings, error) {
-	var missing []string
-	get := func(name string) string {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			missing = append(missing, name)
-		}
-		return v
-	}
+	r := env.New(getenv)
 	st := settings{
-		policiesTable: get(dynamo.Policies.EnvVar),
-		group:         get(envScheduleGroup),
-		targetARN:     get(envSnapshotFunctionARN),
-		roleARN:       get(envSchedulerRoleARN),
-		deadLetterARN: get(envScheduleDLQARN),
+		policiesTable: r.Required(dynamo.Policies.EnvVar),
+		group:         r.Required(envScheduleGroup),
+		targetARN:     r.Required(envSnapshotFunctionARN),
+		roleARN:       r.Required(envSchedulerRoleARN),
+		deadLetterARN: r.Required(envScheduleDLQARN),
 	}
-	if len(missing) > 0 {
-		return settings{}, fmt.Errorf("missing environment variable(s) %s (set by template.yaml's SchedulesFunction)", strings.Join(missing, ", "))
+	if err := r.Err(); err != nil {
+		return settings{}, fmt.Errorf("schedules configuration (template.yaml's SchedulesFunction sets it): %w", err)
 	}
 	return st, nil
 }
