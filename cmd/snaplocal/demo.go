@@ -1,143 +1,126 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/infra/scenario"
+	"github.com/snapkeep/snapkeep/infra/triggers"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
-	"github.com/snapkeep/snapkeep/shared/runstream"
 	"github.com/snapkeep/snapkeep/shared/secrets"
-	"github.com/snapkeep/snapkeep/shared/snapkeep"
-	"github.com/snapkeep/snapkeep/shared/snapshot"
-)
-
-// Demo settings. The function binaries read the real clock, so the demo's
-// first slot is the current minute and the slot window is one minute: a
-// snapshot request DigitalOcean refuses with a server error cannot be
-// retried within the slot's window (the retry would come a minute later),
-// so the run fails at once with its class, as a real run does at the end of
-// its window. Later slots come from the schedules on the runner's virtual
-// clock (an hour later), which the functions see as slots in the future.
-const (
-	// SlotWindowMinutes is the snapshot function's SLOT_WINDOW_MINUTES.
-	SlotWindowMinutes = 1
-	// RunDeadlineHours is the snapshot function's RUN_DEADLINE_HOURS.
-	RunDeadlineHours = 1
-	// ActionDuration is how long the fake's droplet snapshot actions run
-	// (wall clock).
-	ActionDuration = 2 * time.Second
-	// freshSeconds: the first slot must be at most this old when seeding
-	// starts, or the demo waits for the next minute.
-	freshSeconds = 40
-)
-
-// The demo's customer, account and resources.
-const (
-	demoCustomer = "acme"
-	demoAccount  = "acct-acme"
-	webPolicy    = "pol-web"
-	dataPolicy   = "pol-data"
-	oldPolicy    = "pol-old"
-	webDroplet   = 3164444
-	oldDroplet   = 3164555
-	dataVolume   = "506f78a4-e098-11e5-ad9f-000f53306ae1"
-	demoRegion   = "nyc3"
 )
 
 // DemoOptions configures runDemo.
 type DemoOptions struct {
-	// Out receives the narrative.
+	// Out receives the narrative and the summary.
 	Out io.Writer
-	// FunctionLog receives the functions' JSON log lines; nil discards them.
+	// ProgressOut receives the progress bar (a terminal); nil draws none.
+	ProgressOut io.Writer
+	// FunctionLog also receives the functions' JSON log lines; nil keeps
+	// them only for the leak check.
 	FunctionLog io.Writer
 	// MotoLog receives moto's output; nil discards it.
 	MotoLog io.Writer
-	// Inspect, if set, is called after the story and before teardown (tests
-	// look at the stack with it).
+	// Scenario is what to play.
+	Scenario scenario.Config
+	// Cadence overrides template schedules' expressions, by
+	// "Function/Event" (see defaultCadence).
+	Cadence map[string]string
+	// ReportPath is where the escalation report is written
+	// (demo-report.html in the working directory when empty).
+	ReportPath string
+	// Inspect, if set, is called with the finished demo before teardown
+	// (tests look at the stack with it).
 	Inspect func(ctx context.Context, d *Demo) error
-	// SnapshotEnv overrides the snapshot function's environment (tests).
-	SnapshotEnv map[string]string
+	// Env overrides functions' environment (tests).
+	Env map[string]map[string]string
 }
 
-// Demo is a running demo: the stack and what the demo made in it.
+// defaultCadence is where the demo fires a template schedule less often
+// than the template says, and why: moto answers a request in 2-3 ms, and
+// these invocations make dozens whatever happens. The policies'
+// schedules, the follow-ups, the streams and the notify tick keep AWS's
+// timing.
+//
+//   - The evaluation (template: rate(1 minute)) reads and writes every
+//     watched dimension's state: some 40 moto requests. Every 30 minutes
+//     the evaluator steps the minutes in between one by one (it catches
+//     up to 180), so it decides what it would have decided each minute:
+//     the incident opens at the same alarm minute; only the alert email
+//     goes out up to 29 minutes later. The summary gives both times.
+//   - The sweep (rate(5 minutes)) is the backstop for follow-ups that were
+//     lost; none are lost here, and each sweep queries the 16 shards of
+//     the unfinished index, which moto answers by reading the whole Runs
+//     table. Hourly, it still shows it finds nothing overdue.
+//   - The reconcile (rate(15 minutes)) reads every policy and its
+//     schedule: 600 requests. Nothing drifts in the demo (no hand edits,
+//     no lost stream records); once a day, it shows it finds nothing.
+var defaultCadence = map[string]string{
+	"ErrorRateFunction/Evaluate":  "rate(30 minutes)",
+	"SnapshotFunction/Sweep":      "rate(1 hour)",
+	"SchedulesFunction/Reconcile": "rate(1 day)",
+}
+
+// settleLimit bounds how long after the last slot the demo lets runs
+// finish (the runs' deadline, RUN_DEADLINE_HOURS, is 6 h; the demo's
+// snapshots take minutes).
+const settleLimit = 3 * time.Hour
+
+// Demo is a running demo: the stack, the fleet and what the play did.
 type Demo struct {
 	*Stack
-	// Token is the DigitalOcean token generated for the demo (never printed).
-	Token string
-	// FirstSlot is the first round's slot (the current minute).
-	FirstSlot time.Time
-	// Fired are the runs the demo's rounds started, in order.
-	Fired []snapkeep.RunKey
-	// Handed counts the stream records handed to each stream function.
-	Handed map[string]int
+	// Fleet is the scenario played.
+	Fleet *scenario.Fleet
+	// Tokens are the accounts' DigitalOcean tokens (never printed).
+	Tokens map[string]string
+	// Faults are the incident's faults injected in the fake.
+	Faults []scenario.Fault
+	// Player played it.
+	Player *Player
+	// Slots are the policies' deliveries planned.
+	Slots []triggers.Delivery
+	// Summary is what the tables and the mail say happened.
+	Summary *Summary
+	// ReportPath is the escalation report written.
+	ReportPath string
+	// Wall is how long each phase took.
+	Wall map[string]time.Duration
 
-	out     io.Writer
-	began   time.Time
-	logs    *lockedBuffer
-	runs    *dynamo.RunStore
-	calls   *dynamo.APICallStore
-	runsStr *awslocal.StreamReader
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	out   io.Writer
+	began time.Time
+	logs  *leakWatch
 }
 
 // runDemo runs the whole demo and tears everything down.
 func runDemo(ctx context.Context, opts DemoOptions) (err error) {
-	d := &Demo{out: opts.Out, began: time.Now(), logs: &lockedBuffer{}, Handed: map[string]int{}}
+	d := &Demo{out: opts.Out, began: time.Now(), Wall: map[string]time.Duration{}}
 	if d.out == nil {
 		d.out = io.Discard
 	}
-	var fnLog io.Writer = d.logs
-	if opts.FunctionLog != nil {
-		fnLog = io.MultiWriter(d.logs, opts.FunctionLog)
+	d.logs = newLeakWatch(opts.FunctionLog)
+	fleet, err := scenario.Build(opts.Scenario)
+	if err != nil {
+		return step("build the scenario", err)
 	}
-	d.say("snapkeep local demo: the real function binaries, moto for AWS and a fake DigitalOcean API.")
+	d.Fleet = fleet
+	d.say("snapkeep local demo: %s", describeFleet(fleet))
+	d.say("The real function binaries run under a Lambda Runtime API emulator, against moto (AWS) and a fake DigitalOcean, on a virtual clock.")
 	d.say("No AWS account and no DigitalOcean token are used.")
 	d.say("")
 	d.section("Starting the local stack")
-	snapshotEnv := map[string]string{
-		"SLOT_WINDOW_MINUTES": fmt.Sprint(SlotWindowMinutes),
-		"RUN_DEADLINE_HOURS":  fmt.Sprint(RunDeadlineHours),
-	}
-	for k, v := range opts.SnapshotEnv {
-		snapshotEnv[k] = v
-	}
 	st, err := startStack(ctx, StackOptions{
-		SnapshotEnv:  snapshotEnv,
-		DigitalOcean: []dotest.Option{dotest.WithActionDuration(ActionDuration), dotest.WithSeed(1)},
-		FunctionLog:  fnLog,
+		VirtualClock: fleet.Config.Start.Add(-15 * time.Minute),
+		DigitalOcean: []dotest.Option{dotest.WithSeed(fleet.Config.Seed)},
+		FunctionLog:  d.logs,
 		MotoLog:      opts.MotoLog,
+		Env:          opts.Env,
 		Progress:     func(f string, a ...any) { d.say("  "+f, a...) },
 	})
 	if err != nil {
@@ -145,38 +128,33 @@ func runDemo(ctx context.Context, opts DemoOptions) (err error) {
 		d.section("Tearing down: what was started is stopped again")
 		return err
 	}
+	d.Stack = st
 	defer func() {
 		d.say("")
-		d.section("Tearing down (functions, fake DigitalOcean, moto, temporary files)")
+		d.section("Tearing down (functions, fake DigitalOcean and Slack, moto, temporary files)")
 		st.Close()
 		if err == nil {
 			d.say("Demo finished in %s.", time.Since(d.began).Round(time.Second))
 		}
 	}()
-	d.Stack = st
-	d.runs = &dynamo.RunStore{Client: st.DynamoDB, Table: st.TableName(dynamo.Runs), CallsTable: st.TableName(dynamo.APICalls)}
-	d.calls = &dynamo.APICallStore{Client: st.DynamoDB, Table: st.TableName(dynamo.APICalls)}
-	d.runsStr = awslocal.NewStreamReader(st.AWS, st.TableName(dynamo.Runs))
-
+	d.Wall["start"] = time.Since(d.began)
 	steps := []struct {
 		name string
-		fn   func(context.Context) error
+		fn   func(context.Context, DemoOptions) error
 	}{
-		{"seed customer, token and policies", d.seed},
+		{"seed the fleet", d.seed},
 		{"sync schedules from the Policies stream", d.syncSchedules},
-		{"round 1", d.roundOne},
-		{"round 2", d.roundTwo},
-		{"support view", d.supportView},
-		{"token check", d.tokenCheck},
+		{"play", d.play},
+		{"summary", d.summarize},
+		{"escalation report", d.writeReport},
+		{"self-check", d.selfCheck},
 	}
 	for _, s := range steps {
-		if err := s.fn(ctx); err != nil {
-			var se *stepError
-			if errors.As(err, &se) {
-				return err
-			}
+		t0 := time.Now()
+		if err := s.fn(ctx, opts); err != nil {
 			return step(s.name, err)
 		}
+		d.Wall[s.name] = time.Since(t0)
 	}
 	if opts.Inspect != nil {
 		if err := opts.Inspect(ctx, d); err != nil {
@@ -186,613 +164,267 @@ func runDemo(ctx context.Context, opts DemoOptions) (err error) {
 	return nil
 }
 
-func (d *Demo) say(format string, args ...any) {
-	fmt.Fprintf(d.out, format+"\n", args...)
-}
+func (d *Demo) say(format string, args ...any) { fmt.Fprintf(d.out, format+"\n", args...) }
 
-func (d *Demo) section(title string) {
-	d.say("[%3ds] %s", int(time.Since(d.began).Seconds()), title)
-}
+func (d *Demo) section(title string) { d.say("[%3ds] %s", int(time.Since(d.began).Seconds()), title) }
 
-// FunctionLogs returns everything the functions logged so far.
+// FunctionLogs returns everything the functions logged.
 func (d *Demo) FunctionLogs() string { return d.logs.String() }
 
-// ------------------------------------------------------------------ seed
-
-func (d *Demo) seed(ctx context.Context) error {
-	// The first slot is the current minute; make sure enough of it is left
-	// to seed and fire before the one-minute slot window closes.
-	now := time.Now().UTC()
-	if now.Second() > freshSeconds {
-		wait := now.Truncate(time.Minute).Add(time.Minute + 500*time.Millisecond).Sub(now)
-		d.say("  (waiting %ds for the next whole minute: the first slot must be fresh, the slot window is %d minute)", int(wait.Seconds()+0.5), SlotWindowMinutes)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		now = time.Now().UTC()
+// describeFleet says what the scenario is, in a line.
+func describeFleet(f *scenario.Fleet) string {
+	c := f.Config
+	s := fmt.Sprintf("%d backup policies of %d customers over %d days from %s",
+		len(f.Policies), len(f.Customers), c.Days, c.Start.Format("Mon 2 Jan 2006 15:04 UTC"))
+	if inc := f.Incident; inc.Active() {
+		s += fmt.Sprintf(", with a DigitalOcean incident (%.1f%% \"Server Error\" on droplet snapshot requests) from %s to %s",
+			100*inc.Rate, inc.From.Format("Mon 15:04"), inc.Until.Format("Mon 15:04"))
 	}
-	slot := now.Truncate(time.Minute)
-	d.FirstSlot = slot
+	return s + "."
+}
 
+// seed puts the fleet into the stack.
+func (d *Demo) seed(ctx context.Context, _ DemoOptions) error {
 	d.say("")
-	d.section("Seeding: one customer, one DigitalOcean account, three backup policies")
-	// The fake DigitalOcean: the account's token, its resources and the
-	// snapshots they already have.
-	d.Token = dotest.NewToken()
-	d.DO.AddToken(d.Token)
-	for _, dr := range []dotest.Droplet{
-		{ID: webDroplet, Name: "acme-web-1", Region: demoRegion, Disk: 25},
-		{ID: oldDroplet, Name: "acme-legacy", Region: demoRegion, Disk: 50},
-	} {
-		if err := d.DO.AddDroplet(dr); err != nil {
-			return fmt.Errorf("fake DigitalOcean: %w", err)
-		}
+	d.section("Seeding the fleet")
+	now := d.Clock.Now
+	tokens, err := d.Fleet.Seed(ctx, scenario.Targets{
+		DigitalOcean: d.DO,
+		Customers:    &dynamo.CustomerStore{Client: d.DynamoDB, Table: d.TableName(dynamo.Customers), Now: now},
+		Policies:     &dynamo.PolicyStore{Client: d.DynamoDB, Table: d.TableName(dynamo.Policies), Now: now},
+		Tokens:       &secrets.Store{Client: d.Secrets, Prefix: TokenSecretPrefix},
+		SlackBase:    d.Slack.Base(),
+		NewToken:     dotest.NewToken,
+	})
+	if err != nil {
+		return err
 	}
-	if err := d.DO.AddVolume(dotest.Volume{ID: dataVolume, Name: "acme-data", Region: demoRegion, SizeGigaBytes: 100}); err != nil {
-		return fmt.Errorf("fake DigitalOcean: %w", err)
-	}
-	existing := []dotest.Snapshot{
-		{Name: "acme-web-before-upgrade", ResourceType: "droplet", ResourceID: fmt.Sprint(webDroplet), CreatedAt: slot.Add(-30 * 24 * time.Hour)},
-		{Name: snapshot.SnapshotName(snapkeep.NewRunKey(webPolicy, slot.Add(-3*time.Hour))), ResourceType: "droplet", ResourceID: fmt.Sprint(webDroplet), CreatedAt: slot.Add(-3 * time.Hour)},
-		{Name: snapshot.SnapshotName(snapkeep.NewRunKey(webPolicy, slot.Add(-2*time.Hour))), ResourceType: "droplet", ResourceID: fmt.Sprint(webDroplet), CreatedAt: slot.Add(-2 * time.Hour)},
-		{Name: snapshot.SnapshotName(snapkeep.NewRunKey(webPolicy, slot.Add(-1*time.Hour))), ResourceType: "droplet", ResourceID: fmt.Sprint(webDroplet), CreatedAt: slot.Add(-1 * time.Hour)},
-		{Name: snapshot.SnapshotName(snapkeep.NewRunKey(dataPolicy, slot.Add(-48*time.Hour))), ResourceType: "volume", ResourceID: dataVolume, CreatedAt: slot.Add(-48 * time.Hour)},
-		{Name: snapshot.SnapshotName(snapkeep.NewRunKey(dataPolicy, slot.Add(-24*time.Hour))), ResourceType: "volume", ResourceID: dataVolume, CreatedAt: slot.Add(-24 * time.Hour)},
-	}
-	for _, sn := range existing {
-		if _, err := d.DO.AddSnapshot(sn); err != nil {
-			return fmt.Errorf("fake DigitalOcean: %w", err)
-		}
-	}
-	d.say("  fake DigitalOcean: droplets %d (acme-web-1) and %d (acme-legacy), volume %s (acme-data),", webDroplet, oldDroplet, short(dataVolume))
-	d.say("  with 3 earlier snapkeep snapshots of the web droplet, 2 of the volume and one the customer made by hand")
+	d.Tokens = tokens
+	f := d.Fleet
+	d.say("  %d customers (%s), %d DigitalOcean accounts (a token each, generated, in Secrets Manager, never printed)",
+		len(f.Customers), customerNames(f), len(f.Accounts))
+	d.say("  %d droplets and %d volumes at the fake DigitalOcean, with %d earlier snapshots", len(f.Droplets), len(f.Volumes), len(f.Snapshots))
+	return nil
+}
 
-	// snapkeep's side, through the same stores and secret store snapctl uses.
+func customerNames(f *scenario.Fleet) string {
+	s := ""
+	for i, c := range f.Customers {
+		if i == 3 {
+			return s + fmt.Sprintf(", and %d more", len(f.Customers)-3)
+		}
+		if i > 0 {
+			s += ", "
+		}
+		s += c.Name
+	}
+	return s
+}
+
+// syncSchedules plays the quarter-hour before the start: the Policies
+// stream reaches the schedules function, which makes one schedule per
+// policy; then it reads them back from moto's Scheduler, plans their
+// deliveries and the incident's faults.
+func (d *Demo) syncSchedules(ctx context.Context, opts DemoOptions) error {
+	tpl, err := triggers.ReadTemplate(d.Template(), Stage)
+	if err != nil {
+		return err
+	}
+	p, err := newPlayer(ctx, d.Stack, tpl, d.Clock)
+	if err != nil {
+		return err
+	}
+	d.Player = p
+	p.dirty[dynamo.Policies.LogicalID] = true
+	start := d.Fleet.Config.Start
+	if err := p.Play(ctx, start.Add(-time.Minute)); err != nil {
+		return err
+	}
+	scheds, err := triggers.ReadGroup(ctx, d.Scheduler, ScheduleGroup)
+	if err != nil {
+		return err
+	}
+	enabled := 0
+	for _, s := range scheds {
+		if s.Enabled {
+			enabled++
+		}
+	}
+	if len(scheds) != len(d.Fleet.Policies) {
+		return fmt.Errorf("the schedules function made %d schedules for %d policies", len(scheds), len(d.Fleet.Policies))
+	}
+	d.say("  the schedules function followed the Policies stream: %d schedules in group %s (%d disabled: paused policies)",
+		len(scheds), ScheduleGroup, len(scheds)-enabled)
+	from, to := start.Add(-time.Second), d.Fleet.Config.End().Add(-time.Second)
+	d.Slots = triggers.Plan(scheds, from, to, triggers.PlanOptions{Seed: d.Fleet.Config.Seed})
+	p.Schedule(d.Slots)
+	own, err := templateSchedules(tpl, d.Stack, opts.Cadence)
+	if err != nil {
+		return err
+	}
+	p.Schedule(triggers.Plan(own, from, to.Add(settleLimit), triggers.PlanOptions{}))
+	d.Faults = d.Fleet.Faults(d.Slots)
+	for _, f := range d.Faults {
+		if _, err := d.DO.AddFault(f.Fault); err != nil {
+			return fmt.Errorf("inject a fault: %w", err)
+		}
+	}
+	d.scheduleEvents()
+	return nil
+}
+
+// templateSchedules are the template's own ScheduleV2 events, at their
+// rates but for the demo's cadence overrides.
+func templateSchedules(tpl *triggers.Template, st *Stack, override map[string]string) ([]triggers.Schedule, error) {
+	cadence := map[string]string{}
+	for k, v := range defaultCadence {
+		cadence[k] = v
+	}
+	for k, v := range override {
+		cadence[k] = v
+	}
+	var out []triggers.Schedule
+	for _, ts := range tpl.Schedules {
+		fn, ok := functionOf[ts.Function]
+		if !ok {
+			return nil, fmt.Errorf("template schedule %s targets %s, which the local stack does not run", ts.Name, ts.Function)
+		}
+		if expr, ok := cadence[ts.Function+"/"+ts.Event]; ok {
+			ts.Expression = expr
+		}
+		s, err := triggers.FromTemplate(ts, st.Functions[fn].ARN())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// scheduleEvents makes the scenario's events happen at their times.
+func (d *Demo) scheduleEvents() {
 	tokens := &secrets.Store{Client: d.Secrets, Prefix: TokenSecretPrefix}
-	if err := tokens.PutToken(ctx, demoAccount, d.Token); err != nil {
-		return fmt.Errorf("store the account token: %w", err)
-	}
-	d.say("  account %s: a freshly generated DigitalOcean token, stored in Secrets Manager as %s%s (never printed)", demoAccount, TokenSecretPrefix, demoAccount)
-	customers := &dynamo.CustomerStore{Client: d.DynamoDB, Table: d.TableName(dynamo.Customers)}
-	if err := customers.Put(ctx, &snapkeep.Customer{CustomerID: demoCustomer, Name: "Acme Corp", Email: "alerts@acme.example", NotificationMode: snapkeep.NotifyEveryFailure}); err != nil {
-		return fmt.Errorf("store the customer: %w", err)
-	}
-	d.say("  customer %s (Acme Corp, emails about every failure to alerts@acme.example)", demoCustomer)
-
-	m, h := slot.Minute(), slot.Hour()
-	policies := []snapkeep.Policy{
-		{PolicyID: webPolicy, CustomerID: demoCustomer, AccountID: demoAccount,
-			Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(webDroplet), Region: demoRegion},
-			Schedule: fmt.Sprintf("cron(%d * * * ? *)", m), Retention: snapkeep.Retention{KeepLast: 3}, Enabled: true},
-		{PolicyID: dataPolicy, CustomerID: demoCustomer, AccountID: demoAccount,
-			Resource: snapkeep.Resource{Kind: snapkeep.ResourceVolume, ID: dataVolume, Region: demoRegion},
-			Schedule: fmt.Sprintf("cron(%d %d * * ? *)", m, h), Retention: snapkeep.Retention{KeepLast: 2}, Enabled: true},
-		{PolicyID: oldPolicy, CustomerID: demoCustomer, AccountID: demoAccount,
-			Resource: snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(oldDroplet), Region: demoRegion},
-			Schedule: "cron(0 3 * * ? *)", Retention: snapkeep.Retention{KeepLast: 7}, Enabled: false},
-	}
-	store := &dynamo.PolicyStore{Client: d.DynamoDB, Table: d.TableName(dynamo.Policies)}
-	for i := range policies {
-		p := &policies[i]
-		if err := p.Validate(); err != nil {
-			return fmt.Errorf("demo policy: %w", err)
-		}
-		if err := store.Put(ctx, p); err != nil {
-			return fmt.Errorf("store policy %s: %w", p.PolicyID, err)
-		}
-	}
-	d.say("  policy %-8s droplet %d   every hour at :%02d (%s), keep the last 3", webPolicy, webDroplet, m, policies[0].Schedule)
-	d.say("  policy %-8s volume  %s  every day at %02d:%02d UTC (%s), keep the last 2", dataPolicy, short(dataVolume), h, m, policies[1].Schedule)
-	d.say("  policy %-8s droplet %d   every day at 03:00 UTC, PAUSED", oldPolicy, oldDroplet)
-	return nil
-}
-
-// ------------------------------------------------------------- schedules
-
-func (d *Demo) syncSchedules(ctx context.Context) error {
-	d.say("")
-	d.section("The schedules function follows the Policies table's stream")
-	policies := awslocal.NewStreamReader(d.AWS, d.TableName(dynamo.Policies))
-	total := 0
-	// The function may write back (an invalid policy is marked), which
-	// makes new records; hand them over until the stream is quiet.
-	for pass := 0; pass < 5; pass++ {
-		recs, err := policies.Read(ctx)
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			break
-		}
-		total += len(recs)
-		failures, err := d.invokeStream(ctx, "schedules", recs)
-		if err != nil {
-			return err
-		}
-		if failures > 0 {
-			return fmt.Errorf("the schedules function reported %d of %d records as failed (see its log)", failures, len(recs))
-		}
-	}
-	d.say("  %d Policies stream records → schedules function (Lambda event source mapping, emulated)", total)
-	scheds, err := readSchedules(ctx, d.Scheduler, ScheduleGroup)
-	if err != nil {
-		return err
-	}
-	if len(scheds) == 0 {
-		return errors.New("the schedules function created no schedule")
-	}
-	d.say("  EventBridge Scheduler (moto), group %s:", ScheduleGroup)
-	for _, s := range scheds {
-		state := "ENABLED "
-		if !s.Enabled {
-			state = "DISABLED"
-		}
-		d.say("    %-8s %s  %-22s %s → %s", s.Name, state, s.Expression, s.TimeZone, lastPart(s.TargetARN))
-	}
-	d.say("    input: %s", scheds[0].Input)
-	return nil
-}
-
-// invokeStream hands stream records to a stream function in one batch and
-// returns how many it reported as failed.
-func (d *Demo) invokeStream(ctx context.Context, fn string, recs []events.DynamoDBEventRecord) (int, error) {
-	payload, err := json.Marshal(events.DynamoDBEvent{Records: recs})
-	if err != nil {
-		return 0, err
-	}
-	out, err := d.Functions[fn].Invoke(ctx, payload)
-	if err != nil {
-		return 0, fmt.Errorf("%s function: %w", fn, err)
-	}
-	var resp events.DynamoDBEventResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return 0, fmt.Errorf("%s function: response %q: %w", fn, out, err)
-	}
-	d.Handed[fn] += len(recs)
-	return len(resp.BatchItemFailures), nil
-}
-
-// ---------------------------------------------------------------- rounds
-
-func (d *Demo) roundOne(ctx context.Context) error {
-	d.say("")
-	d.section(fmt.Sprintf("Round 1 — slot %s UTC: DigitalOcean answers \"Server Error\" to droplet snapshot requests", d.FirstSlot.Format("15:04")))
-	id, err := d.DO.AddFault(dotest.Fault{Kind: dotest.FaultStatus, Status: 500, Body: dotest.BodyJSON, Operation: dotest.OpDropletSnapshot})
-	if err != nil {
-		return fmt.Errorf("inject the fault: %w", err)
-	}
-	d.say("  fault injected in the fake: POST /v2/droplets/{id}/actions → 500 server_error (volume requests are fine)")
-	if late := time.Since(d.FirstSlot); late >= SlotWindowMinutes*time.Minute {
-		return fmt.Errorf("the first slot %s is already %s old, past its %d-minute window: this machine was too slow; run the demo again", d.FirstSlot.Format(time.RFC3339), late.Round(time.Second), SlotWindowMinutes)
-	}
-	if err := d.round(ctx, d.FirstSlot.Add(-time.Second), d.FirstSlot); err != nil {
-		return err
-	}
-	d.DO.RemoveFault(id)
-	return nil
-}
-
-func (d *Demo) roundTwo(ctx context.Context) error {
-	next := d.FirstSlot.Add(time.Hour)
-	d.say("")
-	d.section(fmt.Sprintf("Round 2 — slot %s UTC (the runner's virtual clock moves an hour on): DigitalOcean has recovered", next.Format("15:04")))
-	d.say("  fault removed")
-	return d.round(ctx, d.FirstSlot, next)
-}
-
-// round moves the virtual clock from from to to: it fires every schedule
-// due in between, follows the runs to their end, hands the Runs stream to
-// errorrate and notify, and tells what happened.
-func (d *Demo) round(ctx context.Context, from, to time.Time) error {
-	scheds, err := readSchedules(ctx, d.Scheduler, ScheduleGroup)
-	if err != nil {
-		return err
-	}
-	due := firings(scheds, ScheduleGroup, from, to, 100)
-	if len(due) == 0 {
-		return fmt.Errorf("no schedule fires between %s and %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
-	}
-	var keys []snapkeep.RunKey
-	for _, f := range due {
-		if f.TargetARN != d.Functions["snapshot"].ARN() {
-			return fmt.Errorf("schedule %s targets %s, not the snapshot function", f.Schedule, f.TargetARN)
-		}
-		d.say("  Scheduler fires %s: %s", f.Schedule, f.Input)
-		out, err := d.invokeSnapshot(ctx, f.Input)
-		if err != nil {
-			return err
-		}
-		d.say("    snapshot function: %s, run %s", out.Action, out.Status)
-		key := snapkeep.NewRunKey(f.Schedule, f.At)
-		keys = append(keys, key)
-		d.Fired = append(d.Fired, key)
-	}
-	for _, s := range scheds {
-		if !s.Enabled {
-			d.say("  %s is paused: its schedule is DISABLED and never fires", s.Name)
-		} else if t, ok := s.Next(to); ok && !containsSchedule(due, s.Name) {
-			d.say("  %s is not due: next slot %s UTC", s.Name, t.UTC().Format("2006-01-02 15:04"))
-		}
-	}
-	if err := d.settle(ctx, keys); err != nil {
-		return err
-	}
-	if err := d.streamRuns(ctx); err != nil {
-		return err
-	}
-	d.say("  Outcome:")
-	for _, k := range keys {
-		if err := d.tellRun(ctx, k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func containsSchedule(fs []Firing, name string) bool {
-	for _, f := range fs {
-		if f.Schedule == name {
-			return true
-		}
-	}
-	return false
-}
-
-func (d *Demo) invokeSnapshot(ctx context.Context, payload []byte) (*snapshot.Outcome, error) {
-	raw, err := d.Functions["snapshot"].Invoke(ctx, payload)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot function (%s): %w", payload, err)
-	}
-	var out snapshot.Outcome
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("snapshot function: response %q: %w", raw, err)
-	}
-	return &out, nil
-}
-
-// settle follows the round's runs until every one is terminal: it invokes
-// the sweep (Scheduler's one-minute {"sweep": true}) and, for a run the
-// sweep leaves because its next check is still ahead on the real clock (a
-// droplet snapshot action is looked at a minute after it started), a
-// follow-up ({"follow_up": true}) so that the demo need not wait the minute.
-func (d *Demo) settle(ctx context.Context, keys []snapkeep.RunKey) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	told := map[string]bool{}
-	for {
-		sweep, err := d.invokeSnapshot(ctx, []byte(`{"sweep": true}`))
-		if err != nil {
-			return err
-		}
-		if sweep.Due > 0 {
-			d.say("  sweep: %d unfinished runs due, %d handled", sweep.Due, sweep.Handled)
-		}
-		var pending []*snapkeep.Run
-		for _, k := range keys {
-			run, err := d.runs.Get(ctx, k)
-			if err != nil {
-				return fmt.Errorf("read run %s: %w", k, err)
-			}
-			if !run.Status.Terminal() {
-				pending = append(pending, run)
-			}
-		}
-		if len(pending) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			var s []string
-			for _, r := range pending {
-				s = append(s, r.RunID+" "+string(r.Status)+" "+r.ErrorDetail)
-			}
-			return fmt.Errorf("runs still unfinished after 2 minutes: %s", strings.Join(s, "; "))
-		}
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		for _, r := range pending {
-			if !told[r.RunID] {
-				told[r.RunID] = true
-				what := "the run"
-				if r.ActionID != 0 {
-					what = fmt.Sprintf("snapshot action %d", r.ActionID)
+	for _, e := range d.Fleet.Events {
+		e := e
+		d.Player.At(e.At, func(ctx context.Context) error {
+			switch e.Kind {
+			case scenario.TokenRevoked:
+				d.DO.RevokeToken(d.Tokens[e.Account])
+			case scenario.TokenRenewed:
+				tok := dotest.NewToken()
+				d.DO.AddToken(tok)
+				if err := tokens.PutToken(ctx, e.Account, tok); err != nil {
+					return fmt.Errorf("renew the token of %s: %w", e.Account, err)
 				}
-				d.say("  %s is %s: following %s with follow-up checks (AWS: the one-minute sweep)", r.PolicyID, r.Status, what)
+				d.Tokens[e.Account+" (renewed)"] = tok
+			case scenario.DropletDeleted:
+				d.DO.RemoveDroplet(e.DropletID)
 			}
-			in, _ := json.Marshal(snapshot.Request{PolicyID: r.PolicyID, ScheduledTime: r.Key().Slot(), FollowUp: true})
-			if _, err := d.invokeSnapshot(ctx, in); err != nil {
-				return err
-			}
-		}
+			return nil
+		})
 	}
 }
 
-// streamRuns hands the new Runs stream records to errorrate and notify.
-func (d *Demo) streamRuns(ctx context.Context) error {
-	recs, err := d.runsStr.Read(ctx)
-	if err != nil {
-		return err
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	finished := 0
-	for _, r := range recs {
-		if ch, err := runstream.Decode(r); err == nil && ch.Finished() {
-			finished++
-		}
-	}
-	for _, fn := range []string{"errorrate", "notify"} {
-		failures, err := d.invokeStream(ctx, fn, recs)
-		if err != nil {
-			return err
-		}
-		if failures > 0 {
-			return fmt.Errorf("the %s function reported %d of %d records as failed (see its log)", fn, failures, len(recs))
-		}
-	}
-	d.say("  Runs stream: %s (%s finished) → errorrate and notify functions, no failed records", plural(len(recs), "record"), plural(finished, "run"))
-	return nil
-}
-
-// tellRun tells a run's outcome in plain words.
-func (d *Demo) tellRun(ctx context.Context, key snapkeep.RunKey) error {
-	run, err := d.runs.Get(ctx, key)
-	if err != nil {
-		return fmt.Errorf("read run %s: %w", key, err)
-	}
-	calls, err := d.calls.ListByRun(ctx, run.RunID)
-	if err != nil {
-		return fmt.Errorf("api calls of %s: %w", run.RunID, err)
-	}
-	res := fmt.Sprintf("%s %s", run.Kind, run.Resource.ID)
-	if run.Kind == snapkeep.ResourceVolume {
-		res = fmt.Sprintf("%s %s", run.Kind, short(run.Resource.ID))
-	}
-	mark := "✓"
-	if run.Status != snapkeep.RunSucceeded {
-		mark = "✗"
-	}
-	head := fmt.Sprintf("  %s %-8s %-17s slot %s  %s", mark, run.PolicyID, res, run.ScheduledAt.UTC().Format("15:04 UTC"), strings.ToUpper(string(run.Status)))
-	switch run.Status {
-	case snapkeep.RunSucceeded:
-		d.say("%s: snapshot %s (%s)", head, short(run.SnapshotID), run.SnapshotName)
-		if r := run.Retention; r != nil {
-			d.say("      retention: kept %d, deleted %d%s", r.Kept, len(r.Deleted), d.deletedNames(r.Deleted))
-		}
-	case snapkeep.RunFailed, snapkeep.RunTimedOut:
-		info := run.ErrorClass.Info()
-		d.say("%s: %s", head, run.ErrorClass)
-		provider := ""
-		if run.ProviderMessage != "" {
-			provider = fmt.Sprintf(": %q (HTTP %d, %s)", run.ProviderMessage, run.HTTPStatus, run.ProviderErrorID)
-		}
-		d.say("      what happened: %s%s", info.Cause, provider)
-		if info.ServerAffected {
-			d.say("      your server: affected")
-		} else {
-			d.say("      your server: fine, only this backup failed")
-		}
-		switch {
-		case info.CustomerAction != "":
-			d.say("      what to do: %s", info.CustomerAction)
-		case info.Retried:
-			d.say("      what to do: nothing; snapkeep tries again at the next slot on its own")
-		}
-		if run.ProviderRequestID != "" {
-			d.say("      DigitalOcean request id: %s (what DigitalOcean's support asks for)", run.ProviderRequestID)
-		}
-	default:
-		d.say("%s: %s", head, run.ErrorDetail)
-	}
-	var parts []string
-	for _, c := range calls {
-		p := fmt.Sprintf("%s %s → %d", c.Method, c.Path, c.StatusCode)
-		if c.ErrorID != "" {
-			p += " " + c.ErrorID
-		}
-		if c.TransportError != "" {
-			p += " " + c.TransportError
-		}
-		if c.ProviderRequestID != "" {
-			p += " (request " + short(c.ProviderRequestID) + ")"
-		}
-		parts = append(parts, p)
-	}
-	d.say("      %s logged in ApiCalls:", plural(len(calls), "DigitalOcean API call"))
-	for _, p := range parts {
-		d.say("        %s", p)
-	}
-	return nil
-}
-
-func (d *Demo) deletedNames(ids []string) string {
-	if len(ids) == 0 {
-		return ""
-	}
-	names := map[string]string{}
-	for _, s := range d.DO.Deleted() {
-		names[s.ID] = s.Name
-	}
-	var out []string
-	for _, id := range ids {
-		if n := names[id]; n != "" {
-			out = append(out, n)
-		} else {
-			out = append(out, id)
-		}
-	}
-	return " (" + strings.Join(out, ", ") + ")"
-}
-
-// ----------------------------------------------------------- support view
-
-func (d *Demo) supportView(ctx context.Context) error {
+// play plays the days, then lets the last runs and notices finish.
+func (d *Demo) play(ctx context.Context, opts DemoOptions) error {
+	c := d.Fleet.Config
 	d.say("")
-	d.section("What support and ops see (the queries snapctl wraps)")
-	failed, err := d.runs.Failures(ctx, snapkeep.ClassProviderError, d.FirstSlot.Add(-time.Hour))
-	if err != nil {
+	d.section(fmt.Sprintf("Playing %d days on the virtual clock: %d slots, the sweep every 5 minutes, the evaluation every %s, the notify tick every 10 minutes",
+		c.Days, len(d.Slots), cadenceOf(opts.Cadence, "ErrorRateFunction/Evaluate")))
+	for _, e := range d.Fleet.Events {
+		d.say("  %s  %s", e.At.Format("Mon 15:04"), e.Says)
+	}
+	if inc := d.Fleet.Incident; inc.Active() {
+		d.say("  %s  DigitalOcean starts answering \"Server Error\" to %.1f%% of droplet snapshot requests (%d faults drawn, %d of them runs that fail their whole slot window)",
+			inc.From.Format("Mon 15:04"), 100*inc.Rate, len(d.Faults), countStuck(d.Faults))
+		d.say("  %s  DigitalOcean recovers", inc.Until.Format("Mon 15:04"))
+	}
+	bar := newPlayBar(opts.ProgressOut, c.Start, c.End())
+	d.Player.Progress = func(now time.Time) { bar.update(now, d.Invocations.Total()) }
+	end := c.End().Add(-time.Second)
+	if err := d.Player.Play(ctx, end); err != nil {
+		bar.finish()
 		return err
 	}
-	d.say("  \"Who got Server Error today?\"  Runs failures-by-class (provider_error): %s", plural(len(failed), "run"))
-	for _, r := range failed {
-		d.say("    %s  %s  %s", r.RunID, r.ResourceKey, r.ErrorDetail)
-	}
-	if len(failed) > 0 && failed[0].ProviderRequestID != "" {
-		id := failed[0].ProviderRequestID
-		calls, err := d.calls.ByRequestID(ctx, id)
-		if err != nil {
+	for limit := end.Add(settleLimit); d.Player.Busy() && d.Clock.Now().Before(limit); {
+		if err := d.Player.Play(ctx, d.Clock.Now().Add(5*time.Minute)); err != nil {
+			bar.finish()
 			return err
 		}
-		d.say("  \"DigitalOcean asks about request %s\"  ApiCalls by-request-id: %s", short(id), plural(len(calls), "call"))
-		for _, c := range calls {
-			d.say("    %s seq %d: %s %s → %d %s at %s, Authorization %s", c.RunID, c.Seq, c.Method, c.Path, c.StatusCode, c.ErrorID,
-				c.StartedAt.UTC().Format(time.RFC3339), c.RequestHeaders["authorization"])
+	}
+	bar.finish()
+	for _, fn := range sortedKeys(d.Invocations.m) {
+		d.say("  %-20s %5d invocations, %6d ms", fn, d.Invocations.Get(fn), d.InvokeTime.Get(fn))
+	}
+	d.say("  player: %+v", d.Player.Stats())
+	for i, op := range d.Proxy.Stats() {
+		if i < 25 {
+			d.say("  moto %-50s %6d %8s %6.1fms", op.Op, op.N, op.Total.Round(time.Millisecond), float64(op.Total.Microseconds())/1000/float64(op.N))
 		}
 	}
-	history, err := d.runs.ListByResource(ctx, snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: fmt.Sprint(webDroplet)}.Key(), time.Time{})
-	if err != nil {
-		return err
-	}
-	d.say("  \"Did the backups of droplet %d run?\"  Runs by-resource: %s", webDroplet, plural(len(history), "run"))
-	for _, r := range history {
-		d.say("    %s  %s %s", r.ScheduledAt.UTC().Format("2006-01-02 15:04"), r.Status, r.ErrorClass)
-	}
-	if err := d.tellEmails(ctx); err != nil {
-		return err
-	}
-	return d.summary(ctx)
-}
-
-// summary sums up the runs the demo fired.
-func (d *Demo) summary(ctx context.Context) error {
-	byStatus := map[snapkeep.RunStatus]int{}
-	var classes []string
-	calls, deleted := 0, 0
-	for _, k := range d.Fired {
-		r, err := d.runs.Get(ctx, k)
-		if err != nil {
-			return fmt.Errorf("read run %s: %w", k, err)
-		}
-		byStatus[r.Status]++
-		calls += r.APICalls
-		if r.ErrorClass != "" {
-			classes = append(classes, string(r.ErrorClass))
-		}
-		if r.Retention != nil {
-			deleted += len(r.Retention.Deleted)
-		}
-	}
-	foreign := "deleted (it should not be!)"
-	for _, sn := range d.DO.Snapshots() {
-		if sn.Name == "acme-web-before-upgrade" {
-			foreign = "untouched"
-		}
-	}
-	d.say("  In short: %s fired (%d succeeded, %d failed: %s), %s logged, %s deleted by retention;",
-		plural(len(d.Fired), "run"), byStatus[snapkeep.RunSucceeded], byStatus[snapkeep.RunFailed]+byStatus[snapkeep.RunTimedOut],
-		strings.Join(classes, ", "), plural(calls, "DigitalOcean API call"), plural(deleted, "old snapkeep snapshot"))
-	d.say("  the snapshot the customer made by hand is %s.", foreign)
+	d.say("  played to %s: %d invocations of the functions, %d moto requests, in %s",
+		d.Clock.Now().Format("Mon 15:04"), d.Invocations.Total(), d.Proxy.Count(), time.Since(d.began).Round(time.Second))
 	return nil
 }
 
-// tellEmails lists the emails moto's SES accepted (notify's and
-// errorrate's, once they send any).
-func (d *Demo) tellEmails(ctx context.Context) error {
-	mails, err := awslocal.SentEmails(ctx, d.Moto.Endpoint)
-	if err != nil {
-		return err
+// cadenceOf is the expression a template schedule is played at.
+func cadenceOf(override map[string]string, key string) string {
+	if v, ok := override[key]; ok && v != "" {
+		return v
 	}
-	if len(mails) == 0 {
-		d.say("  Emails sent through SES (moto): none yet")
-		return nil
+	if v, ok := defaultCadence[key]; ok {
+		return v
 	}
-	d.say("  Emails sent through SES (moto): %d", len(mails))
-	for _, m := range mails {
-		d.say("    to %s: %s", strings.Join(m.Recipients(), ", "), m.Subject)
-	}
-	return nil
+	return "as the template says"
 }
 
-// ------------------------------------------------------------ token check
-
-// tokenCheck scans every table and the functions' logs for the token.
-func (d *Demo) tokenCheck(ctx context.Context) error {
-	d.say("")
-	d.section("Secret hygiene: looking for the generated token everywhere it must not be")
-	names := make([]string, 0, len(d.Tables))
-	for _, n := range d.Tables {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	items := 0
-	for _, name := range names {
-		n, found, err := scanFor(ctx, d.DynamoDB, name, d.Token)
-		if err != nil {
-			return err
-		}
-		if found {
-			return fmt.Errorf("the DigitalOcean token was found in table %s", name)
-		}
-		items += n
-	}
-	if strings.Contains(d.FunctionLogs(), d.Token) {
-		return errors.New("the DigitalOcean token was found in a function's log")
-	}
-	d.say("  not in any of the %d tables (%d items scanned), not in the functions' logs, and never printed here", len(names), items)
-	return nil
-}
-
-// scanFor scans a table and reports how many items it has and whether any
-// holds needle.
-func scanFor(ctx context.Context, c *dynamodb.Client, table, needle string) (int, bool, error) {
+func countStuck(fs []scenario.Fault) int {
 	n := 0
-	p := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return n, false, fmt.Errorf("scan %s: %w", table, err)
-		}
-		for _, item := range page.Items {
+	for _, f := range fs {
+		if f.Stuck {
 			n++
-			var m map[string]any
-			if err := attributevalue.UnmarshalMap(item, &m); err != nil {
-				return n, false, fmt.Errorf("scan %s: %w", table, err)
-			}
-			b, err := json.Marshal(m)
-			if err != nil {
-				return n, false, fmt.Errorf("scan %s: %w", table, err)
-			}
-			if strings.Contains(string(b), needle) {
-				return n, true, nil
-			}
 		}
 	}
-	return n, false, nil
+	return n
 }
 
-// plural says "1 run" or "2 runs".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
+// writeReport writes the escalation report of the incident ops was
+// alerted about.
+func (d *Demo) writeReport(ctx context.Context, opts DemoOptions) error {
+	path := opts.ReportPath
+	if path == "" {
+		path = "demo-report.html"
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	n, err := d.renderReport(ctx, abs)
+	if errors.Is(err, errNoIncident) {
+		d.say("  no incident was opened: no escalation report")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.ReportPath = abs
+	d.say("")
+	d.say("Escalation report (what ops forwards to DigitalOcean): %s (%d bytes)", abs, n)
+	return nil
 }
 
-// short abbreviates a long id for the narrative.
-func short(id string) string {
-	if len(id) > 13 {
-		return id[:8] + "…"
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return id
+	sort.Strings(keys)
+	return keys
 }
 
-func lastPart(arn string) string {
-	if i := strings.LastIndexByte(arn, ':'); i >= 0 {
-		return arn[i+1:]
-	}
-	return arn
+// fileExists says whether path exists.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

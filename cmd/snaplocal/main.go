@@ -1,37 +1,30 @@
 // Command snaplocal runs snapkeep on this machine, with no AWS account and
 // no DigitalOcean token: the real function binaries (built for the host)
 // under a Lambda Runtime API emulator (infra/lambdarun), moto in server
-// mode for AWS, and the fake DigitalOcean API (shared/docloud/dotest).
+// mode for AWS, a fake DigitalOcean API (shared/docloud/dotest) and a fake
+// Slack.
 //
-//	snaplocal demo [-v] [-log FILE]
+//	snaplocal demo [flags]   what `make demo` runs
 //	snaplocal up   [-v] [-log FILE]
 //
-// demo builds the four functions, starts moto and the fake, creates the
-// tables, schedule group and queues of template.yaml, seeds a customer, an
-// account token (generated, stored in Secrets Manager, never printed) and
-// three policies, runs the schedules function on the Policies stream, then
-// plays two rounds of Scheduler firings on a virtual clock (the first
-// during a DigitalOcean "Server Error" window on droplet snapshot
-// requests), hands the Runs stream to the errorrate and notify functions,
-// and tells in plain words what happened. Everything is torn down at the
-// end. It exits 0 on success and 1, naming the failed step, otherwise.
+// demo plays a scenario (infra/scenario; by default 300 policies of 12
+// customers over two days, with a 12-hour DigitalOcean incident on day
+// two) on a virtual clock, through the real functions, delivering what
+// AWS would deliver (infra/triggers: the schedules read back from moto's
+// Scheduler and the template's own; infra/local: the follow-up queue and
+// the table streams with the template's batch sizes, filters and windows).
+// The functions read the virtual clock from a file (infra/clockfile). It
+// shows a progress bar, then what happened, read back from the tables,
+// SES and Slack; writes the escalation report (demo-report.html); checks
+// itself; and tears everything down. It exits 0 when every check passed,
+// 1 naming the failed step or check otherwise.
 //
-// up starts the same stack with the template's default settings, stores a
-// token for the fake under account acct-local, prints the environment for
-// snapctl and runs on the real clock until interrupted: Policies stream to
-// the schedules function, due schedules to the snapshot function, the sweep
-// every minute, the Runs stream to errorrate and notify.
-//
-// Clocks: the demo's runner fires schedules on a virtual clock, but the function
-// binaries read the real clock, and the snapshot function judges a slot
-// against it (a transient failure is retried only within
-// SLOT_WINDOW_MINUTES of the slot). So the demo's first slot is the current
-// minute and the window is one minute: the Server Error round must be that
-// first one, because its runs fail at once (a retry would fall after the
-// window) only while their slot is now; the second round, an hour later on
-// the virtual clock, is a slot in the future for the functions, where every
-// step works. Droplet snapshot actions are followed with follow-up
-// invocations instead of waiting a real minute for the sweep.
+// up starts the same stack with the template's default settings on the
+// real clock, stores a token for the fake under account acct-local, prints
+// the environment for snapctl and runs until interrupted: the Policies
+// stream to the schedules function, due schedules and follow-ups to the
+// snapshot function, the Runs and ApiCalls streams to errorrate and
+// notify, the template's own schedules at their rates.
 package main
 
 import (
@@ -44,20 +37,64 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/snapkeep/snapkeep/infra/scenario"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: snaplocal demo|up [-v] [-log FILE]
+const usage = `usage: snaplocal demo [flags] | snaplocal up [-v] [-log FILE]
 
-  demo   run snapkeep locally (moto + the fake DigitalOcean) and show what it does, in about a minute
+  demo   play two days of snapkeep locally (moto + a fake DigitalOcean) and tell what happened
   up     run snapkeep locally on the real clock until Ctrl-C (use snapctl against it)
 
-  -v        also print the functions' JSON log lines (to stderr)
-  -log FILE write the functions' JSON log lines to FILE
+Run snaplocal demo -h for the scenario's flags.
 `
+
+// demoFlags are demo's flags.
+type demoFlags struct {
+	policies, hourly, days, stuck int
+	seed                          uint64
+	rate                          float64
+	incidentStart                 string
+	incidentHours                 float64
+	evaluate                      string
+	report                        string
+	progress                      bool
+}
+
+func (f *demoFlags) register(fs *flag.FlagSet) {
+	def := scenario.DefaultConfig()
+	fs.IntVar(&f.policies, "policies", def.Policies, "backup policies in the fleet")
+	fs.IntVar(&f.hourly, "hourly", 0, "how many of them are hourly (0: a tenth)")
+	fs.IntVar(&f.days, "days", def.Days, "simulated days")
+	fs.Float64Var(&f.rate, "incident-rate", def.IncidentRate, "share of droplet snapshot requests DigitalOcean fails during the incident (0.02 is 2%)")
+	fs.StringVar(&f.incidentStart, "incident-start", "34h", "when the incident begins: after the start (34h) or a time (2026-11-24T10:00:00Z)")
+	fs.Float64Var(&f.incidentHours, "incident-hours", def.IncidentDuration.Hours(), "how long the incident lasts, in hours (0: no incident)")
+	fs.IntVar(&f.stuck, "stuck-runs", def.StuckRuns, "droplet runs during the incident that fail every attempt of their slot window")
+	fs.Uint64Var(&f.seed, "seed", def.Seed, "seed of the fleet and of the faults")
+	fs.StringVar(&f.evaluate, "evaluate-every", defaultCadence["ErrorRateFunction/Evaluate"], "the errorrate evaluation's schedule (the template: rate(1 minute))")
+	fs.StringVar(&f.report, "report", "demo-report.html", "where to write the escalation report")
+	fs.BoolVar(&f.progress, "progress", true, "draw a progress bar on stderr")
+}
+
+// config is the scenario the flags ask for.
+func (f *demoFlags) config() (scenario.Config, error) {
+	c := scenario.DefaultConfig()
+	c.Policies, c.Hourly, c.Days, c.IncidentRate, c.StuckRuns, c.Seed = f.policies, f.hourly, f.days, f.rate, f.stuck, f.seed
+	c.IncidentDuration = time.Duration(f.incidentHours * float64(time.Hour))
+	if d, err := time.ParseDuration(f.incidentStart); err == nil {
+		c.IncidentStart = d
+	} else if t, err := time.Parse(time.RFC3339, f.incidentStart); err == nil {
+		c.IncidentStart = t.Sub(c.Start)
+	} else {
+		return c, fmt.Errorf("-incident-start %q: want a duration after the start (34h) or a time (2026-11-24T10:00:00Z)", f.incidentStart)
+	}
+	return c, c.Validate()
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -76,52 +113,93 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "print the functions' log lines to stderr")
+	verbose := fs.Bool("v", false, "also print the functions' log lines to stderr")
 	logFile := fs.String("log", "", "write the functions' log lines to this file")
+	var df demoFlags
+	if cmd == "demo" {
+		df.register(fs)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "snaplocal %s: unexpected arguments %s\n", cmd, strings.Join(fs.Args(), " "))
 		return 2
 	}
-	var logs []io.Writer
-	if *verbose {
-		logs = append(logs, stderr)
+	fnLog, closeLog, err := functionLog(*verbose, *logFile, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "snaplocal %s: %v\n", cmd, err)
+		return 1
 	}
-	if *logFile != "" {
-		f, err := os.Create(*logFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "snaplocal %s: %v\n", cmd, err)
-			return 1
-		}
-		defer f.Close()
-		logs = append(logs, f)
-	}
-	var fnLog io.Writer
-	if len(logs) > 0 {
-		fnLog = io.MultiWriter(logs...)
-	}
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
 	if cmd == "up" {
 		err = runUp(ctx, UpOptions{Out: stdout, FunctionLog: fnLog})
 	} else {
-		err = runDemo(ctx, DemoOptions{Out: stdout, FunctionLog: fnLog})
+		var c scenario.Config
+		if c, err = df.config(); err != nil {
+			fmt.Fprintf(stderr, "snaplocal demo: %v\n", err)
+			return 2
+		}
+		opts := DemoOptions{Out: stdout, FunctionLog: fnLog, Scenario: c, ReportPath: df.report,
+			Cadence: map[string]string{"ErrorRateFunction/Evaluate": df.evaluate}}
+		if df.progress && isTerminal(stderr) {
+			opts.ProgressOut = stderr
+		}
+		err = runDemo(ctx, opts)
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "\nsnaplocal %s: interrupted; everything it started was stopped\n", cmd)
-			return 1
+	return exitCode(ctx, cmd, err, stderr)
+}
+
+// functionLog is where the functions' log lines go besides the demo's own
+// check: stderr with -v, a file with -log.
+func functionLog(verbose bool, file string, stderr io.Writer) (io.Writer, func(), error) {
+	var logs []io.Writer
+	if verbose {
+		logs = append(logs, stderr)
+	}
+	closer := func() {}
+	if file != "" {
+		f, err := os.Create(file)
+		if err != nil {
+			return nil, closer, err
 		}
-		var se *stepError
-		if errors.As(err, &se) {
-			fmt.Fprintf(stderr, "\nsnaplocal %s: FAILED at step %q:\n  %v\n", cmd, se.step, se.err)
-		} else {
-			fmt.Fprintf(stderr, "\nsnaplocal %s: FAILED: %v\n", cmd, err)
-		}
+		logs = append(logs, f)
+		closer = func() { f.Close() }
+	}
+	if len(logs) == 0 {
+		return nil, closer, nil
+	}
+	return io.MultiWriter(logs...), closer, nil
+}
+
+func exitCode(ctx context.Context, cmd string, err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "\nsnaplocal %s: interrupted; everything it started was stopped\n", cmd)
 		return 1
 	}
-	return 0
+	var se *stepError
+	if errors.As(err, &se) {
+		fmt.Fprintf(stderr, "\nsnaplocal %s: FAILED at step %q:\n  %v\n", cmd, se.step, se.err)
+	} else {
+		fmt.Fprintf(stderr, "\nsnaplocal %s: FAILED: %v\n", cmd, err)
+	}
+	return 1
+}
+
+// isTerminal says whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

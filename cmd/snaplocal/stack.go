@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,9 +25,10 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/infra/clockfile"
+	"github.com/snapkeep/snapkeep/infra/lambdarun"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
-	"github.com/snapkeep/snapkeep/infra/lambdarun"
 )
 
 // Local stack settings: what template.yaml's parameters are for the local
@@ -37,13 +42,16 @@ const (
 	ScheduleGroup = "snapkeep-" + Stage
 	// TokenSecretPrefix is the SnapshotFunction's TOKEN_SECRET_PREFIX.
 	TokenSecretPrefix = "snapkeep/" + Stage + "/accounts/"
+	// OpsWebhookSecret is the local OpsWebhookSecretName: the secret holding
+	// the ops Slack webhook's URL (the fake Slack server's).
+	OpsWebhookSecret = "snapkeep/" + Stage + "/ops-webhook"
 	// SenderAddress is the template's default SenderAddress.
 	SenderAddress = "backups@example.com"
 	// OpsAddress is the template's default OpsAddress.
 	OpsAddress = "ops@example.com"
 	// AppURL stands in for the template's AppURL (the customers' app, where
 	// the emails' policy and preferences links point).
-	AppURL = "http://localhost:8080"
+	AppURL = "https://app.snapkeep.example"
 	// SchedulerRoleARN stands in for the template's SchedulerInvokeRole.
 	SchedulerRoleARN = "arn:aws:iam::" + lambdarun.AccountID + ":role/snapkeep-" + Stage + "-scheduler-invoke"
 )
@@ -57,13 +65,18 @@ var functionIDs = map[string]string{
 }
 
 // Queues of template.yaml the local stack creates.
-var queueIDs = []string{"StreamFailureQueue", "ScheduleDeadLetterQueue", "SnapshotFailureQueue"}
+var queueIDs = []string{"StreamFailureQueue", "ScheduleDeadLetterQueue", "SnapshotFailureQueue", "FollowUpQueue", "FollowUpDeadLetterQueue"}
 
 // StackOptions configures startStack.
 type StackOptions struct {
-	// SnapshotEnv is added to the snapshot function's environment (the
-	// template's parameters: SLOT_WINDOW_MINUTES, RUN_DEADLINE_HOURS, ...).
-	SnapshotEnv map[string]string
+	// Env is added to each function's environment, by folder name (the
+	// template's parameters: SLOT_WINDOW_MINUTES, ...); it wins.
+	Env map[string]map[string]string
+	// VirtualClock, when set, puts the functions on a virtual clock
+	// (SNAPKEEP_CLOCK_FILE, infra/clockfile) starting at this time, and
+	// the fake DigitalOcean on the same clock (Stack.Clock); follow-ups
+	// are then sent undelayed, for the runner to hold until due.
+	VirtualClock time.Time
 	// DigitalOcean are options of the fake DigitalOcean.
 	DigitalOcean []dotest.Option
 	// FunctionLog receives every function's log lines; nil discards them.
@@ -74,13 +87,14 @@ type StackOptions struct {
 	Progress func(format string, args ...any)
 }
 
-// Stack is the running local product: moto, the fake DigitalOcean, the
-// tables, schedule group and queues of template.yaml, and the four
-// function binaries under the Lambda Runtime API emulator.
+// Stack is the running local product: moto, the fake DigitalOcean, a fake
+// Slack, the tables, schedule group and queues of template.yaml, and the
+// four function binaries under the Lambda Runtime API emulator.
 type Stack struct {
 	// Root is the module root (holding go.mod and template.yaml).
 	Root string
-	// Dir is the stack's temporary directory (binaries), removed by Close.
+	// Dir is the stack's temporary directory (binaries, clock), removed by
+	// Close.
 	Dir string
 	// Moto is the moto server.
 	Moto *awslocal.Moto
@@ -88,18 +102,30 @@ type Stack struct {
 	AWS aws.Config
 	// Tables maps template logical ids to local table names.
 	Tables map[string]string
-	// Queues maps template logical ids to queue ARNs.
-	Queues map[string]string
+	// Queues and QueueURLs map template logical ids to queue ARNs and URLs.
+	Queues, QueueURLs map[string]string
 	// DO is the fake DigitalOcean.
 	DO *dotest.Server
+	// Slack is the fake Slack (customers' and ops' incoming webhooks).
+	Slack *SlackHooks
+	// Clock is the virtual clock (nil on the real clock).
+	Clock *Clock
 	// Functions are the running functions by folder name (snapshot,
 	// schedules, errorrate, notify).
 	Functions map[string]*lambdarun.Function
+	// Invocations counts each function's invocations, InvokeTime the
+	// milliseconds spent in them.
+	Invocations, InvokeTime *Counter
+	// Endpoint is where everything reaches moto: a proxy that counts the
+	// requests by operation (Proxy).
+	Endpoint string
+	Proxy    *motoProxy
 
-	// DynamoDB, Scheduler and Secrets are clients for moto.
+	// DynamoDB, Scheduler, Secrets and SQS are clients for moto.
 	DynamoDB  *dynamodb.Client
 	Scheduler *scheduler.Client
 	Secrets   *secretsmanager.Client
+	SQS       *sqs.Client
 
 	closers []func()
 }
@@ -116,6 +142,32 @@ func (s *Stack) Close() {
 // TableName returns the local name of spec's table.
 func (s *Stack) TableName(spec dynamo.TableSpec) string { return s.Tables[spec.LogicalID] }
 
+// Invoke invokes a function by folder name and counts it.
+func (s *Stack) Invoke(ctx context.Context, fn string, payload []byte) ([]byte, error) {
+	s.Invocations.Add(fn, 1)
+	t0 := time.Now()
+	defer func() {
+		s.InvokeTime.Add(fn, int(time.Since(t0)/time.Millisecond))
+		kind := fn + "/other"
+		switch {
+		case bytes.HasPrefix(payload, []byte(`{"evaluate"`)), bytes.HasPrefix(payload, []byte(`{"sweep"`)), bytes.HasPrefix(payload, []byte(`{"tick"`)), bytes.HasPrefix(payload, []byte(`{"reconcile"`)):
+			kind = fn + "/" + string(payload[2:8])
+		case bytes.Contains(payload[:min(len(payload), 200)], []byte(`"window"`)), bytes.Contains(payload, []byte(`isFinalInvokeForWindow`)):
+			kind = fn + "/window"
+		case bytes.HasPrefix(payload, []byte(`{"policy_id"`)):
+			kind = fn + "/slot"
+		case bytes.Contains(payload[:min(len(payload), 100)], []byte(`messageId`)):
+			kind = fn + "/followup"
+		}
+		s.InvokeTime.Add(kind, int(time.Since(t0)/time.Millisecond))
+		s.Invocations.Add(kind, 1)
+	}()
+	return s.Functions[fn].Invoke(ctx, payload)
+}
+
+// Template is the path of template.yaml.
+func (s *Stack) Template() string { return filepath.Join(s.Root, "template.yaml") }
+
 // stepError names the demo step that failed.
 type stepError struct {
 	step string
@@ -129,6 +181,10 @@ func step(name string, err error) error {
 	if err == nil {
 		return nil
 	}
+	var se *stepError
+	if errors.As(err, &se) {
+		return err
+	}
 	return &stepError{step: name, err: err}
 }
 
@@ -139,7 +195,7 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	if say == nil {
 		say = func(string, ...any) {}
 	}
-	st = &Stack{Functions: map[string]*lambdarun.Function{}}
+	st = &Stack{Functions: map[string]*lambdarun.Function{}, Invocations: &Counter{}, InvokeTime: &Counter{}}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -164,7 +220,15 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	}
 
 	say("starting moto in server mode")
-	moto, err := awslocal.StartMoto(ctx, awslocal.Options{Output: opts.MotoLog})
+	launcher, err := writeMotoLauncher(st.Dir)
+	if err != nil {
+		return st, step("start moto", err)
+	}
+	if _, err := exec.LookPath(awslocal.MotoCommand); err != nil {
+		err = fmt.Errorf("start moto: %w (%v); %s", awslocal.ErrMotoNotFound, err, awslocal.InstallHint)
+		return st, step("start moto", fmt.Errorf("moto_server is not installed: run `make tools` (or python3 -m pip install -r infra/requirements.txt): %w", err))
+	}
+	moto, err := awslocal.StartMoto(ctx, awslocal.Options{Command: launcher, Output: opts.MotoLog})
 	if err != nil {
 		if errors.Is(err, awslocal.ErrMotoNotFound) {
 			return st, step("start moto", fmt.Errorf("moto_server is not installed: run `make tools` (or python3 -m pip install -r infra/requirements.txt): %w", err))
@@ -173,12 +237,18 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	}
 	st.Moto = moto
 	st.closers = append(st.closers, moto.Stop)
-	if st.AWS, err = awslocal.Config(ctx, moto.Endpoint); err != nil {
+	if st.Proxy, err = startMotoProxy(moto.Endpoint); err != nil {
+		return st, step("start moto", err)
+	}
+	st.closers = append(st.closers, st.Proxy.Close)
+	st.Endpoint = st.Proxy.URL
+	if st.AWS, err = awslocal.Config(ctx, st.Endpoint); err != nil {
 		return st, step("AWS configuration", err)
 	}
 	st.DynamoDB = dynamodb.NewFromConfig(st.AWS)
 	st.Scheduler = scheduler.NewFromConfig(st.AWS)
 	st.Secrets = secretsmanager.NewFromConfig(st.AWS)
+	st.SQS = sqs.NewFromConfig(st.AWS)
 
 	say("creating the tables from template.yaml, the schedule group, the queues and the SES identities")
 	defs, err := awslocal.Tables(tpl)
@@ -192,9 +262,24 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 		return st, err
 	}
 
-	say("starting the fake DigitalOcean API")
-	st.DO = dotest.NewServer(opts.DigitalOcean...)
+	say("starting the fake DigitalOcean API and the fake Slack")
+	doOpts := opts.DigitalOcean
+	if !opts.VirtualClock.IsZero() {
+		st.Clock = &Clock{path: filepath.Join(st.Dir, "clock")}
+		if err := st.Clock.Set(opts.VirtualClock); err != nil {
+			return st, step("virtual clock", err)
+		}
+		doOpts = append([]dotest.Option{dotest.WithClock(st.Clock.Now)}, doOpts...)
+	}
+	st.DO = dotest.NewServer(doOpts...)
 	st.closers = append(st.closers, st.DO.Close)
+	if st.Slack, err = startSlackHooks(st.Dir); err != nil {
+		return st, step("start the fake Slack", err)
+	}
+	st.closers = append(st.closers, st.Slack.Close)
+	if err := st.storeOpsWebhook(ctx); err != nil {
+		return st, err
+	}
 
 	say("starting the functions under the Lambda Runtime API emulator")
 	if err := st.startFunctions(ctx, binDir, opts); err != nil {
@@ -214,7 +299,12 @@ func buildFunctions(ctx context.Context, root, dir string) error {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	args := []string{"build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-o", dir + string(filepath.Separator)}
+	names := make([]string, 0, len(functionIDs))
 	for name := range functionIDs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
 		args = append(args, "./functions/"+name)
 	}
 	cmd := exec.CommandContext(ctx, goTool, args...)
@@ -223,7 +313,7 @@ func buildFunctions(ctx context.Context, root, dir string) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go %v: %w\n%s", args, err, out)
 	}
-	for name := range functionIDs {
+	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("function %s was not built: %w", name, err)
 		}
@@ -237,21 +327,21 @@ func (s *Stack) createResources(ctx context.Context) error {
 	if _, err := s.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: aws.String(ScheduleGroup)}); err != nil {
 		return step("create schedule group "+ScheduleGroup, err)
 	}
-	q := sqs.NewFromConfig(s.AWS)
-	s.Queues = map[string]string{}
+	s.Queues, s.QueueURLs = map[string]string{}, map[string]string{}
 	for _, id := range queueIDs {
 		name := TablePrefix + id
-		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		out, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
 		if err != nil {
 			return step("create queue "+name, err)
 		}
-		attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		attrs, err := s.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 			QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
 		})
 		if err != nil {
 			return step("queue "+name+" attributes", err)
 		}
 		s.Queues[id] = attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+		s.QueueURLs[id] = aws.ToString(out.QueueUrl)
 	}
 	ses := sesv2.NewFromConfig(s.AWS)
 	for _, addr := range []string{SenderAddress, OpsAddress} {
@@ -264,68 +354,77 @@ func (s *Stack) createResources(ctx context.Context) error {
 	return nil
 }
 
+// storeOpsWebhook stores the ops webhook's URL (the fake Slack's) in
+// Secrets Manager, as ops would for OpsWebhookSecretName.
+func (s *Stack) storeOpsWebhook(ctx context.Context) error {
+	_, err := s.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(OpsWebhookSecret), SecretString: aws.String(s.Slack.URL(OpsSlackPath)),
+	})
+	return step("store the ops webhook", err)
+}
+
 // startFunctions starts the four functions with the environment
-// template.yaml gives them, pointed at moto and the fake DigitalOcean.
+// template.yaml gives them, pointed at moto, the fake DigitalOcean and the
+// fake Slack.
 func (s *Stack) startFunctions(ctx context.Context, binDir string, opts StackOptions) error {
 	common := map[string]string{
-		"AWS_ENDPOINT_URL":          s.Moto.Endpoint,
+		"AWS_ENDPOINT_URL":          endpointFor(s),
 		"AWS_ACCESS_KEY_ID":         awslocal.FakeAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY":     awslocal.FakeSecretAccessKey,
 		"AWS_REGION":                s.AWS.Region,
 		"AWS_EC2_METADATA_DISABLED": "true",
 		"STAGE":                     Stage,
+		// The fake Slack's TLS certificate (Go reads SSL_CERT_FILE).
+		"SSL_CERT_FILE": s.Slack.CertFile,
 	}
 	for _, spec := range dynamo.AllTables() {
 		common[spec.EnvVar] = s.Tables[spec.LogicalID]
 	}
-	with := func(extra map[string]string) map[string]string {
-		env := map[string]string{}
-		for k, v := range common {
-			env[k] = v
-		}
-		for k, v := range extra {
-			env[k] = v
-		}
-		return env
+	if s.Clock != nil {
+		common[clockfile.EnvVar] = s.Clock.path
 	}
-	snapshotEnv := with(map[string]string{
-		"API_CALL_RETENTION_DAYS": "90",
-		"RUN_DEADLINE_HOURS":      "6",
-		"SLOT_WINDOW_MINUTES":     "30",
-		"TOKEN_SECRET_PREFIX":     TokenSecretPrefix,
-		"DIGITALOCEAN_API_URL":    s.DO.URL,
-	})
-	for k, v := range opts.SnapshotEnv {
-		snapshotEnv[k] = v
+	followUpNoDelay := strconv.FormatBool(s.Clock != nil)
+	env := map[string]map[string]string{
+		"snapshot": {
+			"API_CALL_RETENTION_DAYS": "90",
+			"RUN_DEADLINE_HOURS":      "6",
+			"SLOT_WINDOW_MINUTES":     "30",
+			"TOKEN_SECRET_PREFIX":     TokenSecretPrefix,
+			"FOLLOW_UP_QUEUE_URL":     s.QueueURLs["FollowUpQueue"],
+			"FOLLOW_UP_NO_DELAY":      followUpNoDelay,
+			"DIGITALOCEAN_API_URL":    s.DO.URL,
+		},
+		"errorrate": {
+			"SENDER_ADDRESS": SenderAddress, "OPS_ADDRESS": OpsAddress, "SES_CONFIGURATION_SET": "",
+			"API_CALL_RETENTION_DAYS": "90", "OPS_WEBHOOK_SECRET": OpsWebhookSecret, "OPS_WEBHOOK_HOSTS": s.Slack.Host(),
+		},
+		"notify": {
+			"SENDER_ADDRESS": SenderAddress, "REPLY_TO_ADDRESS": "", "SES_CONFIGURATION_SET": "", "APP_URL": AppURL,
+			"HOLD_NOTICES_DURING_INCIDENTS": "true", "DIGEST_HOUR_UTC": "8", "SLACK_ALLOWED_HOSTS": s.Slack.Host(),
+		},
 	}
 	// The snapshot function first: the schedules function needs its ARN.
 	order := []struct {
 		name    string
 		timeout time.Duration
-		env     func(snapshotARN string) map[string]string
-	}{
-		{"snapshot", 300 * time.Second, func(string) map[string]string { return snapshotEnv }},
-		{"schedules", 60 * time.Second, func(arn string) map[string]string {
-			return with(map[string]string{
-				"SCHEDULE_GROUP":        ScheduleGroup,
-				"SNAPSHOT_FUNCTION_ARN": arn,
-				"SCHEDULER_ROLE_ARN":    SchedulerRoleARN,
-				"SCHEDULE_DLQ_ARN":      s.Queues["ScheduleDeadLetterQueue"],
-			})
-		}},
-		{"errorrate", 60 * time.Second, func(string) map[string]string {
-			return with(map[string]string{"SENDER_ADDRESS": SenderAddress, "OPS_ADDRESS": OpsAddress, "SES_CONFIGURATION_SET": ""})
-		}},
-		{"notify", 60 * time.Second, func(string) map[string]string {
-			return with(map[string]string{"SENDER_ADDRESS": SenderAddress, "SES_CONFIGURATION_SET": "", "APP_URL": AppURL})
-		}},
-	}
-	snapshotARN := ""
+	}{{"snapshot", 300 * time.Second}, {"schedules", 900 * time.Second}, {"errorrate", 120 * time.Second}, {"notify", 120 * time.Second}}
 	for _, fn := range order {
+		vars := map[string]string{}
+		for _, m := range []map[string]string{common, env[fn.name], opts.Env[fn.name]} {
+			for k, v := range m {
+				vars[k] = v
+			}
+		}
+		if fn.name == "schedules" {
+			vars["SCHEDULE_GROUP"] = ScheduleGroup
+			vars["SNAPSHOT_FUNCTION_ARN"] = s.Functions["snapshot"].ARN()
+			vars["SCHEDULER_ROLE_ARN"] = SchedulerRoleARN
+			vars["SCHEDULE_DLQ_ARN"] = s.Queues["ScheduleDeadLetterQueue"]
+		}
 		f, err := lambdarun.Start(ctx, lambdarun.Options{
 			Name:    "snapkeep-" + Stage + "-" + functionIDs[fn.name],
 			Binary:  filepath.Join(binDir, fn.name),
-			Env:     fn.env(snapshotARN),
+			Env:     vars,
 			Timeout: fn.timeout,
 			Stdout:  opts.FunctionLog,
 		})
@@ -334,9 +433,83 @@ func (s *Stack) startFunctions(ctx context.Context, binDir string, opts StackOpt
 		}
 		s.Functions[fn.name] = f
 		s.closers = append(s.closers, func() { f.Close() })
-		if fn.name == "snapshot" {
-			snapshotARN = f.ARN()
-		}
 	}
 	return nil
+}
+
+// Clock is the runner's clock: the fake DigitalOcean reads it, and every
+// Set writes it to the clock file the functions read at each invocation
+// (infra/clockfile). A Clock without a file (snaplocal up) only remembers
+// the time the runner last stepped to.
+type Clock struct {
+	path string
+	mu   sync.Mutex
+	now  time.Time
+}
+
+// Now returns the virtual time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t (it never goes back) and writes the file.
+func (c *Clock) Set(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.Equal(c.now) {
+		return nil
+	}
+	if t.Before(c.now) {
+		return fmt.Errorf("virtual clock: %s is before %s", t.Format(time.RFC3339), c.now.Format(time.RFC3339))
+	}
+	if c.path != "" {
+		if err := clockfile.Write(c.path, t); err != nil {
+			return err
+		}
+	}
+	c.now = t.UTC()
+	return nil
+}
+
+// Counter counts by name; safe for concurrent use.
+type Counter struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// Add adds n to name's count.
+func (c *Counter) Add(name string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]int{}
+	}
+	c.m[name] += n
+}
+
+// Get returns name's count.
+func (c *Counter) Get(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[name]
+}
+
+// Total returns the sum of the counts.
+func (c *Counter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.m {
+		n += v
+	}
+	return n
+}
+
+func endpointFor(s *Stack) string {
+	if os.Getenv("ZZBYPASS") != "" {
+		return s.Moto.Endpoint
+	}
+	return s.Endpoint
 }

@@ -2,24 +2,25 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/infra/triggers"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
-	"github.com/snapkeep/snapkeep/shared/runstream"
 	"github.com/snapkeep/snapkeep/shared/secrets"
-	"github.com/snapkeep/snapkeep/shared/snapshot"
 )
 
-// UpAccount is the DigitalOcean account `snaplocal up` registers (its
-// token, generated for the fake, is stored in Secrets Manager).
-const UpAccount = "acct-local"
+// The account, droplet and volume `snaplocal up` gives the fake
+// DigitalOcean (the account's token, generated, is in Secrets Manager).
+const (
+	UpAccount = "acct-local"
+	upDroplet = 3164444
+	upVolume  = "506f78a4-e098-11e5-ad9f-000f53306ae1"
+	upRegion  = "nyc3"
+)
 
 // UpOptions configures runUp.
 type UpOptions struct {
@@ -27,19 +28,17 @@ type UpOptions struct {
 	Out io.Writer
 	// FunctionLog receives the functions' log lines; nil discards them.
 	FunctionLog io.Writer
-	// Tick is how often the runner looks at streams and schedules; 0 means
-	// one second.
+	// Tick is how often the runner steps the clock; 0 means one second.
 	Tick time.Duration
 	// Ready, if set, is called once the stack is up (tests).
 	Ready func(ctx context.Context, st *Stack) error
 }
 
 // runUp starts the local stack with the template's default settings and
-// runs it on the real clock until ctx ends: it hands the Policies stream to
-// the schedules function, fires the schedules it finds in moto's Scheduler
-// when they are due, invokes the sweep every minute, and hands the Runs
-// stream to errorrate and notify. snapctl, pointed at moto with the
-// environment it prints, manages policies meanwhile.
+// plays it on the real clock until ctx ends, with the same Player as the
+// demo: every tick it reads the schedule group back from moto (snapctl
+// adds policies meanwhile), plans the deliveries due since the last tick,
+// and delivers them, the follow-ups and the streams.
 func runUp(ctx context.Context, opts UpOptions) error {
 	out := opts.Out
 	if out == nil {
@@ -62,24 +61,14 @@ func runUp(ctx context.Context, opts UpOptions) error {
 		say("stopping the local stack")
 		st.Close()
 	}()
-
-	token := dotest.NewToken()
-	st.DO.AddToken(token)
-	if err := st.DO.AddDroplet(dotest.Droplet{ID: webDroplet, Name: "local-web-1", Region: demoRegion, Disk: 25}); err != nil {
-		return step("seed the fake DigitalOcean", err)
+	if err := seedUp(ctx, st); err != nil {
+		return err
 	}
-	if err := st.DO.AddVolume(dotest.Volume{ID: dataVolume, Name: "local-data", Region: demoRegion}); err != nil {
-		return step("seed the fake DigitalOcean", err)
-	}
-	if err := (&secrets.Store{Client: st.Secrets, Prefix: TokenSecretPrefix}).PutToken(ctx, UpAccount, token); err != nil {
-		return step("store the account token", err)
-	}
-
 	say("")
 	say("snapkeep is running locally. In another shell:")
 	say("  export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s",
 		st.Moto.Endpoint, st.AWS.Region, awslocal.FakeAccessKeyID, awslocal.FakeSecretAccessKey)
-	say("  snapctl customer put ...; snapctl policy put ... (account_id %s: droplet %d or volume %s, region %s)", UpAccount, webDroplet, dataVolume, demoRegion)
+	say("  snapctl customer put ...; snapctl policy put ... (account_id %s: droplet %d or volume %s, region %s)", UpAccount, upDroplet, upVolume, upRegion)
 	say("Fake DigitalOcean API: %s (state: %s/_fake/state); account %s's token is in Secrets Manager.", st.DO.URL, st.DO.URL, UpAccount)
 	say("Press Ctrl-C to stop.")
 	say("")
@@ -88,16 +77,60 @@ func runUp(ctx context.Context, opts UpOptions) error {
 			return err
 		}
 	}
+	return upLoop(ctx, st, tick, say)
+}
 
-	r := &upRunner{st: st, say: say,
-		policies: awslocal.NewStreamReader(st.AWS, st.TableName(dynamo.Policies)),
-		runs:     awslocal.NewStreamReader(st.AWS, st.TableName(dynamo.Runs)),
-		last:     time.Now().UTC(),
+// seedUp gives the fake a token, a droplet and a volume.
+func seedUp(ctx context.Context, st *Stack) error {
+	token := dotest.NewToken()
+	st.DO.AddToken(token)
+	if err := st.DO.AddDroplet(dotest.Droplet{ID: upDroplet, Name: "local-web-1", Region: upRegion, Disk: 25}); err != nil {
+		return step("seed the fake DigitalOcean", err)
 	}
+	if err := st.DO.AddVolume(dotest.Volume{ID: upVolume, Name: "local-data", Region: upRegion}); err != nil {
+		return step("seed the fake DigitalOcean", err)
+	}
+	return step("store the account token", (&secrets.Store{Client: st.Secrets, Prefix: TokenSecretPrefix}).PutToken(ctx, UpAccount, token))
+}
+
+// upLoop steps the Player to the wall clock every tick.
+func upLoop(ctx context.Context, st *Stack, tick time.Duration, say func(string, ...any)) error {
+	tpl, err := triggers.ReadTemplate(st.Template(), Stage)
+	if err != nil {
+		return err
+	}
+	clock := &Clock{}
+	last := time.Now().UTC().Truncate(time.Second)
+	if err := clock.Set(last); err != nil {
+		return err
+	}
+	p, err := newPlayer(ctx, st, tpl, clock)
+	if err != nil {
+		return err
+	}
+	own, err := templateSchedules(tpl, st, map[string]string{})
+	if err != nil {
+		return err
+	}
+	// A rate(...) reconcile would start at once; the stream keeps the
+	// schedules in step meanwhile.
+	p.dirty[dynamo.Policies.LogicalID] = true
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		if err := r.step(ctx); err != nil {
+		now := time.Now().UTC()
+		group, err := triggers.ReadGroup(ctx, st.Scheduler, ScheduleGroup)
+		if err != nil && ctx.Err() == nil {
+			say("runner: %v", err)
+		}
+		due := triggers.Plan(append(group, own...), last, now, triggers.PlanOptions{})
+		for _, d := range triggers.Plan(group, last, now, triggers.PlanOptions{}) {
+			say("%s fires (slot %s)", d.Schedule, d.At.Format(time.RFC3339))
+		}
+		p.Schedule(due)
+		last = now
+		p.dirty[dynamo.Policies.LogicalID] = true
+		if err := p.Play(ctx, now); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -109,93 +142,4 @@ func runUp(ctx context.Context, opts UpOptions) error {
 		case <-t.C:
 		}
 	}
-}
-
-// upRunner is the real-clock runner of `snaplocal up`.
-type upRunner struct {
-	st             *Stack
-	say            func(string, ...any)
-	policies, runs *awslocal.StreamReader
-	last           time.Time // schedules have fired up to here
-	lastSweep      time.Time
-}
-
-func (r *upRunner) step(ctx context.Context) error {
-	recs, err := r.policies.Read(ctx)
-	if err != nil {
-		return err
-	}
-	if len(recs) > 0 {
-		if err := r.handStream(ctx, "schedules", recs); err != nil {
-			return err
-		}
-		r.say("schedules function: %d Policies stream records", len(recs))
-	}
-	now := time.Now().UTC()
-	scheds, err := readSchedules(ctx, r.st.Scheduler, ScheduleGroup)
-	if err != nil {
-		return err
-	}
-	for _, f := range firings(scheds, ScheduleGroup, r.last, now, 10) {
-		out, err := r.invoke(ctx, f.Input)
-		if err != nil {
-			r.say("%s fired at %s: %v", f.Schedule, f.At.Format(time.RFC3339), err)
-			continue
-		}
-		r.say("%s fired at %s: %s", f.Schedule, f.At.Format(time.RFC3339), out)
-	}
-	r.last = now
-	if now.Sub(r.lastSweep) >= time.Minute {
-		r.lastSweep = now
-		raw, err := r.invoke(ctx, []byte(`{"sweep": true}`))
-		var out snapshot.Outcome
-		switch {
-		case err != nil:
-			r.say("sweep: %v", err)
-		case json.Unmarshal(raw, &out) != nil:
-			r.say("sweep: unexpected response %s", raw)
-		case out.Due > 0:
-			r.say("sweep: %d unfinished runs due, %d handled, %d failed", out.Due, out.Handled, out.Failed)
-		}
-	}
-	recs, err = r.runs.Read(ctx)
-	if err != nil {
-		return err
-	}
-	if len(recs) > 0 {
-		for _, rec := range recs {
-			if ch, err := runstream.Decode(rec); err == nil && ch.Finished() {
-				r.say("run %s: %s %s %s", ch.New.RunID, ch.New.Status, ch.New.ErrorClass, ch.New.ProviderRequestID)
-			}
-		}
-		for _, fn := range []string{"errorrate", "notify"} {
-			if err := r.handStream(ctx, fn, recs); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (r *upRunner) invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	return r.st.Functions["snapshot"].Invoke(ctx, payload)
-}
-
-func (r *upRunner) handStream(ctx context.Context, fn string, recs []events.DynamoDBEventRecord) error {
-	payload, err := json.Marshal(events.DynamoDBEvent{Records: recs})
-	if err != nil {
-		return err
-	}
-	out, err := r.st.Functions[fn].Invoke(ctx, payload)
-	if err != nil {
-		return fmt.Errorf("%s function: %w", fn, err)
-	}
-	var resp events.DynamoDBEventResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return fmt.Errorf("%s function: response %q: %w", fn, out, err)
-	}
-	if n := len(resp.BatchItemFailures); n > 0 {
-		r.say("%s function: %d of %d records failed (not retried by the local runner)", fn, n, len(recs))
-	}
-	return nil
 }

@@ -92,14 +92,14 @@ type Fleet struct {
 // The customers the fleet draws from: name, time zone, region.
 var companies = []struct{ slug, name, tz, region string }{
 	{"acme", "Acme Corp", "Europe/Berlin", "fra1"},
-	{"bluefin", "Bluefin Analytics", "Europe/London", "lon1"},
-	{"kettle", "Kettle & Co", "Europe/Berlin", "ams3"},
+	{"bluefin", "Bluefin Analytics", "Europe/London", "fra1"},
+	{"kettle", "Kettle & Co", "Europe/Berlin", "fra1"},
 	{"northwind", "Northwind Traders", "America/New_York", "nyc3"},
-	{"orbital", "Orbital Maps", "Europe/London", "lon1"},
+	{"orbital", "Orbital Maps", "Europe/London", "fra1"},
 	{"pinecone", "Pinecone Labs", "America/New_York", "nyc3"},
 	{"quartz", "Quartz Ledger", "Asia/Singapore", "sgp1"},
 	{"riverbank", "Riverbank School", "Europe/Berlin", "fra1"},
-	{"saltmarsh", "Saltmarsh Studio", "Europe/London", "ams3"},
+	{"saltmarsh", "Saltmarsh Studio", "Europe/London", "nyc3"},
 	{"tidewater", "Tidewater Health", "America/New_York", "nyc3"},
 	{"umbra", "Umbra Games", "Asia/Singapore", "sgp1"},
 	{"vellum", "Vellum Press", "Europe/Berlin", "fra1"},

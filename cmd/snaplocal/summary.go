@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/snapkeep/snapkeep/infra/awslocal"
+	"github.com/snapkeep/snapkeep/shared/dynamo"
+	"github.com/snapkeep/snapkeep/shared/errorrate"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
+)
+
+// Summary is what happened, read back from the tables, moto's SES and the
+// fake Slack (never from the runner's own counts, which it is checked
+// against).
+type Summary struct {
+	// Runs are every run in the Runs table.
+	Runs []snapkeep.Run
+	// ByStatus and ByClass count the runs by status and the failed and
+	// timed-out ones by class.
+	ByStatus map[snapkeep.RunStatus]int
+	ByClass  map[snapkeep.ErrorClass]int
+	// Created counts the snapshots the runs took; Pruned the earlier ones
+	// retention deleted, MadeRoom those deleted to fit a full volume.
+	Created, Pruned, MadeRoom int
+	// Requests is what the fake DigitalOcean received; CallRows the
+	// ApiCalls rows; RunCalls the sum of the runs' api_calls.
+	Requests, CallRows, RunCalls int
+	// Incidents are every incident in the Incidents table, by OpenedAt.
+	Incidents []snapkeep.Incident
+	// Emails are every email SES accepted; Slack every post the fake
+	// Slack received.
+	Emails []Email
+	Slack  []SlackPost
+	// Mailings are the Mailings table's items.
+	Mailings []dynamo.Mailing
+	// Items counts the items of every table, by logical id.
+	Items map[string]int
+	// Leaks says where a secret was found (a table, the logs, a message).
+	Leaks []string
+}
+
+// Message kinds of ops' notices.
+const (
+	opsAlert      = "ops alert"
+	opsResolution = "ops resolution"
+)
+
+// summarize reads back what happened and checks every store for the
+// tokens and webhook URLs.
+func (d *Demo) summarize(ctx context.Context, _ DemoOptions) error {
+	s := &Summary{ByStatus: map[snapkeep.RunStatus]int{}, ByClass: map[snapkeep.ErrorClass]int{}, Items: map[string]int{}}
+	d.Summary = s
+	secrets := d.secrets()
+	for _, id := range sortedKeys(d.Tables) {
+		if err := s.scanTable(ctx, d.DynamoDB, id, d.Tables[id], secrets); err != nil {
+			return err
+		}
+	}
+	for _, r := range s.Runs {
+		s.ByStatus[r.Status]++
+		if r.Status == snapkeep.RunFailed || r.Status == snapkeep.RunTimedOut {
+			s.ByClass[r.ErrorClass]++
+		}
+		if r.Status == snapkeep.RunSucceeded && r.SnapshotID != "" {
+			s.Created++
+		}
+		if r.Retention != nil {
+			s.Pruned += len(r.Retention.Deleted)
+			s.MadeRoom += len(r.Retention.MadeRoom)
+		}
+		s.RunCalls += r.APICalls
+	}
+	s.Requests = len(d.DO.Requests())
+	sort.Slice(s.Incidents, func(i, j int) bool { return s.Incidents[i].OpenedAt.Before(s.Incidents[j].OpenedAt) })
+	sent, err := awslocal.SentEmails(ctx, d.Moto.Endpoint)
+	if err != nil {
+		return err
+	}
+	for _, m := range sent {
+		e, err := decodeEmail(m)
+		if err != nil {
+			return err
+		}
+		s.Emails = append(s.Emails, e)
+	}
+	s.Slack = d.Slack.Posts()
+	s.leaksIn(secrets, d.FunctionLogs())
+	d.printSummary()
+	return nil
+}
+
+// secret is a value that must appear nowhere but where it is kept.
+type secret struct {
+	what, value string
+	// home is the table (logical id) where it is stored on purpose.
+	home string
+}
+
+// secrets are the accounts' tokens and the customers' and ops' webhook
+// URLs (their paths: the secret part).
+func (d *Demo) secrets() []secret {
+	var out []secret
+	for _, acct := range sortedKeys(d.Tokens) {
+		out = append(out, secret{what: "the DigitalOcean token of " + acct, value: d.Tokens[acct]})
+	}
+	for _, c := range d.Fleet.Customers {
+		if c.SlackPath != "" {
+			out = append(out, secret{what: "the Slack webhook of " + c.CustomerID, value: c.SlackPath, home: dynamo.Customers.LogicalID})
+		}
+	}
+	return append(out, secret{what: "the ops Slack webhook", value: OpsSlackPath})
+}
+
+// scanTable reads a table whole: it counts the items, keeps the runs,
+// incidents and mailings, and looks for the secrets in every item.
+func (s *Summary) scanTable(ctx context.Context, db *dynamodb.Client, id, name string, secrets []secret) error {
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", id, err)
+		}
+		s.Items[id] += len(page.Items)
+		for _, item := range page.Items {
+			if err := s.keep(id, item); err != nil {
+				return err
+			}
+			var plain map[string]any
+			if err := attributevalue.UnmarshalMap(item, &plain); err != nil {
+				return fmt.Errorf("scan %s: %w", id, err)
+			}
+			b, _ := json.Marshal(plain)
+			for _, sec := range secrets {
+				if sec.home != id && strings.Contains(string(b), sec.value) {
+					s.Leaks = append(s.Leaks, fmt.Sprintf("%s is in table %s", sec.what, id))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// keep decodes the items the summary reads.
+func (s *Summary) keep(id string, item map[string]types.AttributeValue) error {
+	var err error
+	switch id {
+	case dynamo.Runs.LogicalID:
+		var r snapkeep.Run
+		if err = attributevalue.UnmarshalMap(item, &r); err == nil {
+			s.Runs = append(s.Runs, r)
+		}
+	case dynamo.Incidents.LogicalID:
+		var inc snapkeep.Incident
+		if err = attributevalue.UnmarshalMap(item, &inc); err == nil {
+			s.Incidents = append(s.Incidents, inc)
+		}
+	case dynamo.Mailings.LogicalID:
+		var m dynamo.Mailing
+		if err = attributevalue.UnmarshalMap(item, &m); err == nil {
+			s.Mailings = append(s.Mailings, m)
+		}
+	case dynamo.APICalls.LogicalID:
+		s.CallRows++
+	}
+	if err != nil {
+		return fmt.Errorf("read an item of %s: %w", id, err)
+	}
+	return nil
+}
+
+// leaksIn looks for the secrets in the logs, the emails and the Slack
+// messages.
+func (s *Summary) leaksIn(secrets []secret, logs string) {
+	for _, sec := range secrets {
+		if strings.Contains(logs, sec.value) {
+			s.Leaks = append(s.Leaks, sec.what+" is in the functions' logs")
+		}
+		for _, e := range s.Emails {
+			if strings.Contains(e.Raw+e.Text, sec.value) {
+				s.Leaks = append(s.Leaks, fmt.Sprintf("%s is in the email %q", sec.what, e.Subject))
+			}
+		}
+		for _, p := range s.Slack {
+			if strings.Contains(p.Body, sec.value) {
+				s.Leaks = append(s.Leaks, sec.what+" is in a Slack message")
+			}
+		}
+	}
+}
+
+// CustomerEmails counts the customers' emails by kind.
+func (s *Summary) CustomerEmails() map[string]int {
+	out := map[string]int{}
+	for _, e := range s.Emails {
+		if e.Kind != "" {
+			out[e.Kind]++
+		}
+	}
+	return out
+}
+
+// OpsEmails counts ops' emails: alerts and resolutions.
+func (s *Summary) OpsEmails() map[string]int {
+	out := map[string]int{}
+	for _, e := range s.Emails {
+		if e.Kind == "" && contains(e.To, OpsAddress) {
+			out[opsKind(e.Subject)]++
+		}
+	}
+	return out
+}
+
+// opsKind tells an alert from a resolution by its subject
+// (shared/escalation's AlertSubject and ResolutionSubject).
+func opsKind(subject string) string {
+	if strings.HasPrefix(subject, "[snapkeep] Resolved:") {
+		return opsResolution
+	}
+	return opsAlert
+}
+
+// CustomerSlack counts the customers' Slack messages by kind, from the
+// notices the runs and the mailings record (a post carries no kind).
+func (s *Summary) CustomerSlack() map[string]int {
+	out := map[string]int{}
+	sent := func(n snapkeep.Notice, ok bool) bool { return ok && n.ID != "" && n.Error == "" }
+	for _, r := range s.Runs {
+		if n, ok := r.Notices[snapkeep.ChannelSlack]; sent(n, ok) {
+			out[string(n.Kind)]++
+		}
+	}
+	for _, m := range s.Mailings {
+		if n, ok := m.Notices[snapkeep.ChannelSlack]; sent(n, ok) {
+			out[string(n.Kind)]++
+		}
+		if n, ok := m.Resolved[snapkeep.ChannelSlack]; sent(n, ok) {
+			out[string(n.Kind)]++
+		}
+	}
+	return out
+}
+
+// SlackPosts counts the fake Slack's posts: to customers (answered 200)
+// and to ops, by kind.
+func (s *Summary) SlackPosts() (customers int, ops map[string]int) {
+	ops = map[string]int{}
+	for _, p := range s.Slack {
+		switch {
+		case p.Path == OpsSlackPath:
+			if strings.Contains(p.Text, "Resolved") {
+				ops[opsResolution]++
+			} else {
+				ops[opsAlert]++
+			}
+		case p.Status == 200:
+			customers++
+		}
+	}
+	return customers, ops
+}
+
+// Provider returns the incidents that alerted ops (not folded into
+// another), by opening time.
+func (s *Summary) Provider() []snapkeep.Incident {
+	var out []snapkeep.Incident
+	for _, inc := range s.Incidents {
+		if inc.Kind == snapkeep.IncidentProvider && !strings.HasPrefix(inc.AlertID, errorrate.FoldedPrefix) {
+			out = append(out, inc)
+		}
+	}
+	return out
+}
+
+// Folded returns the provider incidents folded into another.
+func (s *Summary) Folded() []snapkeep.Incident {
+	var out []snapkeep.Incident
+	for _, inc := range s.Incidents {
+		if strings.HasPrefix(inc.AlertID, errorrate.FoldedPrefix) {
+			out = append(out, inc)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) || strings.Contains(strings.ToLower(v), "<"+strings.ToLower(s)+">") {
+			return true
+		}
+	}
+	return false
+}
+
+// minutes is the whole minutes from a to b.
+func minutes(a, b time.Time) int { return int(b.Sub(a) / time.Minute) }
