@@ -13,7 +13,7 @@
 // AWS would deliver (infra/triggers: the schedules read back from moto's
 // Scheduler and the template's own; infra/local: the follow-up queue and
 // the table streams with the template's batch sizes, filters and windows).
-// The functions read the virtual clock from a file (infra/clockfile). It
+// The functions read the virtual clock from a file (shared/clockfile). It
 // shows a progress bar, then what happened, read back from the tables,
 // SES and Slack; writes the escalation report (demo-report.html); checks
 // itself; and tears everything down. It exits 0 when every check passed,

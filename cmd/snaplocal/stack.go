@@ -25,8 +25,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/snapkeep/snapkeep/infra/awslocal"
-	"github.com/snapkeep/snapkeep/infra/clockfile"
 	"github.com/snapkeep/snapkeep/infra/lambdarun"
+	"github.com/snapkeep/snapkeep/shared/clockfile"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 )
@@ -73,7 +73,7 @@ type StackOptions struct {
 	// template's parameters: SLOT_WINDOW_MINUTES, ...); it wins.
 	Env map[string]map[string]string
 	// VirtualClock, when set, puts the functions on a virtual clock
-	// (SNAPKEEP_CLOCK_FILE, infra/clockfile) starting at this time, and
+	// (SNAPKEEP_CLOCK_FILE, shared/clockfile) starting at this time, and
 	// the fake DigitalOcean on the same clock (Stack.Clock); follow-ups
 	// are then sent undelayed, for the runner to hold until due.
 	VirtualClock time.Time
@@ -439,7 +439,7 @@ func (s *Stack) startFunctions(ctx context.Context, binDir string, opts StackOpt
 
 // Clock is the runner's clock: the fake DigitalOcean reads it, and every
 // Set writes it to the clock file the functions read at each invocation
-// (infra/clockfile). A Clock without a file (snaplocal up) only remembers
+// (shared/clockfile). A Clock without a file (snaplocal up) only remembers
 // the time the runner last stepped to.
 type Clock struct {
 	path string

@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/snapkeep/snapkeep/infra/clockfile"
+	"github.com/snapkeep/snapkeep/shared/clockfile"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
@@ -33,7 +33,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	// The local runner's virtual clock (infra/clockfile): nil, the real
+	// The local runner's virtual clock (shared/clockfile): nil, the real
 	// clock, unless the local stack set SNAPKEEP_CLOCK_FILE.
 	clock, err := clockfile.FromEnv(os.Getenv)
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 	// has no zoneinfo, so embed it.
 	_ "time/tzdata"
 
-	"github.com/snapkeep/snapkeep/infra/clockfile"
+	"github.com/snapkeep/snapkeep/shared/clockfile"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/notice"
@@ -36,7 +36,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	// The local runner's virtual clock (infra/clockfile): nil, the real
+	// The local runner's virtual clock (shared/clockfile): nil, the real
 	// clock, unless the local stack set SNAPKEEP_CLOCK_FILE.
 	clock, err := clockfile.FromEnv(os.Getenv)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 
 	_ "time/tzdata"
 
-	"github.com/snapkeep/snapkeep/infra/clockfile"
+	"github.com/snapkeep/snapkeep/shared/clockfile"
 )
 
 func main() {
@@ -33,7 +33,7 @@ func main() {
 		log.Error("snapshot: AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	// The local runner's virtual clock (infra/clockfile): nil, the real
+	// The local runner's virtual clock (shared/clockfile): nil, the real
 	// clock, unless the local stack set SNAPKEEP_CLOCK_FILE.
 	clock, err := clockfile.FromEnv(os.Getenv)
 	if err != nil {
