@@ -41,6 +41,9 @@ type DemoOptions struct {
 	Inspect func(ctx context.Context, d *Demo) error
 	// Env overrides functions' environment (tests).
 	Env map[string]map[string]string
+	// Verbose also prints where the time went: each function's
+	// invocations and the moto operations that took longest.
+	Verbose bool
 }
 
 // defaultCadence is where the demo fires a template schedule less often
@@ -353,19 +356,31 @@ func (d *Demo) play(ctx context.Context, opts DemoOptions) error {
 		}
 	}
 	bar.finish()
-	for _, fn := range sortedKeys(d.Invocations.m) {
-		d.say("  %-20s %5d invocations, %6d ms", fn, d.Invocations.Get(fn), d.InvokeTime.Get(fn))
-	}
-	d.say("  player: %+v", d.Player.Stats())
-	for i, op := range d.Proxy.Stats() {
-		if i < 25 {
-			d.say("  moto %-50s %6d %8s %6.1fms", op.Op, op.N, op.Total.Round(time.Millisecond), float64(op.Total.Microseconds())/1000/float64(op.N))
-		}
+	if opts.Verbose {
+		d.tellWork()
 	}
 	d.say("  played to %s: %d invocations of the functions, %d moto requests, in %s",
 		d.Clock.Now().Format("Mon 15:04"), d.Invocations.Total(), d.Proxy.Count(), time.Since(d.began).Round(time.Second))
 	return nil
 }
+
+// tellWork prints each function's invocations and time, and the moto
+// operations that took longest.
+func (d *Demo) tellWork() {
+	for _, fn := range sortedKeys(d.Invocations.m) {
+		d.say("  %-10s %6d invocations, %6.1f s", fn, d.Invocations.Get(fn), float64(d.InvokeTime.Get(fn))/1000)
+	}
+	for i, op := range d.Proxy.Stats() {
+		if i == maxTimedOps {
+			break
+		}
+		d.say("  moto %-45s %6d requests, %6.1f s, %4.1f ms each",
+			op.Op, op.N, op.Total.Seconds(), float64(op.Total.Microseconds())/1000/float64(op.N))
+	}
+}
+
+// maxTimedOps bounds the moto operations tellWork lists.
+const maxTimedOps = 10
 
 // cadenceOf is the expression a template schedule is played at.
 func cadenceOf(override map[string]string, key string) string {

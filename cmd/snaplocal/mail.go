@@ -16,7 +16,8 @@ import (
 // Email is one message moto's SES accepted, decoded: the headers snapkeep
 // sets, the text and HTML parts and the attachments' names.
 type Email struct {
-	// To are the recipients.
+	// To are the recipients: the message's To header ("Name <address>"),
+	// else the envelope's destinations.
 	To []string
 	// Subject is the decoded subject.
 	Subject string
@@ -46,6 +47,12 @@ func decodeEmail(m awslocal.SentEmail) (Email, error) {
 	msg, err := mail.ReadMessage(strings.NewReader(m.Raw))
 	if err != nil {
 		return e, fmt.Errorf("email %s: %w", m.MessageID, err)
+	}
+	if to, err := msg.Header.AddressList("To"); err == nil {
+		e.To = e.To[:0]
+		for _, a := range to {
+			e.To = append(e.To, a.String())
+		}
 	}
 	if s, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err == nil {
 		e.Subject = s

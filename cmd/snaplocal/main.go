@@ -145,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "snaplocal demo: %v\n", err)
 			return 2
 		}
-		opts := DemoOptions{Out: stdout, FunctionLog: fnLog, Scenario: c, ReportPath: df.report,
+		opts := DemoOptions{Out: stdout, FunctionLog: fnLog, Scenario: c, ReportPath: df.report, Verbose: *verbose,
 			Cadence: map[string]string{"ErrorRateFunction/Evaluate": df.evaluate}}
 		if df.progress && isTerminal(stderr) {
 			opts.ProgressOut = stderr

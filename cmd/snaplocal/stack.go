@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -146,22 +145,7 @@ func (s *Stack) TableName(spec dynamo.TableSpec) string { return s.Tables[spec.L
 func (s *Stack) Invoke(ctx context.Context, fn string, payload []byte) ([]byte, error) {
 	s.Invocations.Add(fn, 1)
 	t0 := time.Now()
-	defer func() {
-		s.InvokeTime.Add(fn, int(time.Since(t0)/time.Millisecond))
-		kind := fn + "/other"
-		switch {
-		case bytes.HasPrefix(payload, []byte(`{"evaluate"`)), bytes.HasPrefix(payload, []byte(`{"sweep"`)), bytes.HasPrefix(payload, []byte(`{"tick"`)), bytes.HasPrefix(payload, []byte(`{"reconcile"`)):
-			kind = fn + "/" + string(payload[2:8])
-		case bytes.Contains(payload[:min(len(payload), 200)], []byte(`"window"`)), bytes.Contains(payload, []byte(`isFinalInvokeForWindow`)):
-			kind = fn + "/window"
-		case bytes.HasPrefix(payload, []byte(`{"policy_id"`)):
-			kind = fn + "/slot"
-		case bytes.Contains(payload[:min(len(payload), 100)], []byte(`messageId`)):
-			kind = fn + "/followup"
-		}
-		s.InvokeTime.Add(kind, int(time.Since(t0)/time.Millisecond))
-		s.Invocations.Add(kind, 1)
-	}()
+	defer func() { s.InvokeTime.Add(fn, int(time.Since(t0)/time.Millisecond)) }()
 	return s.Functions[fn].Invoke(ctx, payload)
 }
 
@@ -368,7 +352,7 @@ func (s *Stack) storeOpsWebhook(ctx context.Context) error {
 // fake Slack.
 func (s *Stack) startFunctions(ctx context.Context, binDir string, opts StackOptions) error {
 	common := map[string]string{
-		"AWS_ENDPOINT_URL":          endpointFor(s),
+		"AWS_ENDPOINT_URL":          s.Endpoint,
 		"AWS_ACCESS_KEY_ID":         awslocal.FakeAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY":     awslocal.FakeSecretAccessKey,
 		"AWS_REGION":                s.AWS.Region,
@@ -505,11 +489,4 @@ func (c *Counter) Total() int {
 		n += v
 	}
 	return n
-}
-
-func endpointFor(s *Stack) string {
-	if os.Getenv("ZZBYPASS") != "" {
-		return s.Moto.Endpoint
-	}
-	return s.Endpoint
 }
