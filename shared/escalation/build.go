@@ -75,12 +75,13 @@ type plan struct {
 }
 
 // Build gathers the escalation report through src, reading only indexes:
-// one daily roll-up read, one window count, one run count, one
-// failures-by-hour Query per hour of the window, at most
-// MaxDeepDiveCandidates by-resource Queries and one failures-by-class
-// Query per error class. Its time and memory grow with the failed calls
-// and runs of the window, never with the total traffic. Bad input is an
-// error wrapping snapkeep.ErrInvalid.
+// one daily roll-up read, one window count per UTC day the window
+// overlaps (and at most two more in all for the rest of a window day not
+// rolled up yet), one run count, one failures-by-hour Query per hour of
+// the window, at most MaxDeepDiveCandidates by-resource Queries and one
+// failures-by-class Query per error class. Its time and memory grow with
+// the failed calls and runs of the window, never with the total traffic.
+// Bad input is an error wrapping snapkeep.ErrInvalid.
 func Build(ctx context.Context, src Source, in BuildInput) (*Report, error) {
 	p, err := newPlan(in)
 	if err != nil {
@@ -207,8 +208,10 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// gatherCounts reads the daily roll-ups and the window's counts, and works
-// out the baseline from the days the window does not touch.
+// gatherCounts reads the daily roll-ups, the window's counts (one
+// WindowCounts read per UTC day the window overlaps) and the terminal
+// runs, and works out the baseline from the days the window does not
+// touch.
 func gatherCounts(ctx context.Context, src StatsReader, p *plan, r *Report) error {
 	days, err := src.DailyCounts(ctx, p.dim, p.daily.From, p.daily.To)
 	if err != nil {
@@ -221,19 +224,80 @@ func gatherCounts(ctx context.Context, src StatsReader, p *plan, r *Report) erro
 			byDay[day] = byDay[day].Add(d.CallCounts)
 		}
 	}
-	r.Daily = make([]DayCounts, 0, DailyDays)
+	r.Daily = make([]DailyRow, 0, DailyDays)
 	for day := p.daily.From; day.Before(p.daily.To); day = day.AddDate(0, 0, 1) {
-		r.Daily = append(r.Daily, DayCounts{Day: day, CallCounts: byDay[day]})
-		if !p.window.Overlaps(Window{From: day, To: day.AddDate(0, 0, 1)}) {
-			r.Baseline = r.Baseline.Add(byDay[day])
+		counts, rolledUp := byDay[day]
+		row := DailyRow{DayCounts: DayCounts{Day: day, CallCounts: counts}, Through: day.AddDate(0, 0, 1)}
+		switch {
+		case p.window.Overlaps(Window{From: day, To: row.Through}):
+			if err := windowDay(ctx, src, p, &row, rolledUp, &r.InWindow); err != nil {
+				return err
+			}
+		default:
+			r.Baseline = r.Baseline.Add(counts)
 			r.BaselineDays++
+			if counts.Calls > 0 {
+				r.BaselineCallDays++
+			}
 		}
-	}
-	if r.InWindow, err = src.WindowCounts(ctx, p.dim, p.window.From, p.window.To); err != nil {
-		return fmt.Errorf("window counts of %s: %w", p.dim, err)
+		r.Daily = append(r.Daily, row)
 	}
 	if r.Impact.Terminal, err = src.TerminalRuns(ctx, p.window.From, p.window.To); err != nil {
 		return fmt.Errorf("terminal run counts: %w", err)
 	}
 	return nil
+}
+
+// windowDay adds the window's part of row's day to in and, when the
+// roll-ups do not hold the day yet (the day in progress, or one the
+// detector has not rolled up), counts the row from the per-minute rows
+// instead: the window's part just read, plus the rest of the day up to
+// the report's time. The rest is read in whole minutes beside the
+// window's, so no minute is read or counted twice.
+func windowDay(ctx context.Context, src StatsReader, p *plan, row *DailyRow, rolledUp bool, in *CallCounts) error {
+	day := Window{From: row.Day, To: row.Through}
+	part := Window{From: later(day.From, p.window.From), To: earlier(day.To, p.window.To)}
+	c, err := src.WindowCounts(ctx, p.dim, part.From, part.To)
+	if err != nil {
+		return fmt.Errorf("window counts of %s: %w", p.dim, err)
+	}
+	*in = in.Add(c)
+	if rolledUp {
+		return nil
+	}
+	row.FromMinutes, row.Through, row.CallCounts = true, earlier(day.To, p.in.Now.UTC()), c
+	rest := []Window{{From: day.From, To: part.From.Truncate(time.Minute)}, {From: ceilMinute(part.To), To: row.Through}}
+	for _, w := range rest {
+		if !w.From.Before(w.To) {
+			continue
+		}
+		c, err := src.WindowCounts(ctx, p.dim, w.From, w.To)
+		if err != nil {
+			return fmt.Errorf("counts of %s on %s, not rolled up yet: %w", p.dim, day.From.Format(layoutDay), err)
+		}
+		row.CallCounts = row.CallCounts.Add(c)
+	}
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// ceilMinute rounds t up to a whole minute.
+func ceilMinute(t time.Time) time.Time {
+	if m := t.Truncate(time.Minute); m.Before(t) {
+		return m.Add(time.Minute)
+	}
+	return t
 }

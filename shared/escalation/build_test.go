@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -69,8 +70,9 @@ func (c *countingSource) FailedRuns(ctx context.Context, class snapkeep.ErrorCla
 
 // TestBuildReadsBounded checks Build reads through the interfaces only,
 // each method a bounded number of times: the failures-by-hour index once
-// per hour of the window (each hour once, none outside it), never
-// "everything".
+// per hour of the window (each hour once, none outside it), the minute
+// counts once per day of the window and at most twice more for the rest
+// of a day not rolled up yet (never past now), never "everything".
 func TestBuildReadsBounded(t *testing.T) {
 	sc := scenario(t)
 	tests := []struct {
@@ -92,8 +94,10 @@ func TestBuildReadsBounded(t *testing.T) {
 			}
 			w := r.Window
 			hours := int(w.To.Sub(w.From.Truncate(time.Hour)).Hours() + 0.999999)
+			firstDay := w.From.Truncate(24 * time.Hour)
+			days := int(w.To.Add(-time.Nanosecond).Truncate(24*time.Hour).Sub(firstDay)/(24*time.Hour)) + 1
 			want := map[string][2]int{ // method: min, max calls
-				"DailyCounts": {1, 1}, "WindowCounts": {1, 1}, "TerminalRuns": {1, 1},
+				"DailyCounts": {1, 1}, "WindowCounts": {days, days + 2}, "TerminalRuns": {1, 1},
 				"FailedCalls": {hours, hours}, "ResourceRuns": {1, escalation.MaxDeepDiveCandidates},
 				"FailedRuns": {len(snapkeep.ErrorClasses()), len(snapkeep.ErrorClasses())},
 			}
@@ -111,12 +115,33 @@ func TestBuildReadsBounded(t *testing.T) {
 				seen[h] = true
 			}
 			earliest := w.To.AddDate(0, 0, -escalation.DailyDays-1)
+			var minutes []readRange // WindowCounts reads, in order: none may share a minute
+			for _, rr := range src.ranges {
+				if rr.method == "WindowCounts" {
+					minutes = append(minutes, rr)
+				}
+			}
+			sort.Slice(minutes, func(i, j int) bool { return minutes[i].from.Before(minutes[j].from) })
+			for i := 1; i < len(minutes); i++ {
+				prev, cur := minutes[i-1], minutes[i]
+				if last := prev.to.Add(-time.Nanosecond).Truncate(time.Minute); !last.Before(cur.from.Truncate(time.Minute)) {
+					t.Errorf("WindowCounts read [%v, %v) and [%v, %v): the minute %v twice", prev.from, prev.to, cur.from, cur.to, last)
+				}
+			}
 			for _, rr := range src.ranges {
 				if rr.from.Before(earliest) || rr.to.After(w.To.AddDate(0, 0, 1)) || !rr.from.Before(rr.to) {
 					t.Errorf("%s read [%v, %v): outside the 30 days up to the window", rr.method, rr.from, rr.to)
 				}
-				if rr.method != "DailyCounts" && (rr.from.Before(w.From.Truncate(time.Hour)) || rr.to.After(w.To)) {
-					t.Errorf("%s read [%v, %v): beyond the window %v", rr.method, rr.from, rr.to, w)
+				switch rr.method {
+				case "DailyCounts":
+				case "WindowCounts":
+					if rr.from.Before(firstDay) || rr.to.After(tt.in.Now) {
+						t.Errorf("%s read [%v, %v): beyond the window's days up to now %v", rr.method, rr.from, rr.to, tt.in.Now)
+					}
+				default:
+					if rr.from.Before(w.From.Truncate(time.Hour)) || rr.to.After(w.To) {
+						t.Errorf("%s read [%v, %v): beyond the window %v", rr.method, rr.from, rr.to, w)
+					}
 				}
 			}
 		})
@@ -343,9 +368,11 @@ func TestNoFailures(t *testing.T) {
 	if r.Timeline != nil || r.AffectedTotal != 0 || r.InWindow.Calls != 180 {
 		t.Errorf("timeline %v, affected %d, calls %d; want none, 0, 180", r.Timeline, r.AffectedTotal, r.InWindow.Calls)
 	}
-	txt := string(render(t, r, escalation.FormatText))
+	txt := strings.Join(strings.Fields(string(render(t, r, escalation.FormatText))), " ") // unwrapped
 	for _, want := range []string{"No provider-side failed calls in the window.", "No provider errors in the window.",
-		"No failing calls to sample.", "No affected resource to follow.", "No run failed in the window.", "no baseline"} {
+		"No failing calls to sample.", "No affected resource to follow.", "No run failed in the window.",
+		"against no provider-side failures in 125,280 calls over the other 29 of the last 30 days.",
+		"the baseline had no provider-side failures in 125,280 calls.", "No droplet or volume was affected; no backup run failed"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("text lacks %q", want)
 		}

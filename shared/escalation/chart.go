@@ -66,8 +66,8 @@ func newChart(r *Report) *chart {
 		inWin := r.Window.Overlaps(Window{From: d.Day, To: d.Day.AddDate(0, 0, 1)})
 		c.Bars = append(c.Bars, chartBar{X: round1(c.Left + float64(i)*slot + slot*0.15), Y: by, W: round1(slot * 0.7),
 			H: round1(c.Bottom - by), InWindow: inWin,
-			Title: fmt.Sprintf("%s: %s (%s of %s calls)", d.Day.Format(layoutDay), formatRate(d.Rate()),
-				formatCount(d.ProviderFailures), formatCount(d.Calls))})
+			Title: fmt.Sprintf("%s: %s (%s of %s)", dayLabel(d), rateCell(d.CallCounts),
+				formatCount(d.ProviderFailures), counted(d.Calls, "call", "calls"))})
 		if i%5 == 0 || i == len(r.Daily)-1 {
 			c.XTicks = append(c.XTicks, chartTick{Pos: round1(c.Left + (float64(i)+0.5)*slot), Label: d.Day.Format("Jan 2")})
 		}
@@ -76,7 +76,7 @@ func newChart(r *Report) *chart {
 		rate := top * float64(i) / 4
 		c.YTicks = append(c.YTicks, chartTick{Pos: y(rate), Label: formatRate(rate)})
 	}
-	c.BaselineY, c.BaselineLabel = y(r.Baseline.Rate()), "baseline "+formatRate(r.Baseline.Rate())
+	c.BaselineY, c.BaselineLabel = y(r.Baseline.Rate()), "baseline "+rateCell(r.Baseline)
 	span := r.Daily[len(r.Daily)-1].Day.AddDate(0, 0, 1).Sub(r.Daily[0].Day)
 	x := func(t time.Time) float64 {
 		f := float64(t.Sub(r.Daily[0].Day)) / float64(span)
@@ -89,7 +89,7 @@ func newChart(r *Report) *chart {
 	c.YTitleX, c.YTitleY = 16, round1(c.Top+plotH/2)
 	c.XTitleX, c.XTitleY = round1(c.Left+plotW/2), float64(chartHeight-10)
 	c.Description = fmt.Sprintf("Daily provider-side error rate over %d days: baseline %s, window %s (shaded).",
-		len(r.Daily), formatRate(r.Baseline.Rate()), formatRate(r.InWindow.Rate()))
+		len(r.Daily), rateCell(r.Baseline), rateCell(r.InWindow))
 	return c
 }
 

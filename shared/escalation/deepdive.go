@@ -50,7 +50,11 @@ func deepDive(ctx context.Context, src RunReader, p *plan, g *callGatherer) (*Ti
 			best = c
 		}
 	}
-	if chosen == "" {
+	switch {
+	case chosen != "":
+	case len(keys) == 1:
+		chosen = "the only affected resource"
+	default:
 		chosen = fmt.Sprintf("of the %d resources with the most affected runs, the one with the most runs in the window", len(keys))
 		if best.hourly {
 			chosen += ", preferring hourly policies"

@@ -5,7 +5,8 @@
 //
 // Build gathers a Report through the small reader interfaces of
 // source.go, which name index reads only: the Stats roll-ups (one item a
-// day for the 30-day table, per-minute rows for the window), one Query of
+// day for the 30-day table, per-minute rows for the window, one read per
+// day it overlaps), one Query of
 // the ApiCalls failures-by-hour index per hour of the window, a few Runs
 // by-resource Queries for the deep dive and one failures-by-class Query
 // per error class. Nothing scans a table, so its cost grows with the
@@ -38,6 +39,20 @@
 //     minus the days the window overlaps; the detector's baseline is shown
 //     beside it. Calls are counted per attempt (retries included), the
 //     detector's main signal; runs are counted separately for impact.
+//   - The detector writes a day's roll-up only once the day is over, so
+//     the day in progress (and a day it has not rolled up yet) has none. A
+//     window day without one is counted from its per-minute rows instead,
+//     through the same WindowCounts as the window: the window's part of
+//     the day, already read, plus the rest of the day up to Now, read in
+//     whole minutes beside it so that no minute is read twice. The row
+//     says "so far" while the day is in progress.
+//   - The comparison with the baseline is worded for each kind of
+//     baseline: a rate ("33× the usual rate"), calls without a single
+//     provider-side failure (then the incident's baseline is stated as
+//     the detector's floor), or no calls at all; with fewer than
+//     ThinBaselineDays days with calls it names those days rather than
+//     "the other 29 of the last 30". Counted nouns agree with their count
+//     (counted).
 //   - Readers take half-open [from, to) ranges rather than "since", so a
 //     report on last week's incident reads last week only. An adapter over
 //     the existing since-queries stays index-only by adding the upper

@@ -133,40 +133,106 @@ func (r *Report) meta() [][2]string {
 	return m
 }
 
+// ThinBaselineDays is the least days with calls for a baseline the
+// report states as "the other N of the last 30 days"; with fewer, it says
+// how many days the baseline really comes from (the detector, too, needs
+// 7 days of roll-ups before it trusts a measured baseline).
+const ThinBaselineDays = 7
+
 // summary is the paragraph to forward as is.
 func (r *Report) summary() string {
-	w, b := r.InWindow, r.Baseline
+	w := r.InWindow
 	var s strings.Builder
-	fmt.Fprintf(&s, "In the window %s, %s of snapkeep's %s to the %s API failed on %s's side (%s of %s), against a baseline of %s over the other %d of the last 30 days (%s of %s): %s the usual rate.",
+	fmt.Fprintf(&s, "In the window %s, %s of snapkeep's %s to the %s API failed on %s's side (%s of %s), %s.",
 		formatWindow(r.Window), formatRate(w.Rate()), callsOf(r.Dimension), Provider, Provider,
-		formatCount(w.ProviderFailures), formatCount(w.Calls), formatRate(b.Rate()), r.BaselineDays,
-		formatCount(b.ProviderFailures), formatCount(b.Calls), formatRatio(w.Rate(), b.Rate()))
-	fmt.Fprintf(&s, " %s droplets and volumes in %s accounts were affected; %s backup runs failed on %s's side, for %s customers.",
-		formatCount(len(r.Resources)), formatCount(r.AffectedAccounts), formatCount(r.Impact.ProviderFailedRuns), Provider,
-		formatCount(r.Impact.CustomersAffected))
+		formatCount(w.ProviderFailures), formatCount(w.Calls), r.comparison())
+	if len(r.Resources) == 0 {
+		fmt.Fprintf(&s, " No droplet or volume was affected; %s.", r.failedRunsClause())
+	} else {
+		fmt.Fprintf(&s, " %s in %s %s affected; %s.", counted(len(r.Resources), "droplet or volume", "droplets and volumes"),
+			counted(r.AffectedAccounts, "account", "accounts"), plural(len(r.Resources), "was", "were"), r.failedRunsClause())
+	}
 	if r.AffectedTotal > 0 {
 		fmt.Fprintf(&s, " Every affected call, with its x-request-id, is in the attached %s.", r.CSVFilename())
 	}
 	return s.String()
 }
 
+// comparison compares the window's rate with the baseline in the
+// summary's words, for each kind of baseline: a rate to compare with,
+// calls without a single provider-side failure, or no calls at all. When
+// there is no rate, it gives the one the detector assumed instead.
+func (r *Report) comparison() string {
+	b := r.Baseline
+	switch {
+	case b.Calls == 0:
+		return "with no calls on " + r.baselineSpan() + " to compare with" + r.assumedBaseline()
+	case b.ProviderFailures == 0:
+		return fmt.Sprintf("against no provider-side failures in %s over %s", counted(b.Calls, "call", "calls"),
+			r.baselineSpan()) + r.assumedBaseline()
+	}
+	return fmt.Sprintf("against a baseline of %s over %s (%s of %s): %s the usual rate", formatRate(b.Rate()), r.baselineSpan(),
+		formatCount(b.ProviderFailures), formatCount(b.Calls), formatTimes(r.InWindow.Rate(), b.Rate()))
+}
+
+// baselineSpan names the days the baseline comes from: "the other 29 of
+// the last 30 days", or for a thin baseline (fewer than ThinBaselineDays
+// days with calls) "the 1 day with calls of the last 30".
+func (r *Report) baselineSpan() string {
+	if n := r.BaselineCallDays; r.thinBaseline() {
+		return fmt.Sprintf("the %s with calls of the last %d", counted(n, "day", "days"), DailyDays)
+	}
+	return fmt.Sprintf("the other %d of the last %d days", r.BaselineDays, DailyDays)
+}
+
+// thinBaseline reports whether the baseline comes from some calls on
+// fewer than ThinBaselineDays of its days.
+func (r *Report) thinBaseline() bool {
+	n := r.BaselineCallDays
+	return n > 0 && n < ThinBaselineDays && n < r.BaselineDays
+}
+
+// assumedBaseline is "; the detector assumes a floor of 0.05%" when the
+// report's baseline has no rate and the incident's detector tested
+// against one (its floor: a clean or missing history gives no rate), else
+// "".
+func (r *Report) assumedBaseline() string {
+	if r.Incident == nil || r.Incident.BaselineRate <= 0 {
+		return ""
+	}
+	return "; the detector assumes a floor of " + formatRate(r.Incident.BaselineRate)
+}
+
+// failedRunsClause is the summary's clause on failed backup runs.
+func (r *Report) failedRunsClause() string {
+	imp := r.Impact
+	if imp.ProviderFailedRuns == 0 {
+		return "no backup run failed on " + Provider + "'s side"
+	}
+	return fmt.Sprintf("%s failed on %s's side, for %s", counted(imp.ProviderFailedRuns, "backup run", "backup runs"), Provider,
+		counted(imp.CustomersAffected, "customer", "customers"))
+}
+
 func (r *Report) incidentParts() []part {
 	w, b := r.InWindow, r.Baseline
-	t := &table{Head: []string{"", "window", fmt.Sprintf("baseline (%d days)", r.BaselineDays)}, Right: []bool{false, true, true},
+	head := fmt.Sprintf("baseline (%s)", counted(r.BaselineDays, "day", "days"))
+	if r.BaselineCallDays < r.BaselineDays {
+		head = fmt.Sprintf("baseline (%d of %d days with calls)", r.BaselineCallDays, r.BaselineDays)
+	}
+	t := &table{Head: []string{"", "window", head}, Right: []bool{false, true, true},
 		Rows: [][]string{
 			{"calls", formatCount(w.Calls), formatCount(b.Calls)},
 			{"provider-side failures (5xx, malformed, network)", formatCount(w.ProviderFailures), formatCount(b.ProviderFailures)},
-			{"provider-side error rate", formatRate(w.Rate()), formatRate(b.Rate())},
+			{"provider-side error rate", rateCell(w), rateCell(b)},
 			{"rate limited (429, not counted)", formatCount(w.RateLimited), formatCount(b.RateLimited)},
 			{"resource busy (422, not counted)", formatCount(w.Busy), formatCount(b.Busy)},
 			{"customer 4xx (not counted)", formatCount(w.Customer4xx), formatCount(b.Customer4xx)},
 		}}
-	parts := []part{{Para: fmt.Sprintf("Window %s: error rate %s against a baseline of %s, %s the baseline.",
-		formatWindow(r.Window), formatRate(w.Rate()), formatRate(b.Rate()), formatRatio(w.Rate(), b.Rate()))}, {Table: t}}
+	parts := []part{{Para: r.windowSentence()}, {Table: t}}
 	if inc := r.Incident; inc != nil {
-		p := fmt.Sprintf("Detector %s estimated the change at %s UTC and raised the alarm at %s UTC; its baseline was %s, the rate since the change %s (%s of %s calls), the peak %s.",
+		p := fmt.Sprintf("Detector %s estimated the change at %s UTC and raised the alarm at %s UTC; its baseline was %s, the rate since the change %s (%s of %s), the peak %s.",
 			clean(inc.Detector, 64), formatTime(inc.StartedAt), formatTime(inc.OpenedAt), formatRate(inc.BaselineRate),
-			formatRate(inc.Rate), formatCount(inc.Failures), formatCount(inc.Calls), formatRate(inc.PeakRate))
+			formatRate(inc.Rate), formatCount(inc.Failures), counted(inc.Calls, "call", "calls"), formatRate(inc.PeakRate))
 		if inc.ResolvedAt != nil {
 			p += fmt.Sprintf(" Resolved at %s UTC.", formatTime(*inc.ResolvedAt))
 		} else {
@@ -177,30 +243,88 @@ func (r *Report) incidentParts() []part {
 	return parts
 }
 
+// windowSentence opens the incident section: the window's rate against
+// the baseline's, for each kind of baseline (see comparison).
+func (r *Report) windowSentence() string {
+	w, b := r.InWindow, r.Baseline
+	lead := fmt.Sprintf("Window %s: error rate %s", formatWindow(r.Window), formatRate(w.Rate()))
+	from := ""
+	if r.thinBaseline() {
+		from = fmt.Sprintf(" from %s with calls", counted(r.BaselineCallDays, "day", "days"))
+	}
+	switch {
+	case b.Calls == 0:
+		return lead + "; the baseline days had no calls, so there is no rate to compare with."
+	case b.ProviderFailures == 0:
+		return fmt.Sprintf("%s; the baseline%s had no provider-side failures in %s.", lead, from, counted(b.Calls, "call", "calls"))
+	}
+	return fmt.Sprintf("%s against a baseline of %s%s, %s the baseline.", lead, formatRate(b.Rate()), from,
+		formatTimes(w.Rate(), b.Rate()))
+}
+
+// rateCell is c's provider-side error rate for a table cell, "—" without
+// calls (a rate of nothing is not 0%).
+func rateCell(c CallCounts) string {
+	if c.Calls == 0 {
+		return "—"
+	}
+	return formatRate(c.Rate())
+}
+
 func (r *Report) dailyParts() []part {
 	t := &table{Head: []string{"day (UTC)", "calls", "provider failures", "rate", "rate limited", "busy", "customer 4xx", "in window"},
 		Right: []bool{false, true, true, true, true, true, true, false}}
+	var pending []string
 	for _, d := range r.Daily {
 		mark := ""
 		if r.Window.Overlaps(Window{From: d.Day, To: d.Day.AddDate(0, 0, 1)}) {
 			mark = "yes"
 		}
-		t.Rows = append(t.Rows, []string{d.Day.Format(layoutDay), formatCount(d.Calls), formatCount(d.ProviderFailures),
-			formatRate(d.Rate()), formatCount(d.RateLimited), formatCount(d.Busy), formatCount(d.Customer4xx), mark})
+		t.Rows = append(t.Rows, []string{dayLabel(d), formatCount(d.Calls), formatCount(d.ProviderFailures),
+			rateCell(d.CallCounts), formatCount(d.RateLimited), formatCount(d.Busy), formatCount(d.Customer4xx), mark})
+		if d.FromMinutes {
+			pending = append(pending, pendingDay(d))
+		}
 	}
-	return []part{
+	parts := []part{
 		{Para: fmt.Sprintf("The %s per UTC day. The rate counts provider-side failures only; the days the window overlaps are left out of the baseline.", callsOf(r.Dimension))},
 		{Chart: true},
 		{Table: t},
 	}
+	if len(pending) > 0 {
+		parts = append(parts, part{Para: strings.Join(pending, " ")})
+	}
+	return parts
+}
+
+// dayLabel is the day cell of the daily table: "2026-11-24", or
+// "2026-11-24 (so far)" for the day in progress.
+func dayLabel(d DailyRow) string {
+	if d.Partial() {
+		return d.Day.Format(layoutDay) + " (so far)"
+	}
+	return d.Day.Format(layoutDay)
+}
+
+// pendingDay says where the counts of a row without a daily roll-up come
+// from.
+func pendingDay(d DailyRow) string {
+	day := d.Day.Format(layoutDay)
+	if d.Partial() {
+		return fmt.Sprintf("%s is still in progress, so it has no daily roll-up yet: its row counts the day so far, 00:00 to %s UTC, from the per-minute counts.",
+			day, d.Through.UTC().Format(layoutHM))
+	}
+	return fmt.Sprintf("%s has no daily roll-up yet (the detector writes one after the day is over): its row counts the whole day from the per-minute counts.", day)
 }
 
 func (r *Report) affectedParts() []part {
 	if r.AffectedTotal == 0 {
 		return []part{{Para: "No provider-side failed calls in the window."}}
 	}
-	parts := []part{{Para: fmt.Sprintf("%s provider-side failed calls on %s droplets and volumes in %s accounts. The attached %s lists every one; the first %d of each table are shown here.",
-		formatCount(r.AffectedTotal), formatCount(len(r.Resources)), formatCount(r.AffectedAccounts), r.CSVFilename(), r.InlineRows)}}
+	parts := []part{{Para: fmt.Sprintf("%s on %s in %s. %s",
+		counted(r.AffectedTotal, "provider-side failed call", "provider-side failed calls"),
+		counted(len(r.Resources), "droplet or volume", "droplets and volumes"), counted(r.AffectedAccounts, "account", "accounts"),
+		r.inlineSentence())}}
 	res := &table{Head: []string{"resource", "region", "account", "failed calls", "runs", "first (UTC)", "last (UTC)"},
 		Right: []bool{false, false, false, true, true, false, false}}
 	for i, x := range r.Resources {
@@ -220,6 +344,21 @@ func (r *Report) affectedParts() []part {
 			statusText(c.HTTPStatus), errorIDText(c), c.RequestID})
 	}
 	return append(parts, part{Sub: "Resources"}, part{Table: res}, part{Sub: "Calls"}, part{Table: calls})
+}
+
+// inlineSentence says what the attached CSV holds and how much of it the
+// tables show.
+func (r *Report) inlineSentence() string {
+	calls := min(r.AffectedTotal, len(r.Affected), r.InlineRows)
+	resources := min(len(r.Resources), r.InlineRows, MaxInlineResources)
+	switch {
+	case calls == r.AffectedTotal && resources == len(r.Resources):
+		return fmt.Sprintf("The attached %s lists %s too.", r.CSVFilename(), plural(r.AffectedTotal, "it", "them"))
+	case calls == resources:
+		return fmt.Sprintf("The attached %s lists every one; the first %d of each table are shown here.", r.CSVFilename(), calls)
+	}
+	return fmt.Sprintf("The attached %s lists every one; the first %s and %s are shown here.", r.CSVFilename(),
+		counted(resources, "resource", "resources"), counted(calls, "call", "calls"))
 }
 
 // errorIDText is the error id, or what stands for it when there is none.
@@ -252,7 +391,7 @@ func (r *Report) errorParts() []part {
 	}
 	parts := []part{{Table: t}}
 	if r.OtherErrors > 0 {
-		parts = append(parts, part{Para: fmt.Sprintf("%s more calls failed with other answers (in the CSV).", formatCount(r.OtherErrors))})
+		parts = append(parts, part{Para: fmt.Sprintf("%s failed with other answers (in the CSV).", counted(r.OtherErrors, "more call", "more calls"))})
 	}
 	return parts
 }
@@ -261,8 +400,12 @@ func (r *Report) headerParts() []part {
 	if len(r.Headers) == 0 {
 		return []part{{Para: "No failing calls to sample."}}
 	}
-	parts := []part{{Para: fmt.Sprintf("%d failing calls, one of each kind of error first, then spread over the window. Authorization is recorded as %s; any header whose value looks like a token is left out. Bodies are never recorded.",
-		len(r.Headers), snapkeep.Redacted)}}
+	which := counted(len(r.Headers), "failing call", "failing calls") + ", one of each kind of error first, then spread over the window."
+	if len(r.Headers) == 1 {
+		which = "The one failing call."
+	}
+	parts := []part{{Para: fmt.Sprintf("%s Authorization is recorded as %s; any header whose value looks like a token is left out. Bodies are never recorded.",
+		which, snapkeep.Redacted)}}
 	for i, h := range r.Headers {
 		parts = append(parts, part{Sub: fmt.Sprintf("%d. %s UTC · %s · %s %s → %s · x-request-id %s", i+1, formatTime(h.At),
 			h.Operation, h.Method, h.Path, statusText(h.HTTPStatus), orNone(h.RequestID))})
@@ -298,8 +441,8 @@ func (r *Report) timelineParts() []part {
 	if tl.Hourly {
 		kind = "an hourly policy"
 	}
-	parts := []part{{Para: fmt.Sprintf("%s in %s, %s, %s affected calls in the window; chosen: %s. Its runs scheduled in the window:",
-		tl.ResourceKey, orNone(tl.Region), kind, formatCount(tl.Failures), tl.Chosen)}}
+	parts := []part{{Para: fmt.Sprintf("%s in %s, %s, %s in the window; chosen: %s. Its runs scheduled in the window:",
+		tl.ResourceKey, orNone(tl.Region), kind, counted(tl.Failures, "affected call", "affected calls"), tl.Chosen)}}
 	t := &table{Head: []string{"slot (UTC)", "policy", "status", "class", "attempts", "calls", "failed calls", "finished (UTC)", "x-request-ids"},
 		Right: []bool{false, false, false, false, true, true, true, false, false}}
 	for _, run := range tl.Runs {
@@ -312,7 +455,7 @@ func (r *Report) timelineParts() []part {
 	}
 	parts = append(parts, part{Table: t})
 	if tl.RunsOmitted > 0 {
-		parts = append(parts, part{Para: fmt.Sprintf("%d later runs are not listed.", tl.RunsOmitted)})
+		parts = append(parts, part{Para: fmt.Sprintf("%s not listed.", counted(tl.RunsOmitted, "later run is", "later runs are"))})
 	}
 	return parts
 }
@@ -333,6 +476,19 @@ func (r *Report) impactParts() []part {
 		}
 		t.Rows = append(t.Rows, []string{string(c.Class), side, formatCount(c.Failed), formatCount(c.TimedOut), formatCount(c.Customers)})
 	}
-	return append(parts, part{Table: t}, part{Para: fmt.Sprintf("%s runs failed in all; %s of them on %s's side, for %s customers.",
-		formatCount(imp.FailedRuns), formatCount(imp.ProviderFailedRuns), Provider, formatCount(imp.CustomersAffected))})
+	return append(parts, part{Table: t}, part{Para: failedRunsSentence(imp)})
+}
+
+// failedRunsSentence sums up the failed runs of every class and those on
+// the provider's side.
+func failedRunsSentence(imp Impact) string {
+	all := counted(imp.FailedRuns, "run", "runs") + " failed in all"
+	customers := counted(imp.CustomersAffected, "customer", "customers")
+	switch {
+	case imp.ProviderFailedRuns == 0:
+		return fmt.Sprintf("%s; none on %s's side.", all, Provider)
+	case imp.FailedRuns == 1:
+		return fmt.Sprintf("%s, on %s's side, for %s.", all, Provider, customers)
+	}
+	return fmt.Sprintf("%s; %s of them on %s's side, for %s.", all, formatCount(imp.ProviderFailedRuns), Provider, customers)
 }

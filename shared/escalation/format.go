@@ -31,16 +31,34 @@ func formatRate(r float64) string {
 	return strconv.FormatFloat(pct, 'g', 2, 64) + "%"
 }
 
-// formatRatio says how many times the baseline r is.
-func formatRatio(r, baseline float64) string {
-	if baseline <= 0 {
-		return "no baseline"
-	}
+// formatTimes says how many times baseline the rate r is: "33×", "4.1×",
+// "0×". The caller says what to write when there is no baseline rate
+// (baseline <= 0): see Report.comparison.
+func formatTimes(r, baseline float64) string {
 	x := r / baseline
-	if x >= 10 {
+	switch {
+	case x == 0:
+		return "0×"
+	case x >= 10:
 		return strconv.FormatFloat(x, 'f', 0, 64) + "×"
 	}
 	return strconv.FormatFloat(x, 'f', 1, 64) + "×"
+}
+
+// plural is one when n is 1 and many otherwise: the word that agrees
+// with a count ("was"/"were", "is"/"are").
+func plural[T ~int | ~int64](n T, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// counted formats n with the noun that agrees with it: "1 customer",
+// "0 customers", "2,400 calls", "1 droplet or volume". Every counted noun
+// of the report's sentences goes through it.
+func counted[T ~int | ~int64](n T, one, many string) string {
+	return formatCount(n) + " " + plural(n, one, many)
 }
 
 // formatCount formats n with thousands separators: 14,400.

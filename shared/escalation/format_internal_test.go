@@ -92,3 +92,27 @@ func TestCallClass(t *testing.T) {
 		}
 	}
 }
+
+func TestCounted(t *testing.T) {
+	tests := []struct {
+		n    int64
+		want string
+	}{{0, "0 customers"}, {1, "1 customer"}, {2, "2 customers"}, {1000, "1,000 customers"}, {-1, "-1 customers"}}
+	for _, tt := range tests {
+		if got := counted(tt.n, "customer", "customers"); got != tt.want {
+			t.Errorf("counted(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestFormatTimes(t *testing.T) {
+	tests := []struct {
+		r, baseline float64
+		want        string
+	}{{0.016, 0.00047, "34×"}, {0.0021, 0.0005, "4.2×"}, {0, 0.0005, "0×"}, {0.0005, 0.0005, "1.0×"}}
+	for _, tt := range tests {
+		if got := formatTimes(tt.r, tt.baseline); got != tt.want {
+			t.Errorf("formatTimes(%v, %v) = %q, want %q", tt.r, tt.baseline, got, tt.want)
+		}
+	}
+}

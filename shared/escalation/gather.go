@@ -174,7 +174,8 @@ func (g *callGatherer) finish(r *Report) {
 	sort.SliceStable(g.rows, func(i, j int) bool { return g.rows[i].At.Before(g.rows[j].At) })
 	r.Affected, r.AffectedTotal, r.AffectedAccounts = g.rows, g.total, len(g.accounts)
 	if g.total > len(g.rows) {
-		g.notes.add(fmt.Sprintf("%d affected calls are counted but not listed: a report keeps at most %d.", g.total-len(g.rows), g.p.maxRows))
+		g.notes.add(fmt.Sprintf("%s counted but not listed: a report keeps at most %d.",
+			counted(g.total-len(g.rows), "affected call is", "affected calls are"), g.p.maxRows))
 	}
 	r.Resources = make([]AffectedResource, 0, len(g.resources))
 	for _, t := range g.resources {

@@ -54,6 +54,23 @@ type DayCounts struct {
 	CallCounts
 }
 
+// DailyRow is one day of the daily table and chart.
+type DailyRow struct {
+	DayCounts
+	// FromMinutes is set on a window day the daily roll-ups did not hold
+	// yet (the detector writes a day's roll-up once the day is over): its
+	// counts are then its per-minute counts from midnight to Through, read
+	// through WindowCounts like the window's own.
+	FromMinutes bool `json:"from_minutes,omitempty"`
+	// Through is where the row's counts end: the next midnight, or the
+	// report's time on the day in progress.
+	Through time.Time `json:"through"`
+}
+
+// Partial reports whether the row counts only part of its day: the day
+// in progress, counted so far.
+func (d DailyRow) Partial() bool { return d.Through.Before(d.Day.AddDate(0, 0, 1)) }
+
 // RunCounts counts runs by terminal status (skipped: a paused policy
 // fired anyway).
 type RunCounts struct {
@@ -97,15 +114,20 @@ type Report struct {
 	// Window is the range reported on.
 	Window Window `json:"window"`
 	// Daily is the dimension's counts for each of the last DailyDays UTC
-	// days up to the window's end, oldest first, missing days as zeros.
-	Daily []DayCounts `json:"daily"`
+	// days up to the window's end, oldest first, missing days as zeros;
+	// a window day the roll-ups do not hold yet is summed from its
+	// per-minute rows (DailyRow.FromMinutes).
+	Daily []DailyRow `json:"daily"`
 	// InWindow counts the dimension's calls in the window.
 	InWindow CallCounts `json:"in_window"`
 	// Baseline sums the daily counts of the days that do not overlap the
 	// window: the rate DigitalOcean is compared with.
 	Baseline CallCounts `json:"baseline"`
-	// BaselineDays is how many days Baseline sums.
-	BaselineDays int `json:"baseline_days"`
+	// BaselineDays is how many days Baseline sums (the days of the 30
+	// that the window does not overlap), BaselineCallDays how many of
+	// them had calls: the days the baseline really comes from.
+	BaselineDays     int `json:"baseline_days"`
+	BaselineCallDays int `json:"baseline_call_days"`
 	// Affected are the provider-side failed calls of the dimension in the
 	// window, oldest first, at most MaxRows (the CSV attachment holds them
 	// all; the renderings show the first InlineRows).

@@ -17,10 +17,14 @@ import (
 // are what makes the 30-day part of the report cheap: one item per day.
 type StatsReader interface {
 	// DailyCounts returns dim's call counts for each UTC day in [from, to),
-	// from the daily roll-ups; days without traffic may be missing.
+	// from the daily roll-ups; days without traffic may be missing, and
+	// so are the day in progress and any day the detector has not rolled
+	// up yet (Build counts such window days through WindowCounts).
 	DailyCounts(ctx context.Context, dim snapkeep.Dimension, from, to time.Time) ([]DayCounts, error)
 	// WindowCounts returns dim's call counts over [from, to) from the
-	// per-minute rows.
+	// per-minute rows: the sum of every minute the range touches. Build
+	// reads it once per UTC day of the window, and for the rest of a day
+	// not rolled up yet in whole minutes beside the window's.
 	WindowCounts(ctx context.Context, dim snapkeep.Dimension, from, to time.Time) (CallCounts, error)
 	// TerminalRuns returns the runs that reached a terminal status in
 	// [from, to), all customers, from the per-minute run counts.

@@ -165,13 +165,18 @@ func (s *Source) sortIndexes() {
 	s.dirty = false
 }
 
-// DailyCounts sums the per-minute counts of each UTC day in [from, to).
+// DailyCounts sums the per-minute counts of each UTC day in [from, to)
+// that is over by the end of the counts (the source's now), as the
+// detector's daily roll-ups do: it writes a day's roll-up only once the
+// day is over, so the day in progress has none. Days without calls are
+// left out.
 func (s *Source) DailyCounts(ctx context.Context, dim snapkeep.Dimension, from, to time.Time) ([]escalation.DayCounts, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	end := s.start.Add(time.Duration(s.minutes) * time.Minute)
 	var out []escalation.DayCounts
-	for day := from.UTC(); day.Before(to); day = day.AddDate(0, 0, 1) {
+	for day := from.UTC(); day.Before(to) && !day.AddDate(0, 0, 1).After(end); day = day.AddDate(0, 0, 1) {
 		c, _ := s.WindowCounts(ctx, dim, day, day.AddDate(0, 0, 1))
 		if c.Calls > 0 {
 			out = append(out, escalation.DayCounts{Day: day, CallCounts: c})
