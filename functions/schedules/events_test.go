@@ -36,7 +36,9 @@ func policySamples(t *testing.T) map[string]any {
 	tables := sample.NewTables(day)
 	store := &dynamo.PolicyStore{Client: tables, Table: sample.TableName(dynamo.Policies.LogicalID), Now: tables.Clock}
 	ctx := context.Background()
-	at := func(h, m, s, ms int) { tables.Now = day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second + time.Duration(ms)*time.Millisecond) }
+	at := func(h, m, s, ms int) {
+		tables.Now = day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second + time.Duration(ms)*time.Millisecond)
+	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
