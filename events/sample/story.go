@@ -73,8 +73,12 @@ type Answer struct {
 // call is a request of the run's at at, answered by a, taking took.
 func (l *Life) call(op snapkeep.Operation, attempt int, method, path string, at time.Time, took time.Duration, a Answer) snapkeep.APICall {
 	l.budget--
+	left := 4980 + l.budget%17
+	if a.Status == http.StatusTooManyRequests {
+		left = 0 // the token's budget is spent
+	}
 	return Call{Op: op, Attempt: attempt, Method: method, Path: path, At: at, Took: took, Status: a.Status,
-		ErrorID: a.ErrorID, Message: a.Message, Remaining: 4980 + l.budget%17}.Row()
+		ErrorID: a.ErrorID, Message: a.Message, Remaining: left}.Row()
 }
 
 // Get is a GET of the run's, answered 200.
@@ -138,40 +142,53 @@ func (l *Life) windowEnd() time.Time {
 }
 
 // FailRetrying makes the run's snapshot requests from first on, each
-// answered by a (a retried failure), as shared/snapshot does: a backoff
-// between them, a request lease and a look for an earlier snapshot
-// before each repeat; the run fails once the next would be past its slot
-// window. It returns when it failed.
+// answered by a (a retried failure), until the run fails because the next
+// would be past its slot window. It returns when it failed.
 func (l *Life) FailRetrying(first time.Time, a Answer) time.Time {
 	at := first
 	for {
-		var calls []snapkeep.APICall
-		if l.Run.Attempts > 0 {
-			l.Lease(snapkeep.LeaseRequest, at)
-			l.Save(at)
-			at = at.Add(41 * time.Millisecond)
-			calls = append(calls, l.list(at))
-			at = at.Add(330 * time.Millisecond)
-			if l.Run.RequestUncertain {
-				calls = append(calls, l.Get(snapkeep.OpListActions, "/v2/droplets/"+l.Run.ID+"/actions?page=1&per_page=200", at, 205*time.Millisecond))
-				at = at.Add(214 * time.Millisecond)
-			}
+		end, failed := l.Attempt(at, a)
+		if failed {
+			return end
 		}
-		c := l.Post(at, 1180*time.Millisecond, a)
-		calls = append(calls, c)
-		at = at.Add(1195 * time.Millisecond)
-		detail := fmt.Sprintf("request the %s snapshot: DigitalOcean answered %d %s: %s", l.Run.Kind, c.StatusCode, c.ErrorID, c.ErrorMessage)
-		next := at.Add(postBackoff(l.Run.Attempts))
-		if next.After(l.windowEnd()) {
-			l.Retrying(c, detail+" (still failing at the end of the retry window)", next)
-			l.Terminate(at, snapkeep.RunFailed, c.Class, l.Run.ErrorDetail)
-			l.Save(at, calls...)
-			return at
-		}
-		l.Retrying(c, detail, next)
-		l.Save(at, calls...)
-		at = ceilSecond(next).Add(212 * time.Millisecond)
+		at = l.Run.NextCheckAt.Add(212 * time.Millisecond)
 	}
+}
+
+// Attempt makes the run's next snapshot request at at, answered by a (a
+// retried failure), as shared/snapshot does: before a repeat, a request
+// lease and a look for an earlier snapshot (and, after an uncertain
+// request, the droplet's actions); after it, a wait of the backoff, or
+// the run fails when that would be past its slot window. It returns the
+// time of its last write and whether the run failed.
+func (l *Life) Attempt(at time.Time, a Answer) (time.Time, bool) {
+	var calls []snapkeep.APICall
+	if l.Run.Attempts > 0 {
+		l.Lease(snapkeep.LeaseRequest, at)
+		l.Save(at)
+		at = at.Add(41 * time.Millisecond)
+		calls = append(calls, l.list(at))
+		at = at.Add(330 * time.Millisecond)
+		if l.Run.RequestUncertain {
+			calls = append(calls, l.Get(snapkeep.OpListActions, "/v2/droplets/"+l.Run.ID+"/actions?page=1&per_page=200", at, 205*time.Millisecond))
+			at = at.Add(214 * time.Millisecond)
+		}
+	}
+	c := l.Post(at, 1180*time.Millisecond, a)
+	calls = append(calls, c)
+	at = at.Add(1195 * time.Millisecond)
+	detail := fmt.Sprintf("request the %s snapshot: DigitalOcean answered %d %s: %s", l.Run.Kind, c.StatusCode, c.ErrorID, c.ErrorMessage)
+	next := at.Add(postBackoff(l.Run.Attempts))
+	failed := next.After(l.windowEnd())
+	if failed {
+		detail += " (still failing at the end of the retry window)"
+	}
+	l.Retrying(c, detail, next)
+	if failed {
+		l.Terminate(at, snapkeep.RunFailed, c.Class, l.Run.ErrorDetail)
+	}
+	l.Save(at, calls...)
+	return at, failed
 }
 
 // FailNow makes the run's first snapshot request at at, answered by a

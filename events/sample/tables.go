@@ -22,16 +22,26 @@ import (
 // the run path would), and each write that changes an item becomes the
 // stream record DynamoDB makes of it: the keys, the images the table's
 // stream view type carries, a sequence number that grows, and the time of
-// the write (Now) rounded down to the second as ApproximateCreationDateTime.
+// the write (Now) rounded down to the second as
+// ApproximateCreationDateTime. Writes to different items may be made out
+// of time order (one run's story, then another's): a stream is in the
+// order of its writes' times, as DynamoDB's would be.
 type Tables struct {
-	// Now is when the next write happens; writes must not go back in time.
+	// Now is when the next write happens; an item's writes must not go
+	// back in time.
 	Now time.Time
 
 	items   map[string]map[string]map[string]types.AttributeValue // logical id → key → item
-	streams map[string][]events.DynamoDBEventRecord
-	taken   map[string]int
+	written map[string]time.Time                                  // logical id|key → its last write
+	streams map[string][]streamed
 	made    int
-	last    time.Time
+}
+
+// streamed is a stream record, when it was made and whether Take gave it.
+type streamed struct {
+	rec   events.DynamoDBEventRecord
+	at    time.Time
+	taken bool
 }
 
 var _ dynamo.Client = (*Tables)(nil)
@@ -39,18 +49,25 @@ var _ dynamo.Client = (*Tables)(nil)
 // NewTables returns empty tables whose clock is at start.
 func NewTables(start time.Time) *Tables {
 	return &Tables{Now: start.UTC(), items: map[string]map[string]map[string]types.AttributeValue{},
-		streams: map[string][]events.DynamoDBEventRecord{}, taken: map[string]int{}}
+		written: map[string]time.Time{}, streams: map[string][]streamed{}}
 }
 
 // Clock is Now as a clock for the stores.
 func (t *Tables) Clock() time.Time { return t.Now }
 
-// Take returns the stream records of a table (logical id) made since the
-// last Take of it, oldest first.
-func (t *Tables) Take(logicalID string) []events.DynamoDBEventRecord {
-	recs := t.streams[logicalID][t.taken[logicalID]:]
-	t.taken[logicalID] = len(t.streams[logicalID])
-	return append([]events.DynamoDBEventRecord(nil), recs...)
+// Take returns the stream records of a table (logical id) of the writes
+// before until that no Take returned yet, in stream order.
+func (t *Tables) Take(logicalID string, until time.Time) []events.DynamoDBEventRecord {
+	var out []events.DynamoDBEventRecord
+	recs := t.streams[logicalID]
+	for i := range recs {
+		if !recs[i].taken && recs[i].at.Before(until) {
+			recs[i].taken = true
+			out = append(out, recs[i].rec)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Change.SequenceNumber < out[j].Change.SequenceNumber })
+	return out
 }
 
 // Item returns a stored item (its key attributes' values as text: the
@@ -109,10 +126,11 @@ func (t *Tables) write(table string, key, item map[string]types.AttributeValue) 
 	if err != nil {
 		return err
 	}
-	if t.Now.Before(t.last) {
-		return fmt.Errorf("sample tables: a write at %s after one at %s", t.Now.Format(time.RFC3339Nano), t.last.Format(time.RFC3339Nano))
+	if last := t.written[spec.LogicalID+"|"+text]; t.Now.Before(last) {
+		return fmt.Errorf("sample tables: %s %s written at %s after a write at %s", spec.LogicalID, text,
+			t.Now.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
 	}
-	t.last = t.Now
+	t.written[spec.LogicalID+"|"+text] = t.Now
 	m := t.items[spec.LogicalID]
 	if m == nil {
 		m = map[string]map[string]types.AttributeValue{}
@@ -157,10 +175,10 @@ func (t *Tables) stream(spec dynamo.TableSpec, key, old, item map[string]types.A
 		ch.OldImage = Image(old)
 		ch.SizeBytes += ItemSize(old)
 	}
-	t.streams[spec.LogicalID] = append(t.streams[spec.LogicalID], events.DynamoDBEventRecord{
+	t.streams[spec.LogicalID] = append(t.streams[spec.LogicalID], streamed{at: t.Now, rec: events.DynamoDBEventRecord{
 		AWSRegion: Region, EventID: hash(spec.LogicalID, seq), EventName: name, EventSource: "aws:dynamodb",
 		EventVersion: "1.1", EventSourceArn: StreamARN(spec.LogicalID), Change: ch,
-	})
+	}})
 }
 
 // GetItem implements dynamo.Client.

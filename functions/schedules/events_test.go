@@ -46,7 +46,7 @@ func policySamples(t *testing.T) map[string]any {
 		}
 	}
 	batch := func() events.DynamoDBEvent {
-		return events.DynamoDBEvent{Records: tables.Take(dynamo.Policies.LogicalID)}
+		return events.DynamoDBEvent{Records: tables.Take(dynamo.Policies.LogicalID, tables.Now.Add(time.Second))}
 	}
 	nightly := samplePolicy("pol-acme-db-nightly", "cust-acme", "acct-acme-main",
 		snapkeep.Resource{Kind: snapkeep.ResourceVolume, ID: "7f3c2a9e-8b41-11ef-9d2a-0a58ac14a1b2", Region: "fra1"},
@@ -56,7 +56,7 @@ func policySamples(t *testing.T) map[string]any {
 
 	at(8, 2, 44, 615) // last week's policy, before the samples
 	must(store.Put(ctx, legacy))
-	tables.Take(dynamo.Policies.LogicalID)
+	tables.Take(dynamo.Policies.LogicalID, tables.Now.Add(time.Second))
 
 	out := map[string]any{}
 	at(9, 12, 31, 482) // snapctl policy put: Acme's nightly volume backup
