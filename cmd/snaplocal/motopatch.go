@@ -16,30 +16,46 @@ import (
 // the copy with an undo of what the transaction touched: before it, the
 // touched items are copied (one item each) and the streams' lengths
 // noted; if it fails, those items are put back and the streams cut back.
-// A failed transaction leaves the tables as moto's own rollback does
-// (items and stream records as before it); a successful one is the same
-// code as moto's.
+// A failed transaction leaves the items and stream records as moto's own
+// rollback does, and where moto does not roll back (an entry with two
+// operations, which moto refuses only when it reaches it) neither does
+// the undo; a successful one is the same code as moto's. One thing is
+// better than moto: moto's rollback puts a copy of the table in its
+// place, so a stream iterator taken before a failed transaction goes on
+// reading the old table's stream (the failed transaction's records, and
+// none written after); with the undo the table stays and so does every
+// iterator on its stream, which the demo's stream readers hold for ever.
 //
 // moto also answers a Query by comparing and sorting every item of the
 // table (30 ms for an index of a 1,500-item table); the launcher hands
 // its Query only the items of the queried partition (the same items: of
 // the table's key from moto's own dict of them, of an index's picked out
-// by value first); and its
-// server finds each request's backend by listing its own package
-// directory (a listdir and 200 stats a request), which the launcher lists
-// once; and it writes each DynamoDB attribute of a response by walking
-// botocore's shape of it, member by member (20 ms for a Query of fifty
-// items), where the launcher copies the attribute's JSON, which moto
-// already holds (the same output, checked by TestMotoLauncher; binary
-// attributes keep moto's path). Nothing else of moto changes. If the launcher cannot import moto, it runs
-// moto_server unchanged.
+// by value first). Its server finds each request's backend by listing its
+// own package directory (a listdir and 200 stats a request), which the
+// launcher lists once. And it writes each DynamoDB attribute of a response
+// by walking botocore's shape of it, member by member (20 ms for a Query
+// of fifty items), where the launcher copies the attribute's JSON, which
+// moto already holds; binary attributes, and maps with an entry named ""
+// (which moto's walk writes wrong), keep moto's path.
+//
+// Nothing else of moto changes, and but for the held iterators moto
+// answers every request as it would unpatched: TestMotoLauncher runs the same DynamoDB and DynamoDB
+// Streams calls against moto_server and the launcher and compares the
+// responses byte for byte. Once every patch is in place the launcher
+// writes launcherPatchedBanner to its standard error; if it cannot import
+// moto, it says so there and runs moto_server unchanged.
 const motoLauncherPy = `
 import copy, os, sys
 try:
+    import moto
     import moto.dynamodb.models as models
     from moto.dynamodb.models.table import Table
     from moto.server import main
-except Exception:
+    # moto raises this in the middle of a transaction without rolling back
+    # what the operations before it did; so does the undo.
+    from moto.dynamodb.exceptions import TransactWriteSingleOpException as _NoRollback
+except Exception as e:
+    sys.stderr.write("snaplocal moto launcher: cannot import moto (%s); running moto_server unpatched\n" % e)
     os.execvp("moto_server", ["moto_server"] + sys.argv[1:])
 
 class _CopyButTables:
@@ -92,6 +108,8 @@ def transact_write_items(self, transact_items):
             shards.setdefault(id(table.stream_shard), (table.stream_shard, len(table.stream_shard.items)))
     try:
         return _transact(self, transact_items)
+    except _NoRollback:
+        raise
     except Exception:
         _undo(saved, shards)
         raise
@@ -169,6 +187,10 @@ def _plain(v):
     out = {}
     for k, x in v.items():
         if k == "M":
+            if "" in x:
+                # moto writes an entry named "" as its value's members,
+                # straight into the map; leave that to moto.
+                raise _Slow
             out[k] = {mk: _plain(mv) for mk, mv in x.items()}
         elif k == "L":
             out[k] = [_plain(i) for i in x]
@@ -188,9 +210,14 @@ def _serialize_type_structure(self, serialized, value, shape, key):
     return _structure(self, serialized, value, shape, key)
 
 BaseJSONSerializer._serialize_type_structure = _serialize_type_structure
+sys.stderr.write("` + launcherPatchedBanner + ` %s\n" % moto.__version__)
 sys.argv[0] = "moto_server"
 main(sys.argv[1:])
 `
+
+// launcherPatchedBanner starts the line the launcher writes to its
+// standard error once every patch is in place, before moto serves.
+const launcherPatchedBanner = "snaplocal moto launcher: patched moto"
 
 // motoLauncher is the shell script that runs moto's server with the
 // patch, with the Python moto_server runs with.
