@@ -66,10 +66,13 @@ type DemoOptions struct {
 //     schedule: 600 requests. Nothing drifts in the demo (no hand edits,
 //     no lost stream records); once a day, it shows it finds nothing.
 var defaultCadence = map[string]string{
-	"ErrorRateFunction/Evaluate":  "rate(30 minutes)",
+	evaluateEvent:                 "rate(30 minutes)",
 	"SnapshotFunction/Sweep":      "rate(1 hour)",
 	"SchedulesFunction/Reconcile": "rate(1 day)",
 }
+
+// evaluateEvent is the errorrate evaluation's template schedule.
+const evaluateEvent = "ErrorRateFunction/Evaluate"
 
 // settleLimit bounds how long after the last slot the demo lets runs
 // finish (the runs' deadline, RUN_DEADLINE_HOURS, is 6 h; the demo's
@@ -96,14 +99,15 @@ type Demo struct {
 	// Wall is how long each phase took.
 	Wall map[string]time.Duration
 
-	out   io.Writer
-	began time.Time
-	logs  *leakWatch
+	out     io.Writer
+	began   time.Time
+	cadence map[string]string
+	logs    *leakWatch
 }
 
 // runDemo runs the whole demo and tears everything down.
 func runDemo(ctx context.Context, opts DemoOptions) (err error) {
-	d := &Demo{out: opts.Out, began: time.Now(), Wall: map[string]time.Duration{}}
+	d := &Demo{out: opts.Out, began: time.Now(), Wall: map[string]time.Duration{}, cadence: demoCadence(opts.Cadence)}
 	if d.out == nil {
 		d.out = io.Discard
 	}
@@ -261,7 +265,7 @@ func (d *Demo) syncSchedules(ctx context.Context, opts DemoOptions) error {
 	from, to := start.Add(-time.Second), d.Fleet.Config.End().Add(-time.Second)
 	d.Slots = triggers.Plan(scheds, from, to, triggers.PlanOptions{Seed: d.Fleet.Config.Seed})
 	p.Schedule(d.Slots)
-	own, err := templateSchedules(tpl, d.Stack, opts.Cadence)
+	own, err := templateSchedules(tpl, d.Stack, d.cadence)
 	if err != nil {
 		return err
 	}
@@ -276,16 +280,23 @@ func (d *Demo) syncSchedules(ctx context.Context, opts DemoOptions) error {
 	return nil
 }
 
-// templateSchedules are the template's own ScheduleV2 events, at their
-// rates but for the demo's cadence overrides.
-func templateSchedules(tpl *triggers.Template, st *Stack, override map[string]string) ([]triggers.Schedule, error) {
+// demoCadence is defaultCadence with the overrides.
+func demoCadence(override map[string]string) map[string]string {
 	cadence := map[string]string{}
 	for k, v := range defaultCadence {
 		cadence[k] = v
 	}
 	for k, v := range override {
-		cadence[k] = v
+		if v != "" {
+			cadence[k] = v
+		}
 	}
+	return cadence
+}
+
+// templateSchedules are the template's own ScheduleV2 events, at their
+// rates but where cadence (by "Function/Event") says otherwise.
+func templateSchedules(tpl *triggers.Template, st *Stack, cadence map[string]string) ([]triggers.Schedule, error) {
 	var out []triggers.Schedule
 	for _, ts := range tpl.Schedules {
 		fn, ok := functionOf[ts.Function]
@@ -333,7 +344,7 @@ func (d *Demo) play(ctx context.Context, opts DemoOptions) error {
 	c := d.Fleet.Config
 	d.say("")
 	d.section(fmt.Sprintf("Playing %d days on the virtual clock: %d slots, the sweep every 5 minutes, the evaluation every %s, the notify tick every 10 minutes",
-		c.Days, len(d.Slots), cadenceOf(opts.Cadence, "ErrorRateFunction/Evaluate")))
+		c.Days, len(d.Slots), d.cadence[evaluateEvent]))
 	for _, e := range d.Fleet.Events {
 		d.say("  %s  %s", e.At.Format("Mon 15:04"), e.Says)
 	}
@@ -381,17 +392,6 @@ func (d *Demo) tellWork() {
 
 // maxTimedOps bounds the moto operations tellWork lists.
 const maxTimedOps = 10
-
-// cadenceOf is the expression a template schedule is played at.
-func cadenceOf(override map[string]string, key string) string {
-	if v, ok := override[key]; ok && v != "" {
-		return v
-	}
-	if v, ok := defaultCadence[key]; ok {
-		return v
-	}
-	return "as the template says"
-}
 
 func countStuck(fs []scenario.Fault) int {
 	n := 0

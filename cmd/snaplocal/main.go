@@ -76,7 +76,7 @@ func (f *demoFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.incidentHours, "incident-hours", def.IncidentDuration.Hours(), "how long the incident lasts, in hours (0: no incident)")
 	fs.IntVar(&f.stuck, "stuck-runs", def.StuckRuns, "droplet runs during the incident that fail every attempt of their slot window")
 	fs.Uint64Var(&f.seed, "seed", def.Seed, "seed of the fleet and of the faults")
-	fs.StringVar(&f.evaluate, "evaluate-every", defaultCadence["ErrorRateFunction/Evaluate"], "the errorrate evaluation's schedule (the template: rate(1 minute))")
+	fs.StringVar(&f.evaluate, "evaluate-every", defaultCadence[evaluateEvent], "the errorrate evaluation's schedule (the template: rate(1 minute))")
 	fs.StringVar(&f.report, "report", "demo-report.html", "where to write the escalation report")
 	fs.BoolVar(&f.progress, "progress", true, "draw a progress bar on stderr")
 }
@@ -146,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		opts := DemoOptions{Out: stdout, FunctionLog: fnLog, Scenario: c, ReportPath: df.report, Verbose: *verbose,
-			Cadence: map[string]string{"ErrorRateFunction/Evaluate": df.evaluate}}
+			Cadence: map[string]string{evaluateEvent: df.evaluate}}
 		if df.progress && isTerminal(stderr) {
 			opts.ProgressOut = stderr
 		}

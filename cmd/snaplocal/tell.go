@@ -95,7 +95,7 @@ func (d *Demo) tellIncident() {
 	}
 	if a.AlertedAt != nil {
 		d.say("    ops alerted    %s, %d min after it began (the demo evaluates every %s; AWS every minute)",
-			a.AlertedAt.Format("Mon 15:04"), minutes(inc.From, *a.AlertedAt), cadenceOf(nil, "ErrorRateFunction/Evaluate"))
+			a.AlertedAt.Format("Mon 15:04"), minutes(inc.From, *a.AlertedAt), d.cadence[evaluateEvent])
 	}
 	if a.ResolvedAt != nil {
 		sent := ""

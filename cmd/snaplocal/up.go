@@ -108,7 +108,7 @@ func upLoop(ctx context.Context, st *Stack, tick time.Duration, say func(string,
 	if err != nil {
 		return err
 	}
-	own, err := templateSchedules(tpl, st, map[string]string{})
+	own, err := templateSchedules(tpl, st, nil) // on the real clock, at the template's rates
 	if err != nil {
 		return err
 	}
