@@ -129,7 +129,8 @@ func (l *Life) Requested(at time.Time, action int64, check time.Time) {
 func (l *Life) Retrying(call snapkeep.APICall, detail string, next time.Time) {
 	l.Note(call, detail)
 	l.Run.RetryClass = call.Class
-	if call.Operation == snapkeep.OpSnapshotDroplet && (call.Class == snapkeep.ClassProviderError || call.Class == snapkeep.ClassNetwork) {
+	posted := call.Operation == snapkeep.OpSnapshotDroplet || call.Operation == snapkeep.OpSnapshotVolume
+	if posted && (call.Class == snapkeep.ClassProviderError || call.Class == snapkeep.ClassNetwork) {
 		l.Run.RequestUncertain = true
 		l.Run.Requests = append(l.Run.Requests, snapkeep.RequestWindow{From: call.StartedAt,
 			To: call.StartedAt.Add(time.Duration(call.DurationMS) * time.Millisecond)})

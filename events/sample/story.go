@@ -19,7 +19,7 @@ var fleet = map[string]snapkeep.Policy{
 	"pol-globex-app-hourly":   policy("cust-globex", "acct-globex", droplet("3164511", "ams3"), "cron(0 * * * ? *)", 24),
 	"pol-globex-cache-hourly": policy("cust-globex", "acct-globex", droplet("3164519", "ams3"), "cron(30 * * * ? *)", 24),
 	"pol-initech-files":       policy("cust-initech", "acct-initech", volume("5c1e0b7a-9f2d-11ef-8e3b-0a58ac14b3c4", "sfo3"), "cron(30 6 * * ? *)", 7),
-	"pol-initech-db":          policy("cust-initech", "acct-initech", droplet("3175512", "sfo3"), "cron(0 1 * * ? *)", 7),
+	"pol-initech-db":          policy("cust-initech", "acct-initech", droplet("3175512", "sfo3"), "cron(30 1 * * ? *)", 7),
 	"pol-initech-web":         policy("cust-initech", "acct-initech", droplet("3175601", "sfo3"), "cron(0 * * * ? *)", 24),
 	"pol-hooli-api":           policy("cust-hooli", "acct-hooli", droplet("3170022", "nyc3"), "cron(30 * * * ? *)", 48),
 	"pol-wayne-legacy":        policy("cust-wayne", "acct-wayne", droplet("2890117", "sfo3"), "cron(30 0 * * ? *)", 7),
@@ -169,7 +169,7 @@ func (l *Life) Attempt(at time.Time, a Answer) (time.Time, bool) {
 		at = at.Add(41 * time.Millisecond)
 		calls = append(calls, l.list(at))
 		at = at.Add(330 * time.Millisecond)
-		if l.Run.RequestUncertain {
+		if l.Run.RequestUncertain && l.Run.Kind == snapkeep.ResourceDroplet {
 			calls = append(calls, l.Get(snapkeep.OpListActions, "/v2/droplets/"+l.Run.ID+"/actions?page=1&per_page=200", at, 205*time.Millisecond))
 			at = at.Add(214 * time.Millisecond)
 		}

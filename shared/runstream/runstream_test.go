@@ -36,8 +36,10 @@ func TestDecode(t *testing.T) {
 		wantClass    snapkeep.ErrorClass
 		wantFinished bool
 	}{
-		{"../../events/errorrate/run-finished.json", snapkeep.RunInProgress, snapkeep.RunSucceeded, "", true},
-		{"../../events/notify/run-failed.json", snapkeep.RunInProgress, snapkeep.RunFailed, snapkeep.ClassProviderError, true},
+		// The first record of each: a droplet's snapshot found done, a
+		// volume's requests failing for the whole slot window.
+		{"../../events/errorrate/runs-window.json", snapkeep.RunInProgress, snapkeep.RunSucceeded, "", true},
+		{"../../events/notify/run-failed.json", snapkeep.RunClaimed, snapkeep.RunFailed, snapkeep.ClassProviderError, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
