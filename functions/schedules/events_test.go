@@ -54,9 +54,9 @@ func policySamples(t *testing.T) map[string]any {
 	legacy := samplePolicy("pol-globex-legacy", "cust-globex", "acct-globex", snapkeep.Resource{Kind: snapkeep.ResourceDroplet, ID: "2917403", Region: "ams3"},
 		"cron(0 4 * * ? *)", "Europe/Amsterdam", 7)
 
-	at(8, 2, 44, 615) // last week's policy, before the samples
+	tables.Now = day.AddDate(0, 0, -7).Add(8*time.Hour + 2*time.Minute + 44615*time.Millisecond) // last week's policy
 	must(store.Put(ctx, legacy))
-	tables.Take(dynamo.Policies.LogicalID, tables.Now.Add(time.Second))
+	tables.Take(dynamo.Policies.LogicalID, day)
 
 	out := map[string]any{}
 	at(9, 12, 31, 482) // snapctl policy put: Acme's nightly volume backup
