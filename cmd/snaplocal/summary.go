@@ -292,6 +292,18 @@ func (s *Summary) Folded() []snapkeep.Incident {
 	return out
 }
 
+// ResolvedWaiting counts the incident mailings whose resolved notice is
+// still pending: it waits for each affected policy's next run.
+func (s *Summary) ResolvedWaiting() int {
+	n := 0
+	for _, m := range s.Mailings {
+		if m.Kind == snapkeep.NoticeIncident && m.Pending != "" && len(m.Resolved) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if strings.EqualFold(v, s) || strings.Contains(strings.ToLower(v), "<"+strings.ToLower(s)+">") {

@@ -172,6 +172,11 @@ func (d *Demo) tellMessages() {
 		}
 	}
 	d.say("    (%d Slack posts reached customers' channels; %d went to a deleted channel, which snapkeep then stopped using)", posted, blocked)
+	if waiting := s.ResolvedWaiting(); waiting > 0 {
+		d.say("    (%d resolved %s %s for the affected policies' next runs, after the play ends, or at most 24 h",
+			waiting, plural(waiting, "notice", "notices"), plural(waiting, "waits", "wait"))
+		d.say("     after the resolution: each says whether that run worked)")
+	}
 }
 
 // tellExamples prints one customer email and the ops alert in full.
@@ -223,6 +228,14 @@ func (d *Demo) printEmail(e Email) {
 	}
 	d.say("%s", indent(strings.Join(lines, "\n"), "    "))
 	d.say(bar)
+}
+
+// plural picks the word for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // at formats a time for the narrative.
