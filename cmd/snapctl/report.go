@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -217,57 +216,26 @@ func (a *app) reportSource(ctx context.Context) (escalation.Source, error) {
 }
 
 // writeReport renders r to stdout, or to out (and, for html and md, the
-// CSV of its affected calls beside it). Each file is rendered in memory
-// first, so a failure never leaves half a report.
+// CSV of its affected calls beside it: escalation's WriteFiles).
 func (a *app) writeReport(r *escalation.Report, f escalation.Format, out string) error {
-	var buf bytes.Buffer
-	if err := r.Render(&buf, f); err != nil {
-		return err
-	}
 	if out == "" {
+		var buf bytes.Buffer
+		if err := r.Render(&buf, f); err != nil {
+			return err
+		}
 		_, err := a.stdout.Write(buf.Bytes())
 		return err
 	}
-	if err := writeAtomically(out, buf.Bytes()); err != nil {
-		return err
+	written, err := r.WriteFiles(out, f)
+	for _, w := range written {
+		if w.Format == escalation.FormatCSV && f != escalation.FormatCSV {
+			fmt.Fprintf(a.stderr, "wrote %s (%d affected calls; attach it as %s)\n", w.Path, len(r.Affected), r.CSVFilename())
+		} else {
+			fmt.Fprintf(a.stderr, "wrote %s (%s, %d bytes)\n", w.Path, w.Format, w.Bytes)
+		}
 	}
-	fmt.Fprintf(a.stderr, "wrote %s (%s, %d bytes)\n", out, f, buf.Len())
-	if (f != escalation.FormatHTML && f != escalation.FormatMarkdown) || len(r.Affected) == 0 {
-		return nil
-	}
-	csvPath := strings.TrimSuffix(out, filepath.Ext(out)) + ".csv"
-	buf.Reset()
-	if err := r.CSV(&buf); err != nil {
-		return err
-	}
-	if err := writeAtomically(csvPath, buf.Bytes()); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stderr, "wrote %s (%d affected calls; attach it as %s)\n", csvPath, len(r.Affected), r.CSVFilename())
-	return nil
-}
-
-// writeAtomically writes data to path through a temporary file in the same
-// directory, renamed into place.
-func writeAtomically(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return withHint(fmt.Errorf("--out %s: %w", path, err), "Check that the directory %s exists and is writable.", dir)
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("--out %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("--out %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("--out %s: %w", path, err)
+		return withHint(fmt.Errorf("--out: %w", err), "Check that the directory %s exists and is writable.", filepath.Dir(out))
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -414,7 +413,7 @@ func (d *Demo) writeReport(ctx context.Context, opts DemoOptions) error {
 	if err != nil {
 		return err
 	}
-	n, err := d.renderReport(ctx, abs)
+	written, err := d.renderReport(ctx, abs)
 	if errors.Is(err, errNoIncident) {
 		d.say("  no incident was opened: no escalation report")
 		return nil
@@ -424,7 +423,10 @@ func (d *Demo) writeReport(ctx context.Context, opts DemoOptions) error {
 	}
 	d.ReportPath = abs
 	d.say("")
-	d.say("Escalation report (what ops forwards to DigitalOcean): %s (%d bytes)", abs, n)
+	d.say("Escalation report (what ops forwards to DigitalOcean): %s (%d bytes)", abs, written[0].Bytes)
+	if len(written) > 1 {
+		d.say("  and the affected calls it lists, to attach: %s (%d bytes)", written[1].Path, written[1].Bytes)
+	}
 	return nil
 }
 
@@ -436,10 +438,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// fileExists says whether path exists.
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

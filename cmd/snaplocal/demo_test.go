@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -57,6 +58,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("report written to %q, want %q", played.ReportPath, report)
 	}
 	browsertest.CheckReport(t, report)
+	if csv, err := os.ReadFile(strings.TrimSuffix(report, ".html") + ".csv"); err != nil || !bytes.HasPrefix(csv, []byte("time_utc,operation,")) || bytes.Count(csv, []byte("\n")) < 2 {
+		t.Errorf("the affected calls' CSV is not beside the report (%v): %.200s", err, csv)
+	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out.String())
 	}

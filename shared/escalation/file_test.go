@@ -1,0 +1,76 @@
+package escalation_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/snapkeep/snapkeep/shared/escalation"
+	"github.com/snapkeep/snapkeep/shared/escalation/escalationtest"
+)
+
+// TestWriteFiles: HTML and Markdown get the affected calls' CSV beside
+// them, text and CSV do not; each file is what Render writes, replaces
+// what was there and leaves no temporary file; a missing directory is an
+// error that names the path.
+func TestWriteFiles(t *testing.T) {
+	sc := escalationtest.Incident12h()
+	r, err := escalation.Build(context.Background(), sc.Source, escalation.BuildInput{Incident: sc.Incident, Now: sc.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		format escalation.Format
+		name   string
+		files  []string
+	}{
+		{escalation.FormatHTML, "report.html", []string{"report.html", "report.csv"}},
+		{escalation.FormatMarkdown, "report.md", []string{"report.md", "report.csv"}},
+		{escalation.FormatText, "report.txt", []string{"report.txt"}},
+		{escalation.FormatCSV, "calls.csv", []string{"calls.csv"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.format), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, tt.name)
+			if err := os.WriteFile(path, []byte("an older report"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			written, err := r.WriteFiles(path, tt.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(written) != len(tt.files) {
+				t.Fatalf("wrote %+v, want %v", written, tt.files)
+			}
+			for i, w := range written {
+				if w.Path != filepath.Join(dir, tt.files[i]) {
+					t.Errorf("file %d is %s, want %s", i, w.Path, tt.files[i])
+				}
+				got, err := os.ReadFile(w.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want bytes.Buffer
+				if err := r.Render(&want, w.Format); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want.Bytes()) || w.Bytes != len(got) {
+					t.Errorf("%s holds %d bytes (said %d), not the %s rendering (%d bytes)", w.Path, len(got), w.Bytes, w.Format, want.Len())
+				}
+				if fi, _ := os.Stat(w.Path); fi.Mode().Perm() != 0o644 {
+					t.Errorf("%s has mode %v, want 0644", w.Path, fi.Mode().Perm())
+				}
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != len(tt.files) {
+				t.Errorf("the directory holds %d files, want %d (no temporary file left)", len(entries), len(tt.files))
+			}
+		})
+	}
+	_, err = r.WriteFiles(filepath.Join(t.TempDir(), "missing", "report.html"), escalation.FormatHTML)
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("missing/report.html")) {
+		t.Errorf("writing into a missing directory: %v, want an error naming the path", err)
+	}
+}
