@@ -177,7 +177,7 @@ func (l *Life) Attempt(at time.Time, a Answer) (time.Time, bool) {
 	c := l.Post(at, 1180*time.Millisecond, a)
 	calls = append(calls, c)
 	at = at.Add(1195 * time.Millisecond)
-	detail := fmt.Sprintf("request the %s snapshot: DigitalOcean answered %d %s: %s", l.Run.Kind, c.StatusCode, c.ErrorID, c.ErrorMessage)
+	detail := requestDetail(l.Run.Kind, c)
 	next := at.Add(postBackoff(l.Run.Attempts))
 	failed := next.After(l.windowEnd())
 	if failed {
@@ -196,10 +196,17 @@ func (l *Life) Attempt(at time.Time, a Answer) (time.Time, bool) {
 func (l *Life) FailNow(at time.Time, a Answer) time.Time {
 	c := l.Post(at, 143*time.Millisecond, a)
 	at = at.Add(151 * time.Millisecond)
-	l.Note(c, fmt.Sprintf("request the %s snapshot: DigitalOcean answered %d %s: %s", l.Run.Kind, c.StatusCode, c.ErrorID, c.ErrorMessage))
+	l.Note(c, requestDetail(l.Run.Kind, c))
 	l.Terminate(at, snapkeep.RunFailed, c.Class, l.Run.ErrorDetail)
 	l.Save(at, c)
 	return at
+}
+
+// requestDetail is the run's account of a failed snapshot request, as
+// shared/snapshot words it: what it did, and DigitalOcean's answer.
+func requestDetail(kind snapkeep.ResourceKind, c snapkeep.APICall) string {
+	e := &snapkeep.ProviderError{Class: c.Class, StatusCode: c.StatusCode, ErrorID: c.ErrorID, Message: c.ErrorMessage, RequestID: c.ProviderRequestID}
+	return "request the " + string(kind) + " snapshot: " + e.Error()
 }
 
 // StartDroplet makes the droplet's snapshot request at at, accepted
