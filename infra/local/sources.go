@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/snapkeep/snapkeep/infra/cfn"
 )
 
 // Resource and event types Sources reads.
@@ -145,24 +145,14 @@ func Sources(templatePath string) ([]Source, error) {
 // Fn::GetAtt is interpreted, in Stream and the on-failure Destination.
 // Unknown event properties are errors, as cfn-lint would report them.
 //
-// It reads the YAML with yaml.v3 rather than goformation's intrinsics
-// package: intrinsics.ProcessYAML registers its tag resolvers in a global
-// map on every call, so two calls at once (say, awslocal.Tables in another
-// goroutine) crash the program.
+// It reads the template with infra/cfn (yaml.v3) rather than goformation's
+// intrinsics package, which is not safe to call from two goroutines at once.
 func ParseSources(template []byte) ([]Source, error) {
-	tree, err := decodeTemplate(template)
-	if err != nil {
-		return nil, err
-	}
-	processed, err := json.Marshal(tree)
-	if err != nil {
-		return nil, fmt.Errorf("decode template: %w", err)
-	}
 	var doc struct {
 		Resources map[string]resource
 	}
-	if err := json.Unmarshal(processed, &doc); err != nil {
-		return nil, fmt.Errorf("decode template: %w", err)
+	if err := cfn.Unmarshal(template, &doc); err != nil {
+		return nil, err
 	}
 	ids := make([]string, 0, len(doc.Resources))
 	for id := range doc.Resources {
@@ -188,90 +178,11 @@ type resource struct {
 	Properties json.RawMessage
 }
 
-// decodeTemplate reads a YAML (or JSON) template into plain values, with
-// each short-form intrinsic tag as its long form: !GetAtt A.B becomes
-// {"Fn::GetAtt": ["A", "B"]}, !Ref X becomes {"Ref": "X"}, !Sub s becomes
-// {"Fn::Sub": s}.
-func decodeTemplate(data []byte) (any, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("invalid YAML template: %w", err)
-	}
-	return nodeValue(&root)
-}
-
-func nodeValue(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case 0:
-		return nil, nil
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return nodeValue(n.Content[0])
-	case yaml.AliasNode:
-		return nodeValue(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			e, err := nodeValue(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = e
-		}
-		v = m
-	case yaml.SequenceNode:
-		list := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			e, err := nodeValue(c)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, e)
-		}
-		v = list
-	default: // scalar
-		if intrinsicTag(n.Tag) {
-			v = n.Value
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	}
-	if !intrinsicTag(n.Tag) {
-		return v, nil
-	}
-	name := strings.TrimPrefix(n.Tag, "!")
-	key := "Fn::" + name
-	if name == "Ref" || name == "Condition" {
-		key = name
-	}
-	if s, ok := v.(string); ok && name == "GetAtt" {
-		if id, attr, found := strings.Cut(s, "."); found {
-			v = []any{id, attr}
-		}
-	}
-	return map[string]any{key: v}, nil
-}
-
-// intrinsicTag says whether a YAML tag is a CloudFormation short form
-// (!Ref, !GetAtt, ...) rather than a YAML type (!!str, ...).
-func intrinsicTag(tag string) bool {
-	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
-}
-
 // getAtt reads a long-form Fn::GetAtt: [id, attr] or "id.attr".
 func getAtt(raw json.RawMessage) (id, attr string, err error) {
-	var ref map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &ref); err == nil && len(ref) == 1 {
-		var pair []string
-		var dotted string
-		switch {
-		case json.Unmarshal(ref["Fn::GetAtt"], &pair) == nil && len(pair) == 2:
-			return pair[0], pair[1], nil
-		case json.Unmarshal(ref["Fn::GetAtt"], &dotted) == nil && strings.Contains(dotted, "."):
-			id, attr, _ := strings.Cut(dotted, ".")
+	var v any
+	if json.Unmarshal(raw, &v) == nil {
+		if id, attr, ok := cfn.GetAtt(v); ok {
 			return id, attr, nil
 		}
 	}
