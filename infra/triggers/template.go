@@ -20,7 +20,7 @@ import (
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/snapkeep/snapkeep/infra/cfn"
 )
 
 // Resource types and event types the template reader knows.
@@ -114,21 +114,9 @@ type resource struct {
 // intrinsic tags are read as their long forms; only Fn::GetAtt (queue
 // references) and Fn::Sub of ${Stage} (schedule names) are interpreted.
 func ParseTemplate(data []byte, stage string) (*Template, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("invalid YAML template: %w", err)
-	}
-	tree, err := nodeValue(&root)
-	if err != nil {
-		return nil, err
-	}
-	processed, err := json.Marshal(tree)
-	if err != nil {
-		return nil, fmt.Errorf("decode template: %w", err)
-	}
 	var doc struct{ Resources map[string]resource }
-	if err := json.Unmarshal(processed, &doc); err != nil {
-		return nil, fmt.Errorf("decode template: %w", err)
+	if err := cfn.Unmarshal(data, &doc); err != nil {
+		return nil, err
 	}
 	ids := make([]string, 0, len(doc.Resources))
 	for id, r := range doc.Resources {
@@ -310,20 +298,16 @@ func (t *Template) FindQueue(function, event string) (QueueSource, error) {
 // queueRef checks that raw is !GetAtt <queue>.Arn of an SQS queue of the
 // template and returns the queue's logical id.
 func queueRef(raw json.RawMessage, res map[string]resource) (string, error) {
-	var ref struct {
-		GetAtt json.RawMessage `json:"Fn::GetAtt"`
-	}
-	if err := json.Unmarshal(raw, &ref); err != nil || ref.GetAtt == nil {
+	var v any
+	_ = json.Unmarshal(raw, &v) // not JSON: not a GetAtt either
+	id, attr, ok := cfn.GetAtt(v)
+	if !ok || attr != "Arn" {
 		return "", fmt.Errorf("want !GetAtt <Queue>.Arn, got %s", raw)
 	}
-	var pair []string
-	if err := json.Unmarshal(ref.GetAtt, &pair); err != nil || len(pair) != 2 || pair[1] != "Arn" {
-		return "", fmt.Errorf("want !GetAtt <Queue>.Arn, got %s", ref.GetAtt)
+	if r, ok := res[id]; !ok || r.Type != queueType {
+		return "", fmt.Errorf("!GetAtt %s.Arn: %s is not an SQS queue of the template", id, id)
 	}
-	if r, ok := res[pair[0]]; !ok || r.Type != queueType {
-		return "", fmt.Errorf("!GetAtt %s.Arn: %s is not an SQS queue of the template", pair[0], pair[0])
-	}
-	return pair[0], nil
+	return id, nil
 }
 
 // subStage reads a name: a plain string, or Fn::Sub of a string whose only
@@ -348,63 +332,3 @@ func subStage(raw json.RawMessage, stage string) (string, error) {
 	}
 	return out, nil
 }
-
-// nodeValue reads a YAML node into plain values, each short-form intrinsic
-// tag as its long form (!GetAtt A.B is {"Fn::GetAtt": ["A", "B"]}, !Sub s
-// is {"Fn::Sub": s}, !Ref x is {"Ref": x}).
-func nodeValue(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case 0:
-		return nil, nil
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return nodeValue(n.Content[0])
-	case yaml.AliasNode:
-		return nodeValue(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			e, err := nodeValue(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = e
-		}
-		v = m
-	case yaml.SequenceNode:
-		list := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			e, err := nodeValue(c)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, e)
-		}
-		v = list
-	default:
-		if intrinsic(n.Tag) {
-			v = n.Value
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	}
-	if !intrinsic(n.Tag) {
-		return v, nil
-	}
-	name := strings.TrimPrefix(n.Tag, "!")
-	key := "Fn::" + name
-	if name == "Ref" || name == "Condition" {
-		key = name
-	}
-	if s, ok := v.(string); ok && name == "GetAtt" {
-		if id, attr, found := strings.Cut(s, "."); found {
-			v = []any{id, attr}
-		}
-	}
-	return map[string]any{key: v}, nil
-}
-
-func intrinsic(tag string) bool { return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") }
