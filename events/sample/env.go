@@ -1,13 +1,14 @@
 package sample
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/snapkeep/snapkeep/infra/cfn"
 )
 
 // EndpointVar is the AWS SDK's variable for one endpoint of every service:
@@ -26,8 +27,8 @@ func EnvFile(t testing.TB) map[string]map[string]string {
 // templateEnv is the part of template.yaml that declares variables.
 type templateEnv struct {
 	Environment struct {
-		Variables map[string]yaml.Node `yaml:"Variables"`
-	} `yaml:"Environment"`
+		Variables map[string]json.RawMessage
+	}
 }
 
 // TemplateEnv is the set of environment variables template.yaml declares
@@ -45,14 +46,14 @@ func TemplateEnv(t testing.TB, functionID string) map[string]bool {
 	}
 	var tpl struct {
 		Globals struct {
-			Function templateEnv `yaml:"Function"`
-		} `yaml:"Globals"`
+			Function templateEnv
+		}
 		Resources map[string]struct {
-			Type       string      `yaml:"Type"`
-			Properties templateEnv `yaml:"Properties"`
-		} `yaml:"Resources"`
+			Type       string
+			Properties templateEnv
+		}
 	}
-	if err := yaml.Unmarshal(b, &tpl); err != nil {
+	if err := cfn.Unmarshal(b, &tpl); err != nil {
 		t.Fatalf("template.yaml: %v", err)
 	}
 	fn, ok := tpl.Resources[functionID]
@@ -60,7 +61,7 @@ func TemplateEnv(t testing.TB, functionID string) map[string]bool {
 		t.Fatalf("template.yaml has no function %s", functionID)
 	}
 	out := map[string]bool{}
-	for _, vars := range []map[string]yaml.Node{tpl.Globals.Function.Environment.Variables, fn.Properties.Environment.Variables} {
+	for _, vars := range []map[string]json.RawMessage{tpl.Globals.Function.Environment.Variables, fn.Properties.Environment.Variables} {
 		for name := range vars {
 			out[name] = true
 		}
