@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
-	"gopkg.in/yaml.v3"
 
+	"github.com/snapkeep/snapkeep/infra/cfn"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/support"
 )
@@ -31,13 +31,13 @@ func TestTemplateLints(t *testing.T) {
 	}
 }
 
-// The tests below read template.yaml as data (short-form intrinsics become
-// their long form: !Ref X -> {"Ref": "X"}, !GetAtt X.Y -> {"Fn::GetAtt":
-// "X.Y"}) and check what cfn-lint cannot know: that the template is the
-// stack the code and the design expect.
+// The tests below read template.yaml as data with infra/cfn (short-form
+// intrinsics become their long form: !Ref X -> {"Ref": "X"}, !GetAtt X.Y ->
+// {"Fn::GetAtt": ["X", "Y"]}) and check what cfn-lint cannot know: that the
+// template is the stack the code and the design expect.
 
-// cfn is a decoded template.
-type cfn struct {
+// template is a decoded template.yaml.
+type template struct {
 	Globals    map[string]any
 	Parameters map[string]any
 	Resources  map[string]resource
@@ -59,7 +59,7 @@ var functionDirs = map[string]string{
 	"NotifyFunction":    "notify",
 }
 
-func loadTemplate(t *testing.T) *cfn {
+func loadTemplate(t *testing.T) *template {
 	t.Helper()
 	b, err := os.ReadFile("../template.yaml")
 	if err != nil {
@@ -72,16 +72,16 @@ func loadTemplate(t *testing.T) *cfn {
 	return tpl
 }
 
-func parseTemplate(b []byte) (*cfn, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
+func parseTemplate(b []byte) (*template, error) {
+	tree, err := cfn.Decode(b)
+	if err != nil {
 		return nil, err
 	}
-	doc, ok := longForm(&root).(map[string]any)
+	doc, ok := tree.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("not a mapping")
 	}
-	tpl := &cfn{
+	tpl := &template{
 		Globals:    asMap(doc["Globals"]),
 		Parameters: asMap(doc["Parameters"]),
 		Outputs:    asMap(doc["Outputs"]),
@@ -95,51 +95,6 @@ func parseTemplate(b []byte) (*cfn, error) {
 		tpl.Resources[id] = r
 	}
 	return tpl, nil
-}
-
-// longForm decodes a YAML node, turning CloudFormation's short-form tags
-// into their long form.
-func longForm(n *yaml.Node) any {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		return longForm(n.Content[0])
-	case yaml.AliasNode:
-		return longForm(n.Alias)
-	case yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = longForm(n.Content[i+1])
-		}
-		v = m
-	case yaml.SequenceNode:
-		s := []any{}
-		for _, c := range n.Content {
-			s = append(s, longForm(c))
-		}
-		v = s
-	default:
-		var scalar any
-		if err := n.Decode(&scalar); err != nil || isIntrinsic(n.Tag) {
-			scalar = n.Value
-		}
-		v = scalar
-	}
-	switch {
-	case n.Tag == "!Ref":
-		return map[string]any{"Ref": v}
-	case n.Tag == "!GetAtt":
-		return map[string]any{"Fn::GetAtt": v}
-	case isIntrinsic(n.Tag):
-		return map[string]any{"Fn::" + n.Tag[1:]: v}
-	}
-	return v
-}
-
-// isIntrinsic reports whether a YAML tag is a CloudFormation short form
-// (!Sub, !If, ...) rather than a standard YAML tag (!!str, !!map, ...).
-func isIntrinsic(tag string) bool {
-	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
 }
 
 func asMap(v any) map[string]any {
@@ -160,25 +115,14 @@ func asList(v any) []any {
 	return []any{v}
 }
 
-// ref returns X for {"Ref": "X"} or {"Fn::GetAtt": "X.attr"} (with attr),
-// else "".
+// ref returns X for {"Ref": "X"} or {"Fn::GetAtt": ["X", "attr"]} (with
+// attr), else "".
 func ref(v any) (id, attr string) {
-	m := asMap(v)
-	if r, ok := m["Ref"].(string); ok {
+	if r, ok := asMap(v)["Ref"].(string); ok {
 		return r, ""
 	}
-	switch g := m["Fn::GetAtt"].(type) {
-	case string:
-		id, attr, _ = strings.Cut(g, ".")
-		return id, attr
-	case []any:
-		if len(g) == 2 {
-			a, _ := g[0].(string)
-			b, _ := g[1].(string)
-			return a, b
-		}
-	}
-	return "", ""
+	id, attr, _ = cfn.GetAtt(v)
+	return id, attr
 }
 
 // errorer is what the checks report to: a *testing.T, or a list.
@@ -193,7 +137,7 @@ func (p *problemList) Errorf(format string, args ...any) {
 	*p = append(*p, fmt.Sprintf(format, args...))
 }
 
-func (tpl *cfn) functions(t errorer) map[string]resource {
+func (tpl *template) functions(t errorer) map[string]resource {
 	fns := map[string]resource{}
 	for id, r := range tpl.Resources {
 		if r.Type == "AWS::Serverless::Function" {
@@ -207,7 +151,7 @@ func (tpl *cfn) functions(t errorer) map[string]resource {
 }
 
 // property returns a function's property, falling back to Globals.Function.
-func (tpl *cfn) property(fn resource, name string) any {
+func (tpl *template) property(fn resource, name string) any {
 	if v, ok := fn.Properties[name]; ok {
 		return v
 	}
@@ -215,7 +159,7 @@ func (tpl *cfn) property(fn resource, name string) any {
 }
 
 // environment merges Globals' and the function's environment variables.
-func (tpl *cfn) environment(fn resource) map[string]any {
+func (tpl *template) environment(fn resource) map[string]any {
 	env := map[string]any{}
 	maps.Copy(env, asMap(asMap(asMap(tpl.Globals["Function"])["Environment"])["Variables"]))
 	maps.Copy(env, asMap(asMap(fn.Properties["Environment"])["Variables"]))
@@ -228,7 +172,7 @@ func TestTemplateTables(t *testing.T) { checkTables(t, loadTemplate(t)) }
 // recovery, encrypted, retained, and named to each function by its
 // environment variable. (shared/dynamo's schema test checks keys, indexes,
 // streams and TTL.)
-func checkTables(t errorer, tpl *cfn) {
+func checkTables(t errorer, tpl *template) {
 	for _, spec := range dynamo.AllTables() {
 		r, ok := tpl.Resources[spec.LogicalID]
 		if !ok || r.Type != "AWS::DynamoDB::Table" {
@@ -263,7 +207,7 @@ func TestTemplateFunctions(t *testing.T) { checkFunctions(t, loadTemplate(t)) }
 
 // checkFunctions: the four functions run provided.al2023 on arm64 from a
 // bootstrap the Makefile builds.
-func checkFunctions(t errorer, tpl *cfn) {
+func checkFunctions(t errorer, tpl *template) {
 	for id, fn := range tpl.functions(t) {
 		if got := tpl.property(fn, "Runtime"); got != "provided.al2023" {
 			t.Errorf("%s: Runtime = %v, want provided.al2023", id, got)
@@ -298,7 +242,7 @@ func TestTemplateStreamMappings(t *testing.T) { checkStreams(t, loadTemplate(t))
 // checkStreams: the Policies stream drives schedules, the Runs stream
 // errorrate and notify, each with partial batch responses, bisection,
 // bounded retries and an SQS on-failure destination.
-func checkStreams(t errorer, tpl *cfn) {
+func checkStreams(t errorer, tpl *template) {
 	for id, fn := range tpl.functions(t) {
 		var streams []string
 		for name, raw := range asMap(fn.Properties["Events"]) {
@@ -466,7 +410,7 @@ func resourceName(r any) string {
 // and to template.yaml together.
 func TestTemplateLeastPrivilege(t *testing.T) { checkPrivileges(t, loadTemplate(t)) }
 
-func checkPrivileges(t errorer, tpl *cfn) {
+func checkPrivileges(t errorer, tpl *template) {
 	fns := tpl.functions(t)
 	const secrets = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:snapkeep/${Stage}/accounts/*"
 	const schedules = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/snapkeep-${Stage}/*"
@@ -578,7 +522,7 @@ const operatorPolicy = "SupportOperatorPolicy"
 // together.
 func TestTemplateOperatorPolicy(t *testing.T) { checkOperatorPolicy(t, loadTemplate(t)) }
 
-func checkOperatorPolicy(t errorer, tpl *cfn) {
+func checkOperatorPolicy(t errorer, tpl *template) {
 	r, ok := tpl.Resources[operatorPolicy]
 	if !ok || r.Type != "AWS::IAM::ManagedPolicy" {
 		t.Errorf("%s is %q, want an AWS::IAM::ManagedPolicy", operatorPolicy, r.Type)
@@ -670,7 +614,7 @@ func TestTemplateScheduler(t *testing.T) { checkScheduler(t, loadTemplate(t)) }
 
 // checkScheduler: the schedule group, the role Scheduler assumes to invoke
 // the snapshot function, the sweep, and where failed invocations go.
-func checkScheduler(t errorer, tpl *cfn) {
+func checkScheduler(t errorer, tpl *template) {
 	group := tpl.Resources["ScheduleGroup"]
 	if group.Type != "AWS::Scheduler::ScheduleGroup" || asMap(group.Properties["Name"])["Fn::Sub"] != "snapkeep-${Stage}" {
 		t.Errorf("ScheduleGroup = %+v, want an AWS::Scheduler::ScheduleGroup named snapkeep-${Stage}", group)
@@ -736,7 +680,7 @@ func checkScheduler(t errorer, tpl *cfn) {
 
 func TestTemplateParametersAndOutputs(t *testing.T) { checkParametersAndOutputs(t, loadTemplate(t)) }
 
-func checkParametersAndOutputs(t errorer, tpl *cfn) {
+func checkParametersAndOutputs(t errorer, tpl *template) {
 	for _, p := range []string{"Stage", "SenderAddress", "OpsAddress", "SESConfigurationSet", "AppURL", "BroadcastSenderAddress", "BroadcastConfigurationSet"} {
 		if _, ok := tpl.Parameters[p]; !ok {
 			t.Errorf("parameter %s missing", p)
@@ -765,7 +709,7 @@ func checkParametersAndOutputs(t errorer, tpl *cfn) {
 // topic; resources are tagged; the outputs snapctl reads exist.
 func TestTemplateOps(t *testing.T) { checkOps(t, loadTemplate(t)) }
 
-func checkOps(t errorer, tpl *cfn) {
+func checkOps(t errorer, tpl *template) {
 	for id, fn := range tpl.functions(t) {
 		group, _ := ref(asMap(fn.Properties["LoggingConfig"])["LogGroup"])
 		lg, ok := tpl.Resources[group]
@@ -832,7 +776,7 @@ func checkOps(t errorer, tpl *cfn) {
 // visibility is at least six times the function's timeout.
 func TestTemplateFollowUps(t *testing.T) { checkFollowUps(t, loadTemplate(t)) }
 
-func checkFollowUps(t errorer, tpl *cfn) {
+func checkFollowUps(t errorer, tpl *template) {
 	fn := tpl.functions(t)["SnapshotFunction"]
 	ev := asMap(asMap(fn.Properties["Events"])["FollowUps"])
 	p := asMap(ev["Properties"])
@@ -868,7 +812,7 @@ func TestTemplateChecksCanFail(t *testing.T) {
 	}
 	tests := []struct {
 		name, old, new string
-		check          func(errorer, *cfn)
+		check          func(errorer, *template)
 		want           string
 	}{
 		{"partial batch responses", "MaximumRecordAgeInSeconds: 86400\n            FunctionResponseTypes: [ReportBatchItemFailures]",
