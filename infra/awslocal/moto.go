@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/snapkeep/snapkeep/infra/proc"
 )
 
 // MotoCommand is the name of moto's server executable.
@@ -49,7 +51,7 @@ type Moto struct {
 	Endpoint string
 
 	cmd      *exec.Cmd
-	out      *tailBuffer
+	out      *proc.Tail
 	done     chan struct{}
 	waitErr  error
 	stopOnce sync.Once
@@ -97,11 +99,8 @@ func StartMoto(ctx context.Context, opts Options) (*Moto, error) {
 }
 
 func startMoto(ctx context.Context, path string, port int, extra io.Writer) (*Moto, error) {
-	out := &tailBuffer{max: 64 << 10}
-	var w io.Writer = out
-	if extra != nil {
-		w = io.MultiWriter(out, extra)
-	}
+	out := proc.NewTail(64 << 10)
+	w := out.Tee(extra)
 	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout = w
 	cmd.Stderr = w
@@ -204,27 +203,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > b.max {
-		b.buf = append(b.buf[:0], b.buf[len(b.buf)-b.max:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

@@ -143,15 +143,3 @@ func TestStartMotoAndStop(t *testing.T) {
 	m.Stop() // twice is fine
 	assertGone(t, pid)
 }
-
-func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 8}
-	for _, s := range []string{"abc", "defgh", "ijklmnopq"} {
-		if n, err := b.Write([]byte(s)); n != len(s) || err != nil {
-			t.Fatalf("Write(%q) = %d, %v", s, n, err)
-		}
-	}
-	if got := b.String(); got != "jklmnopq" {
-		t.Errorf("tail = %q, want the last 8 bytes", got)
-	}
-}

@@ -39,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/snapkeep/snapkeep/infra/proc"
 )
 
 // AccountID is the AWS account id in the functions' ARNs (moto's default
@@ -148,7 +150,7 @@ type process struct {
 	ready     chan struct{} // closed at its first GET .../next
 	readyOnce sync.Once
 	initErr   chan *FunctionError // an init/error post
-	out       *tail
+	out       *proc.Tail
 }
 
 // invocation is one event on its way through the process.
@@ -363,11 +365,8 @@ func (f *Function) ensureProcess(ctx context.Context) error {
 }
 
 func (f *Function) startProcess() (*process, error) {
-	out := &tail{max: 16 << 10}
-	var w io.Writer = out
-	if f.opts.Stdout != nil {
-		w = io.MultiWriter(out, f.opts.Stdout)
-	}
+	out := proc.NewTail(16 << 10)
+	w := out.Tee(f.opts.Stdout)
 	cmd := exec.Command(f.opts.Binary)
 	cmd.Dir = filepath.Dir(f.opts.Binary)
 	cmd.Env = f.environ()
@@ -630,29 +629,6 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	s := hex.EncodeToString(b[:])
 	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
-}
-
-// tail keeps the last max bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
 
 func lastLines(s string, n int) string {
