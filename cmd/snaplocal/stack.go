@@ -204,35 +204,9 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	}
 
 	say("starting moto in server mode")
-	launcher, err := writeMotoLauncher(st.Dir)
-	if err != nil {
-		return st, step("start moto", err)
+	if err := st.startMoto(ctx, opts.MotoLog); err != nil {
+		return st, err
 	}
-	if _, err := exec.LookPath(awslocal.MotoCommand); err != nil {
-		err = fmt.Errorf("start moto: %w (%v); %s", awslocal.ErrMotoNotFound, err, awslocal.InstallHint)
-		return st, step("start moto", fmt.Errorf("moto_server is not installed: run `make tools` (or python3 -m pip install -r infra/requirements.txt): %w", err))
-	}
-	moto, err := awslocal.StartMoto(ctx, awslocal.Options{Command: launcher, Output: opts.MotoLog})
-	if err != nil {
-		if errors.Is(err, awslocal.ErrMotoNotFound) {
-			return st, step("start moto", fmt.Errorf("moto_server is not installed: run `make tools` (or python3 -m pip install -r infra/requirements.txt): %w", err))
-		}
-		return st, step("start moto", err)
-	}
-	st.Moto = moto
-	st.closers = append(st.closers, moto.Stop)
-	if st.Proxy, err = startMotoProxy(moto.Endpoint); err != nil {
-		return st, step("start moto", err)
-	}
-	st.closers = append(st.closers, st.Proxy.Close)
-	st.Endpoint = st.Proxy.URL
-	if st.AWS, err = awslocal.Config(ctx, st.Endpoint); err != nil {
-		return st, step("AWS configuration", err)
-	}
-	st.DynamoDB = dynamodb.NewFromConfig(st.AWS)
-	st.Scheduler = scheduler.NewFromConfig(st.AWS)
-	st.Secrets = secretsmanager.NewFromConfig(st.AWS)
-	st.SQS = sqs.NewFromConfig(st.AWS)
 
 	say("creating the tables from template.yaml, the schedule group, the queues and the SES identities")
 	defs, err := awslocal.Tables(tpl)
@@ -270,6 +244,37 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 		return st, err
 	}
 	return st, nil
+}
+
+// startMoto starts moto through the launcher (motopatch.go), the proxy
+// that counts its requests, and the clients for it.
+func (s *Stack) startMoto(ctx context.Context, motoLog io.Writer) error {
+	launcher, err := writeMotoLauncher(s.Dir)
+	if err != nil {
+		return step("start moto", err)
+	}
+	if _, err := exec.LookPath(awslocal.MotoCommand); err != nil {
+		return step("start moto", fmt.Errorf("%w (%v); %s", awslocal.ErrMotoNotFound, err, awslocal.InstallHint))
+	}
+	moto, err := awslocal.StartMoto(ctx, awslocal.Options{Command: launcher, Output: motoLog})
+	if err != nil {
+		return step("start moto", err)
+	}
+	s.Moto = moto
+	s.closers = append(s.closers, moto.Stop)
+	if s.Proxy, err = startMotoProxy(moto.Endpoint); err != nil {
+		return step("start moto", err)
+	}
+	s.closers = append(s.closers, s.Proxy.Close)
+	s.Endpoint = s.Proxy.URL
+	if s.AWS, err = awslocal.Config(ctx, s.Endpoint); err != nil {
+		return step("AWS configuration", err)
+	}
+	s.DynamoDB = dynamodb.NewFromConfig(s.AWS)
+	s.Scheduler = scheduler.NewFromConfig(s.AWS)
+	s.Secrets = secretsmanager.NewFromConfig(s.AWS)
+	s.SQS = sqs.NewFromConfig(s.AWS)
+	return nil
 }
 
 // buildFunctions builds the four functions for the host into dir (one
