@@ -11,6 +11,8 @@ import (
 
 	cfndynamodb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	"github.com/awslabs/goformation/v7/intrinsics"
+
+	"github.com/snapkeep/snapkeep/infra/cfn"
 )
 
 // TableTypeName is the CloudFormation type of a DynamoDB table.
@@ -62,15 +64,7 @@ type IndexDef struct {
 // AWS::NoValue, ...) and only the DynamoDB table resources are decoded, with
 // goformation's own dynamodb.Table type, which rejects unknown properties.
 func Tables(templatePath string) ([]TableDef, error) {
-	data, err := os.ReadFile(templatePath)
-	if err != nil {
-		return nil, fmt.Errorf("read template: %w", err)
-	}
-	defs, err := ParseTables(data)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", templatePath, err)
-	}
-	return defs, nil
+	return cfn.ReadFile(templatePath, ParseTables)
 }
 
 // processMu serialises goformation's intrinsics.ProcessYAML, which writes a

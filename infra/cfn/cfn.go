@@ -15,6 +15,7 @@ package cfn
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -52,6 +53,23 @@ func Unmarshal(data []byte, v any) error {
 		return fmt.Errorf("decode template: %w", err)
 	}
 	return nil
+}
+
+// ReadFile reads the template at path and hands its text to parse (a
+// caller's ParseX), with the errors every reader of template.yaml gives:
+// "read template: ..." when the file cannot be read, "template <path>: ..."
+// around parse's error.
+func ReadFile[T any](path string, parse func(data []byte) (T, error)) (T, error) {
+	var zero T
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return zero, fmt.Errorf("read template: %w", err)
+	}
+	v, err := parse(data)
+	if err != nil {
+		return zero, fmt.Errorf("template %s: %w", path, err)
+	}
+	return v, nil
 }
 
 // GetAtt reads a long-form Fn::GetAtt, an object with that one key whose

@@ -2,6 +2,10 @@ package cfn
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -157,5 +161,29 @@ func TestGetAttOfDecoded(t *testing.T) {
 	}
 	if id, attr, ok := GetAtt(v); id != "Queue" || attr != "Arn" || !ok {
 		t.Errorf("GetAtt(%s) = %q, %q, %v; want Queue, Arn, true", doc.Q, id, attr, ok)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte("Resources: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	length := func(data []byte) (int, error) { return len(data), nil }
+	if n, err := ReadFile(path, length); n != 14 || err != nil {
+		t.Errorf("ReadFile(%s) = %d, %v; want 14, nil", path, n, err)
+	}
+
+	missing := filepath.Join(dir, "none.yaml")
+	if n, err := ReadFile(missing, length); n != 0 || !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "read template: ") {
+		t.Errorf("ReadFile(missing) = %d, %v; want 0 and a read template error wrapping fs.ErrNotExist", n, err)
+	}
+
+	bad := errors.New("no Resources")
+	fail := func([]byte) (int, error) { return 7, bad }
+	n, err := ReadFile(path, fail)
+	if want := "template " + path + ": no Resources"; n != 0 || !errors.Is(err, bad) || err.Error() != want {
+		t.Errorf("ReadFile(parse fails) = %d, %v; want 0 and %q", n, err, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -129,15 +128,7 @@ func FindSource(sources []Source, function, event string) (Source, error) {
 // Sources reads every DynamoDB event source of every AWS::Serverless::Function
 // of the SAM template at templatePath, sorted by function then event.
 func Sources(templatePath string) ([]Source, error) {
-	data, err := os.ReadFile(templatePath)
-	if err != nil {
-		return nil, fmt.Errorf("read template: %w", err)
-	}
-	srcs, err := ParseSources(data)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", templatePath, err)
-	}
-	return srcs, nil
+	return cfn.ReadFile(templatePath, ParseSources)
 }
 
 // ParseSources is Sources on the YAML or JSON text of a template. Short

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -93,15 +92,7 @@ type AsyncConfig struct {
 // ReadTemplate reads the SAM template at path for the stage (${Stage} in
 // schedule names).
 func ReadTemplate(path, stage string) (*Template, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read template: %w", err)
-	}
-	t, err := ParseTemplate(data, stage)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", path, err)
-	}
-	return t, nil
+	return cfn.ReadFile(path, func(data []byte) (*Template, error) { return ParseTemplate(data, stage) })
 }
 
 // resource is a template resource, its Properties still JSON.

@@ -2,7 +2,6 @@ package supporttest
 
 import (
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/snapkeep/snapkeep/infra/awslocal"
@@ -33,15 +32,7 @@ func readTemplateParts() (*templateParts, error) {
 			partsErr = err
 			return
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			partsErr = fmt.Errorf("read template: %w", err)
-			return
-		}
-		parts, partsErr = parseTemplateParts(data)
-		if partsErr != nil {
-			partsErr = fmt.Errorf("template %s: %w", path, partsErr)
-		}
+		parts, partsErr = cfn.ReadFile(path, parseTemplateParts)
 	})
 	return parts, partsErr
 }
