@@ -5,7 +5,7 @@
 // Slack.
 //
 //	snaplocal demo [flags]   what `make demo` runs
-//	snaplocal up   [-v] [-log FILE]
+//	snaplocal up   [-v] [-log FILE] [-moto-port N]
 //
 // demo plays a scenario (infra/scenario; by default 300 policies of 12
 // customers over two days, with a 12-hour DigitalOcean incident on day
@@ -46,7 +46,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: snaplocal demo [flags] | snaplocal up [-v] [-log FILE]
+const usage = `usage: snaplocal demo [flags] | snaplocal up [-v] [-log FILE] [-moto-port N]
 
   demo   play two days of snapkeep locally (moto + a fake DigitalOcean) and tell what happened
   up     run snapkeep locally on the real clock until Ctrl-C (use snapctl against it)
@@ -116,8 +116,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "also print the functions' log lines to stderr")
 	logFile := fs.String("log", "", "write the functions' log lines to this file")
 	var df demoFlags
+	motoPort := 0
 	if cmd == "demo" {
 		df.register(fs)
+	} else {
+		fs.IntVar(&motoPort, "moto-port", DefaultUpMotoPort, "moto's loopback port (events/env.json expects 5000; 0: any free port)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -138,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cmd == "up" {
-		err = runUp(ctx, UpOptions{Out: stdout, FunctionLog: fnLog})
+		err = runUp(ctx, UpOptions{Out: stdout, FunctionLog: fnLog, MotoPort: motoPort})
 	} else {
 		var c scenario.Config
 		if c, err = df.config(); err != nil {

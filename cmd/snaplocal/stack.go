@@ -82,6 +82,8 @@ type StackOptions struct {
 	FunctionLog io.Writer
 	// MotoLog receives moto's output; nil discards it.
 	MotoLog io.Writer
+	// MotoPort is moto's loopback port; 0 picks a free one.
+	MotoPort int
 	// Progress is told about each step; nil says nothing.
 	Progress func(format string, args ...any)
 }
@@ -204,7 +206,7 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	}
 
 	say("starting moto in server mode")
-	if err := st.startMoto(ctx, opts.MotoLog); err != nil {
+	if err := st.startMoto(ctx, opts.MotoLog, opts.MotoPort); err != nil {
 		return st, err
 	}
 
@@ -248,7 +250,7 @@ func startStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 
 // startMoto starts moto through the launcher (motopatch.go), the proxy
 // that counts its requests, and the clients for it.
-func (s *Stack) startMoto(ctx context.Context, motoLog io.Writer) error {
+func (s *Stack) startMoto(ctx context.Context, motoLog io.Writer, port int) error {
 	launcher, err := writeMotoLauncher(s.Dir)
 	if err != nil {
 		return step("start moto", err)
@@ -256,7 +258,10 @@ func (s *Stack) startMoto(ctx context.Context, motoLog io.Writer) error {
 	if _, err := exec.LookPath(awslocal.MotoCommand); err != nil {
 		return step("start moto", fmt.Errorf("%w (%v); %s", awslocal.ErrMotoNotFound, err, awslocal.InstallHint))
 	}
-	moto, err := awslocal.StartMoto(ctx, awslocal.Options{Command: launcher, Output: motoLog})
+	moto, err := awslocal.StartMoto(ctx, awslocal.Options{Command: launcher, Output: motoLog, Port: port})
+	if errors.Is(err, awslocal.ErrPortInUse) {
+		return step("start moto", fmt.Errorf("%w; choose another with -moto-port N (0 picks a free one)", err))
+	}
 	if err != nil {
 		return step("start moto", err)
 	}

@@ -22,6 +22,10 @@ const (
 	upRegion  = "nyc3"
 )
 
+// DefaultUpMotoPort is moto's port under `snaplocal up`: the one
+// events/env.json points sam local invoke at.
+const DefaultUpMotoPort = 5000
+
 // UpOptions configures runUp.
 type UpOptions struct {
 	// Out receives what happens.
@@ -30,6 +34,9 @@ type UpOptions struct {
 	FunctionLog io.Writer
 	// Tick is how often the runner steps the clock; 0 means one second.
 	Tick time.Duration
+	// MotoPort is moto's loopback port (events/env.json expects 5000);
+	// 0 picks a free one.
+	MotoPort int
 	// Ready, if set, is called once the stack is up (tests).
 	Ready func(ctx context.Context, st *Stack) error
 }
@@ -52,6 +59,7 @@ func runUp(ctx context.Context, opts UpOptions) error {
 	st, err := startStack(ctx, StackOptions{
 		DigitalOcean: []dotest.Option{dotest.WithActionDuration(30 * time.Second)},
 		FunctionLog:  opts.FunctionLog,
+		MotoPort:     opts.MotoPort,
 		Progress:     func(f string, a ...any) { say("  "+f, a...) },
 	})
 	if err != nil {

@@ -77,6 +77,12 @@ func StartMoto(ctx context.Context, opts Options) (*Moto, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	if opts.Port != 0 {
+		// Something else answering HTTP there would pass for moto.
+		if err := portFree(opts.Port); err != nil {
+			return nil, fmt.Errorf("start moto: %w", err)
+		}
+	}
 	// A free port can be taken between picking and binding; retry a few times.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -194,6 +200,19 @@ func (m *Moto) Stop() {
 		}
 		kill(m.cmd)
 	})
+}
+
+// ErrPortInUse is returned (wrapped) by StartMoto when Options.Port is
+// taken by another program.
+var ErrPortInUse = errors.New("port in use")
+
+// portFree says whether port can be listened on at 127.0.0.1.
+func portFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("127.0.0.1:%d: %w by another program (%v)", port, ErrPortInUse, err)
+	}
+	return l.Close()
 }
 
 func freePort() (int, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -142,4 +143,24 @@ func TestStartMotoAndStop(t *testing.T) {
 	m.Stop()
 	m.Stop() // twice is fine
 	assertGone(t, pid)
+}
+
+// TestStartMotoPortInUse: a fixed port held by another server is refused
+// before moto starts (that server would answer the readiness check and
+// pass for moto).
+func TestStartMotoPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	m, err := StartMoto(context.Background(), Options{Command: "true", Port: port})
+	if err == nil {
+		m.Stop()
+		t.Fatal("StartMoto on a port in use succeeded")
+	}
+	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), fmt.Sprintf("127.0.0.1:%d", port)) {
+		t.Errorf("error %q: want ErrPortInUse naming the port", err)
+	}
 }
