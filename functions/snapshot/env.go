@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/snapkeep/snapkeep/shared/clockfile"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	envvar "github.com/snapkeep/snapkeep/shared/env"
 	"github.com/snapkeep/snapkeep/shared/secrets"
@@ -55,6 +57,12 @@ func loadEnv(getenv func(string) string) (env, error) {
 		BaseURL:          r.Optional(envDigitalOceanURL),
 		FollowUpQueueURL: r.Optional(envFollowUpQueue),
 		FollowUpNoDelay:  r.Bool(envFollowUpNoDelay, false),
+	}
+	if e.FollowUpNoDelay && strings.TrimSpace(getenv(clockfile.EnvVar)) == "" {
+		// Undelayed follow-ups are for the local runner, which holds them
+		// until its virtual clock is due; anywhere else an early follow-up
+		// would be re-sent at once, in a loop.
+		r.Fail(envFollowUpNoDelay, fmt.Errorf("is only for the local runner's virtual clock (%s unset)", clockfile.EnvVar))
 	}
 	e.Config.Deadline = r.Whole(envDeadlineHours, time.Hour, 1, 48, 0)
 	e.Config.SlotWindow = r.Whole(envSlotWindowMin, time.Minute, 1, 720, 0)

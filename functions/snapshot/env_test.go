@@ -29,6 +29,7 @@ func TestLoadEnv(t *testing.T) {
 		{"RUN_DEADLINE_HOURS", "six", "RUN_DEADLINE_HOURS"},
 		{"SLOT_WINDOW_MINUTES", "0", "SLOT_WINDOW_MINUTES"},
 		{"API_CALL_RETENTION_DAYS", "99999", "API_CALL_RETENTION_DAYS"},
+		{"FOLLOW_UP_NO_DELAY", "true", "FOLLOW_UP_NO_DELAY: is only for the local runner's virtual clock (SNAPKEEP_CLOCK_FILE unset)"},
 	} {
 		m := map[string]string{}
 		for k, v := range full {
