@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,11 @@ func TestCheck(t *testing.T) {
 		{"a token in a table", func(s *Summary, _ *CheckInput) {
 			s.Leaks = append(s.Leaks, "the DigitalOcean token of acct-1 is in table Runs")
 		}, "the DigitalOcean token of acct-1 is in table Runs"},
+		{"a stream batch in the failure queue", func(s *Summary, _ *CheckInput) {
+			s.Failed = map[string]int{"StreamFailureQueue": 2}
+			s.FailedSample = map[string]string{"StreamFailureQueue": `{"DDBStreamBatchInfo":{}}`}
+		}, `2 messages in StreamFailureQueue (AWS gave up on them), e.g. {"DDBStreamBatchInfo":{}}`},
+		{"an invocation dropped after its retries", func(s *Summary, _ *CheckInput) { s.Dropped = 1 }, "1 asynchronous invocations failed every retry"},
 		{"a paused policy is not expected to run", func(s *Summary, in *CheckInput) { in.Enabled["paused"] = false }, ""},
 	}
 	for _, tt := range tests {
@@ -106,6 +113,49 @@ func TestBareProviderText(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := bareProviderText(tt.subject, tt.text, tt.html); got != tt.want {
 				t.Errorf("bareProviderText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLeaksIn: a secret is found wherever it went — the logs, a message's
+// raw MIME or only its decoded parts (an attachment), a Slack post, a
+// failure queue's message, a file the demo wrote — and nowhere else.
+func TestLeaksIn(t *testing.T) {
+	const token = "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+	secrets := []secret{{what: "the DigitalOcean token of acct-1", value: token}}
+	tests := []struct {
+		name  string
+		put   func(*Summary, *string, string)
+		where string
+	}{
+		{"nowhere", func(*Summary, *string, string) {}, ""},
+		{"logs", func(_ *Summary, logs *string, _ string) { *logs = `{"msg":"token ` + token + `"}` }, "in the functions' logs"},
+		{"raw email", func(s *Summary, _ *string, _ string) { s.Emails = []Email{{Subject: "x", Raw: token}} }, `in the email "x"`},
+		{"attachment only", func(s *Summary, _ *string, _ string) { s.Emails = []Email{{Subject: "alert", Decoded: "a,b," + token}} }, `in the email "alert"`},
+		{"Slack", func(s *Summary, _ *string, _ string) { s.Slack = []SlackPost{{Body: token}} }, "in a Slack message"},
+		{"failure queue", func(s *Summary, _ *string, _ string) { s.FailedSample = map[string]string{"StreamFailureQueue": token} }, "in a message of StreamFailureQueue"},
+		{"report file", func(s *Summary, _ *string, path string) {
+			if err := os.WriteFile(path, []byte("<p>"+token+"</p>"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "is in "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, logs := &Summary{}, ""
+			path := filepath.Join(t.TempDir(), "demo-report.html")
+			if err := os.WriteFile(path, []byte("<p>clean</p>"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tt.put(s, &logs, path)
+			s.leaksIn(secrets, logs)
+			if err := s.leaksInFile(secrets, path); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(s.Leaks, "; ")
+			if tt.where == "" && got != "" || tt.where != "" && !strings.Contains(got, tt.where) {
+				t.Errorf("leaks %q, want one %q", got, tt.where)
 			}
 		})
 	}

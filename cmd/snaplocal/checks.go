@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -85,6 +84,12 @@ func Check(s *Summary, in CheckInput) []string {
 	// Every DigitalOcean request is an ApiCalls row, counted by its run.
 	if s.CallRows != s.RunCalls || s.CallRows != s.Requests {
 		add("call rows lost: DigitalOcean got %d requests, ApiCalls has %d rows, the runs count %d", s.Requests, s.CallRows, s.RunCalls)
+	}
+	for _, id := range sortedKeys(s.Failed) {
+		add("%d messages in %s (AWS gave up on them), e.g. %s", s.Failed[id], id, s.FailedSample[id])
+	}
+	if s.Dropped > 0 {
+		add("%d asynchronous invocations failed every retry and were dropped (no on-failure queue)", s.Dropped)
 	}
 	out = append(out, checkAlerts(s, in.Fleet.Incident)...)
 	out = append(out, checkCustomerMessages(s)...)
@@ -198,6 +203,3 @@ func sumValues(m map[string]int) int {
 	}
 	return n
 }
-
-// errSelfCheck marks a demo that ran but misbehaved.
-var errSelfCheck = errors.New("self-check failed")

@@ -65,13 +65,17 @@ type DemoOptions struct {
 //     schedule: 600 requests. Nothing drifts in the demo (no hand edits,
 //     no lost stream records); once a day, it shows it finds nothing.
 var defaultCadence = map[string]string{
-	evaluateEvent:                 "rate(30 minutes)",
-	"SnapshotFunction/Sweep":      "rate(1 hour)",
-	"SchedulesFunction/Reconcile": "rate(1 day)",
+	evaluateEvent:  "rate(30 minutes)",
+	sweepEvent:     "rate(1 hour)",
+	reconcileEvent: "rate(1 day)",
 }
 
-// evaluateEvent is the errorrate evaluation's template schedule.
-const evaluateEvent = "ErrorRateFunction/Evaluate"
+// Template schedules whose cadence the demo changes, by "Function/Event".
+const (
+	evaluateEvent  = "ErrorRateFunction/Evaluate"
+	sweepEvent     = "SnapshotFunction/Sweep"
+	reconcileEvent = "SchedulesFunction/Reconcile"
+)
 
 // settleLimit bounds how long after the last slot the demo lets runs
 // finish (the runs' deadline, RUN_DEADLINE_HOURS, is 6 h; the demo's
@@ -95,8 +99,6 @@ type Demo struct {
 	Summary *Summary
 	// ReportPath is the escalation report written.
 	ReportPath string
-	// Wall is how long each phase took.
-	Wall map[string]time.Duration
 
 	out     io.Writer
 	began   time.Time
@@ -106,7 +108,7 @@ type Demo struct {
 
 // runDemo runs the whole demo and tears everything down.
 func runDemo(ctx context.Context, opts DemoOptions) (err error) {
-	d := &Demo{out: opts.Out, began: time.Now(), Wall: map[string]time.Duration{}, cadence: demoCadence(opts.Cadence)}
+	d := &Demo{out: opts.Out, began: time.Now(), cadence: demoCadence(opts.Cadence)}
 	if d.out == nil {
 		d.out = io.Discard
 	}
@@ -143,7 +145,6 @@ func runDemo(ctx context.Context, opts DemoOptions) (err error) {
 			d.say("Demo finished in %s.", time.Since(d.began).Round(time.Second))
 		}
 	}()
-	d.Wall["start"] = time.Since(d.began)
 	steps := []struct {
 		name string
 		fn   func(context.Context, DemoOptions) error
@@ -156,11 +157,9 @@ func runDemo(ctx context.Context, opts DemoOptions) (err error) {
 		{"self-check", d.selfCheck},
 	}
 	for _, s := range steps {
-		t0 := time.Now()
 		if err := s.fn(ctx, opts); err != nil {
 			return step(s.name, err)
 		}
-		d.Wall[s.name] = time.Since(t0)
 	}
 	if opts.Inspect != nil {
 		if err := opts.Inspect(ctx, d); err != nil {
@@ -342,8 +341,8 @@ func (d *Demo) scheduleEvents() {
 func (d *Demo) play(ctx context.Context, opts DemoOptions) error {
 	c := d.Fleet.Config
 	d.say("")
-	d.section(fmt.Sprintf("Playing %d days on the virtual clock: %d slots, the sweep every 5 minutes, the evaluation every %s, the notify tick every 10 minutes",
-		c.Days, len(d.Slots), d.cadence[evaluateEvent]))
+	d.section(fmt.Sprintf("Playing %d days on the virtual clock: %d slots; the evaluation %s, the sweep %s, the reconcile %s, the notify tick as the template says",
+		c.Days, len(d.Slots), d.cadence[evaluateEvent], d.cadence[sweepEvent], d.cadence[reconcileEvent]))
 	for _, e := range d.Fleet.Events {
 		d.say("  %s  %s", e.At.Format("Mon 15:04"), e.Says)
 	}
@@ -377,7 +376,7 @@ func (d *Demo) play(ctx context.Context, opts DemoOptions) error {
 // tellWork prints each function's invocations and time, and the moto
 // operations that took longest.
 func (d *Demo) tellWork() {
-	for _, fn := range sortedKeys(d.Invocations.m) {
+	for _, fn := range d.Invocations.Names() {
 		d.say("  %-10s %6d invocations, %6.1f s", fn, d.Invocations.Get(fn), float64(d.InvokeTime.Get(fn))/1000)
 	}
 	for i, op := range d.Proxy.Stats() {
@@ -387,6 +386,9 @@ func (d *Demo) tellWork() {
 		d.say("  moto %-45s %6d requests, %6.1f s, %4.1f ms each",
 			op.Op, op.N, op.Total.Seconds(), float64(op.Total.Microseconds())/1000/float64(op.N))
 	}
+	st := d.Player.Stats()
+	d.say("  runner: %d clock steps, %d stream reads; deliveries %v; %d asynchronous invocations retried, %d dropped after the last retry",
+		st.Steps, st.Pulls, st.Deliveries, st.AsyncFailures, st.AsyncDropped)
 }
 
 // maxTimedOps bounds the moto operations tellWork lists.
@@ -422,6 +424,12 @@ func (d *Demo) writeReport(ctx context.Context, opts DemoOptions) error {
 		return err
 	}
 	d.ReportPath = abs
+	secrets := d.secrets()
+	for _, w := range written {
+		if err := d.Summary.leaksInFile(secrets, w.Path); err != nil {
+			return err
+		}
+	}
 	d.say("")
 	d.say("Escalation report (what ops forwards to DigitalOcean): %s (%d bytes)", abs, written[0].Bytes)
 	if len(written) > 1 {

@@ -222,6 +222,8 @@ func TestDemoFlags(t *testing.T) {
 		{[]string{"demo", "-incident-start", "tuesday"}, `-incident-start "tuesday": want a duration`},
 		{[]string{"demo", "-days", "1"}, "want it inside the 1 simulated days"},
 		{[]string{"demo", "extra"}, "unexpected arguments extra"},
+		{[]string{"demo", "-evaluate-every", "rate(4 hours)"}, "want a schedule at least every 3h0m0s"},
+		{[]string{"demo", "-evaluate-every", "hourly"}, "-evaluate-every: "},
 		{[]string{"launch"}, `unknown command "launch"`},
 	}
 	for _, tt := range tests {

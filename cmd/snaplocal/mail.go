@@ -33,6 +33,10 @@ type Email struct {
 	Text, HTML string
 	// Attachments are the attached files' names.
 	Attachments []string
+	// Decoded is every part as decoded (text, HTML and the attachments'
+	// bytes), for the leak check: a quoted-printable or base64 part can
+	// split or hide a secret in Raw.
+	Decoded string
 	// Raw is the message as sent.
 	Raw string
 }
@@ -110,6 +114,7 @@ func (e *Email) walk(contentType string, h textproto, body io.Reader) error {
 	if err != nil {
 		return err
 	}
+	e.Decoded += string(b) + "\n"
 	if _, dp, err := mime.ParseMediaType(h.get("Content-Disposition")); err == nil && dp["filename"] != "" {
 		e.Attachments = append(e.Attachments, dp["filename"])
 		return nil

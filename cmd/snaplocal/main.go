@@ -40,6 +40,8 @@ import (
 	"time"
 
 	"github.com/snapkeep/snapkeep/infra/scenario"
+	"github.com/snapkeep/snapkeep/shared/errorrate"
+	"github.com/snapkeep/snapkeep/shared/schedule"
 )
 
 func main() {
@@ -72,7 +74,7 @@ func (f *demoFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.hourly, "hourly", 0, "how many of them are hourly (0: a tenth)")
 	fs.IntVar(&f.days, "days", def.Days, "simulated days")
 	fs.Float64Var(&f.rate, "incident-rate", def.IncidentRate, "share of droplet snapshot requests DigitalOcean fails during the incident (0.02 is 2%)")
-	fs.StringVar(&f.incidentStart, "incident-start", "34h", "when the incident begins: after the start (34h) or a time (2026-11-24T10:00:00Z)")
+	fs.StringVar(&f.incidentStart, "incident-start", def.IncidentStart.String(), "when the incident begins: after the start (34h) or a time (2026-11-24T10:00:00Z)")
 	fs.Float64Var(&f.incidentHours, "incident-hours", def.IncidentDuration.Hours(), "how long the incident lasts, in hours (0: no incident)")
 	fs.IntVar(&f.stuck, "stuck-runs", def.StuckRuns, "droplet runs during the incident that fail every attempt of their slot window")
 	fs.Uint64Var(&f.seed, "seed", def.Seed, "seed of the fleet and of the faults")
@@ -93,7 +95,25 @@ func (f *demoFlags) config() (scenario.Config, error) {
 	} else {
 		return c, fmt.Errorf("-incident-start %q: want a duration after the start (34h) or a time (2026-11-24T10:00:00Z)", f.incidentStart)
 	}
+	if err := checkEvaluateEvery(f.evaluate); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// checkEvaluateEvery refuses an evaluation schedule slower than the
+// evaluation catches up in one invocation (errorrate.DefaultMaxCatchUp
+// minutes): the minutes beyond would never be evaluated.
+func checkEvaluateEvery(expr string) error {
+	e, err := schedule.Parse(expr)
+	if err != nil {
+		return fmt.Errorf("-evaluate-every: %w", err)
+	}
+	limit := errorrate.DefaultMaxCatchUp * time.Minute
+	if every := e.MinInterval(); every <= 0 || every > limit {
+		return fmt.Errorf("-evaluate-every %s: want a schedule at least every %s (one evaluation catches up at most %d minutes)", expr, limit, errorrate.DefaultMaxCatchUp)
+	}
+	return nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

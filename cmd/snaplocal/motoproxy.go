@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -65,13 +64,6 @@ func startMotoProxy(target string) (*motoProxy, error) {
 // segments (SES v2, Scheduler, moto's own API).
 func operation(r *http.Request) string {
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
-		if strings.HasPrefix(t, "DynamoDB_") && os.Getenv("SNAPLOCAL_PROXY_TABLES") != "" {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			var in struct{ TableName, IndexName string }
-			_ = json.Unmarshal(body, &in)
-			return t + " " + strings.TrimPrefix(in.TableName, TablePrefix) + " " + in.IndexName
-		}
 		return t
 	}
 	parts := strings.SplitN(strings.Trim(r.URL.Path, "/"), "/", 4)

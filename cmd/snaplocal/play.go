@@ -92,8 +92,9 @@ type PlayStats struct {
 	// policies' "slot", or the template schedule's event name).
 	Deliveries map[string]int
 	// AsyncFailures counts invocations Lambda retried; AsyncDropped those
-	// sent to the on-failure queue after the last retry.
-	AsyncFailures, AsyncDropped int
+	// that failed the last retry: sent to the function's on-failure queue,
+	// or, without one, Lost.
+	AsyncFailures, AsyncDropped, Lost int
 	// Steps counts the clock's steps; Pulls the stream reads.
 	Steps, Pulls int
 }
@@ -316,10 +317,7 @@ func (p *Player) step(ctx context.Context, t time.Time) error {
 // ends, so no count comes late; notify's emails go out up to 20 s later
 // than on AWS. Each read costs a moto request per table.
 func (p *Player) deliverStreams(ctx context.Context, t time.Time) error {
-	for round := 0; round < 5; round++ {
-		if !p.lastPull.IsZero() && t.Before(p.lastPull.Add(streamStep)) {
-			break
-		}
+	if p.lastPull.IsZero() || !t.Before(p.lastPull.Add(streamStep)) {
 		pulled := false
 		for table, ss := range p.streams {
 			if !p.dirty[table] {
@@ -332,17 +330,12 @@ func (p *Player) deliverStreams(ctx context.Context, t time.Time) error {
 			p.stats.Pulls++
 			pulled = true
 		}
-		if !pulled {
-			break
+		if pulled {
+			p.lastPull = t
 		}
-		p.lastPull = t
-		if err := p.tickMappings(ctx, t); err != nil {
-			return err
-		}
-		// What the deliveries wrote (notify's notices) is read at the next
-		// step, like any write.
-		break
 	}
+	// What the deliveries write (notify's notices) is read at the next
+	// step, like any write.
 	return p.tickMappings(ctx, t)
 }
 
@@ -407,6 +400,7 @@ func (p *Player) invokeAsync(ctx context.Context, fn string, payload []byte, att
 	}
 	p.stats.AsyncDropped++
 	if cfg.OnFailure == "" {
+		p.stats.Lost++
 		return nil
 	}
 	rec, _ := json.Marshal(map[string]any{

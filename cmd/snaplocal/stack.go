@@ -490,6 +490,13 @@ func (c *Counter) Get(name string) int {
 	return c.m[name]
 }
 
+// Names returns the names counted, in order.
+func (c *Counter) Names() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return sortedKeys(c.m)
+}
+
 // Total returns the sum of the counts.
 func (c *Counter) Total() int {
 	c.mu.Lock()

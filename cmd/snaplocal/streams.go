@@ -33,7 +33,6 @@ type sharedStream struct {
 	iter       *string
 	started    bool
 	buffers    [][]local.ShardRecord
-	pulls      int
 }
 
 // getRecordsLimit is GetRecords' Limit; a page shorter than it is the end.
@@ -73,7 +72,6 @@ func (s *sharedStream) Pull(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("stream of %s: get records: %w", s.table, err)
 		}
-		s.pulls++
 		for _, rec := range out.Records {
 			ev, err := awslocal.EventRecord(rec, s.arn, s.region)
 			if err != nil {

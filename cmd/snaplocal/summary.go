@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/snapkeep/snapkeep/infra/awslocal"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
@@ -45,6 +49,14 @@ type Summary struct {
 	Mailings []dynamo.Mailing
 	// Items counts the items of every table, by logical id.
 	Items map[string]int
+	// Failed counts the messages in each failure and dead-letter queue
+	// (by logical id): deliveries AWS would have given up on. FailedSample
+	// is one message's body per queue, bounded.
+	Failed       map[string]int
+	FailedSample map[string]string
+	// Dropped counts asynchronous invocations that failed every retry of a
+	// function without an on-failure destination (nothing records them).
+	Dropped int
 	// Leaks says where a secret was found (a table, the logs, a message).
 	Leaks []string
 }
@@ -94,8 +106,52 @@ func (d *Demo) summarize(ctx context.Context, _ DemoOptions) error {
 		s.Emails = append(s.Emails, e)
 	}
 	s.Slack = d.Slack.Posts()
+	if err := s.readFailureQueues(ctx, d.Stack); err != nil {
+		return err
+	}
+	s.Dropped = d.Player.Stats().Lost
 	s.leaksIn(secrets, d.FunctionLogs())
 	d.printSummary()
+	return nil
+}
+
+// failureQueues are the template's queues that hold what AWS gave up on:
+// stream batches (StreamFailureQueue), Scheduler deliveries
+// (ScheduleDeadLetterQueue), asynchronous invocations of the snapshot
+// function (SnapshotFailureQueue) and follow-ups (FollowUpDeadLetterQueue).
+var failureQueues = []string{"StreamFailureQueue", "ScheduleDeadLetterQueue", "SnapshotFailureQueue", "FollowUpDeadLetterQueue"}
+
+// maxSample bounds the failed message the summary keeps per queue.
+const maxSample = 600
+
+// readFailureQueues counts the failure queues' messages and keeps one
+// body of each.
+func (s *Summary) readFailureQueues(ctx context.Context, st *Stack) error {
+	s.Failed, s.FailedSample = map[string]int{}, map[string]string{}
+	for _, id := range failureQueues {
+		url := st.QueueURLs[id]
+		attrs, err := st.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		if err != nil {
+			return fmt.Errorf("read queue %s: %w", id, err)
+		}
+		n := 0
+		for _, k := range []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible} {
+			v, _ := strconv.Atoi(attrs.Attributes[string(k)])
+			n += v
+		}
+		if n == 0 {
+			continue
+		}
+		s.Failed[id] = n
+		out, err := st.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 1, VisibilityTimeout: 0})
+		if err != nil {
+			return fmt.Errorf("read queue %s: %w", id, err)
+		}
+		if len(out.Messages) > 0 {
+			s.FailedSample[id] = snapkeep.Bound(aws.ToString(out.Messages[0].Body), maxSample)
+		}
+	}
 	return nil
 }
 
@@ -186,7 +242,7 @@ func (s *Summary) leaksIn(secrets []secret, logs string) {
 			s.Leaks = append(s.Leaks, sec.what+" is in the functions' logs")
 		}
 		for _, e := range s.Emails {
-			if strings.Contains(e.Raw+e.Text, sec.value) {
+			if strings.Contains(e.Raw, sec.value) || strings.Contains(e.Decoded, sec.value) || strings.Contains(e.Text, sec.value) {
 				s.Leaks = append(s.Leaks, fmt.Sprintf("%s is in the email %q", sec.what, e.Subject))
 			}
 		}
@@ -195,7 +251,26 @@ func (s *Summary) leaksIn(secrets []secret, logs string) {
 				s.Leaks = append(s.Leaks, sec.what+" is in a Slack message")
 			}
 		}
+		for id, body := range s.FailedSample {
+			if strings.Contains(body, sec.value) {
+				s.Leaks = append(s.Leaks, sec.what+" is in a message of "+id)
+			}
+		}
 	}
+}
+
+// leaksInFile looks for the secrets in a file the demo wrote.
+func (s *Summary) leaksInFile(secrets []secret, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, sec := range secrets {
+		if strings.Contains(string(b), sec.value) {
+			s.Leaks = append(s.Leaks, fmt.Sprintf("%s is in %s", sec.what, path))
+		}
+	}
+	return nil
 }
 
 // CustomerEmails counts the customers' emails by kind.

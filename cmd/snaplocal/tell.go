@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/snapkeep/snapkeep/shared/errorrate"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -237,6 +236,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
-// at formats a time for the narrative.
-func at(t time.Time) string { return t.UTC().Format("Mon 15:04") }
