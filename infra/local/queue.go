@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/snapkeep/snapkeep/shared/sqsqueue"
 )
 
 // QueueAPI is the part of *sqs.Client a QueueDeliverer uses, with the
@@ -35,25 +37,43 @@ type QueueConfig struct {
 	// BatchSize is the mapping's batch size (default 10, SQS's largest
 	// without a batching window).
 	BatchSize int
-	// Due reads when a message is due from its body (the senders send
-	// without SQS's delay on a virtual clock); a message it cannot read
-	// is due at once.
+	// Due reads when a message is due from its body (sqsqueue.DueOf). The
+	// senders send undelayed on a virtual clock; the QueueDeliverer holds
+	// each message as the DelaySeconds they would send on AWS would
+	// (sqsqueue.Delay): until its due time, but at most sqsqueue.MaxDelay
+	// (15 minutes) after it was sent, so a longer wait arrives early, as
+	// on AWS, and the function sends it on. A message Due cannot read
+	// (nil Due: every message) is visible at once.
 	Due func(body string) (time.Time, bool)
-	// MaxReceives is the queue's redrive maxReceiveCount: a message that
-	// failed this many deliveries goes to DeadLetterURL (0: never).
+	// VisibilityTimeout is the queue's (triggers.QueueSource's; 0: SQS's
+	// default, 30 s): a message whose delivery failed is visible, and
+	// delivered, again that long after it was received.
+	VisibilityTimeout time.Duration
+	// MaxReceives is the queue's redrive maxReceiveCount: a message
+	// received this many times goes to DeadLetterURL when it is next
+	// visible, instead of being delivered again (0: never).
 	MaxReceives int
-	// DeadLetterURL is the redrive target.
+	// DeadLetterURL is the redrive target ("": the message is deleted).
 	DeadLetterURL string
 }
 
+// defaultVisibilityTimeout is SQS's, for a queue that sets none.
+const defaultVisibilityTimeout = 30 * time.Second
+
 // QueueDeliverer delivers an SQS queue's messages to a function the way an
 // SQS event source mapping with ReportBatchItemFailures does, on a virtual
-// clock: it takes every message off the queue, holds each until the clock
-// reaches its due time (what SQS's per-message delay does in AWS), invokes
-// the function with batches of at most BatchSize (events.SQSEvent), deletes
-// the messages the response does not list as failed, delivers the failed
-// ones again at the next Tick and moves a message to the dead-letter queue
-// after MaxReceives deliveries. Not safe for concurrent use.
+// clock. At each Tick it takes every message off the queue (a message is
+// taken as sent at the first Tick that receives it: the runner ticks right
+// after each invocation that may send) and holds each until it is
+// visible: until its delay ends (QueueConfig.Due), or, after a failed
+// delivery, until VisibilityTimeout after that receive. It invokes the
+// function with the visible messages, in batches of at most BatchSize
+// (events.SQSEvent), deletes those the response does not list as failed
+// (an invocation error or an unreadable response fails the batch), and
+// moves a message received MaxReceives times to the dead-letter queue
+// once it is visible again, as SQS's redrive does. NextDue says when the
+// next held message becomes visible, so a runner's clock can stop there.
+// Not safe for concurrent use.
 type QueueDeliverer struct {
 	cfg     QueueConfig
 	held    []*heldMessage
@@ -61,9 +81,10 @@ type QueueDeliverer struct {
 	dropped func(body string) bool
 }
 
+// heldMessage is a message taken off the queue, hidden until visible.
 type heldMessage struct {
 	id, receipt, body string
-	due               time.Time
+	visible           time.Time
 	receives          int
 }
 
@@ -88,8 +109,14 @@ func NewQueue(cfg QueueConfig) (*QueueDeliverer, error) {
 	if cfg.Client == nil || cfg.QueueURL == "" || cfg.Invoke == nil {
 		return nil, fmt.Errorf("local queue: Client, QueueURL and Invoke are required")
 	}
+	if cfg.VisibilityTimeout < 0 || cfg.MaxReceives < 0 {
+		return nil, fmt.Errorf("local queue: VisibilityTimeout %s and MaxReceives %d: want neither negative", cfg.VisibilityTimeout, cfg.MaxReceives)
+	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 10
+	}
+	if cfg.VisibilityTimeout == 0 {
+		cfg.VisibilityTimeout = defaultVisibilityTimeout
 	}
 	return &QueueDeliverer{cfg: cfg}, nil
 }
@@ -102,24 +129,41 @@ func (q *QueueDeliverer) Drop(lose func(body string) bool) { q.dropped = lose }
 // Stats returns the counts so far.
 func (q *QueueDeliverer) Stats() QueueStats { return q.stats }
 
-// Held is how many messages wait for their due time.
+// Held is how many messages taken off the queue are not visible yet
+// (delayed, or hidden after a failed delivery).
 func (q *QueueDeliverer) Held() int { return len(q.held) }
 
-// Tick takes new messages off the queue and delivers, in due order, those
-// due at now; it repeats while deliveries queue more messages that are
-// already due.
+// NextDue is when the first held message becomes visible; ok is false
+// when none is held. Messages still on the queue are not known until a
+// Tick takes them off.
+func (q *QueueDeliverer) NextDue() (next time.Time, ok bool) {
+	for _, m := range q.held {
+		if !ok || m.visible.Before(next) {
+			next, ok = m.visible, true
+		}
+	}
+	return next, ok
+}
+
+// Tick takes new messages off the queue and delivers, earliest first,
+// those visible at now; it repeats while deliveries queue more messages
+// that are visible at once. A message that fails now is hidden for the
+// visibility timeout, so it is not delivered again in this Tick.
 func (q *QueueDeliverer) Tick(ctx context.Context, now time.Time) error {
 	for round := 0; round < 100; round++ {
-		if err := q.receive(ctx); err != nil {
+		if err := q.receive(ctx, now); err != nil {
 			return err
 		}
-		due := q.takeDue(now)
+		due, err := q.redrive(ctx, q.takeDue(now))
+		if err != nil {
+			return err
+		}
 		if len(due) == 0 {
 			return nil
 		}
 		for len(due) > 0 {
 			n := min(q.cfg.BatchSize, len(due))
-			if err := q.deliver(ctx, due[:n]); err != nil {
+			if err := q.deliver(ctx, now, due[:n]); err != nil {
 				return err
 			}
 			due = due[n:]
@@ -128,8 +172,9 @@ func (q *QueueDeliverer) Tick(ctx context.Context, now time.Time) error {
 	return fmt.Errorf("local queue: messages keep coming due at %s", now)
 }
 
-// receive moves every visible message into held.
-func (q *QueueDeliverer) receive(ctx context.Context) error {
+// receive moves every message on the queue into held, each visible when
+// the delay its sender would have given it, sent at now, ends.
+func (q *QueueDeliverer) receive(ctx context.Context, now time.Time) error {
 	for {
 		out, err := q.cfg.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(q.cfg.QueueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 43200,
@@ -150,20 +195,23 @@ func (q *QueueDeliverer) receive(ctx context.Context) error {
 				}
 				continue
 			}
-			h := &heldMessage{id: aws.ToString(m.MessageId), receipt: aws.ToString(m.ReceiptHandle), body: body}
+			h := &heldMessage{id: aws.ToString(m.MessageId), receipt: aws.ToString(m.ReceiptHandle), body: body, visible: now}
 			if q.cfg.Due != nil {
-				h.due, _ = q.cfg.Due(body)
+				if due, ok := q.cfg.Due(body); ok {
+					h.visible = now.Add(time.Duration(sqsqueue.Delay(due, now)) * time.Second)
+				}
 			}
 			q.held = append(q.held, h)
 		}
 	}
 }
 
-// takeDue removes and returns the held messages due at now, earliest first.
+// takeDue removes and returns the held messages visible at now, earliest
+// first.
 func (q *QueueDeliverer) takeDue(now time.Time) []*heldMessage {
-	sort.SliceStable(q.held, func(a, b int) bool { return q.held[a].due.Before(q.held[b].due) })
+	sort.SliceStable(q.held, func(a, b int) bool { return q.held[a].visible.Before(q.held[b].visible) })
 	n := 0
-	for n < len(q.held) && !q.held[n].due.After(now) {
+	for n < len(q.held) && !q.held[n].visible.After(now) {
 		n++
 	}
 	due := q.held[:n:n]
@@ -171,8 +219,31 @@ func (q *QueueDeliverer) takeDue(now time.Time) []*heldMessage {
 	return due
 }
 
-// deliver invokes the function with msgs and settles each.
-func (q *QueueDeliverer) deliver(ctx context.Context, msgs []*heldMessage) error {
+// redrive moves the messages of due already received MaxReceives times to
+// the dead-letter queue and returns the others.
+func (q *QueueDeliverer) redrive(ctx context.Context, due []*heldMessage) ([]*heldMessage, error) {
+	keep := due[:0]
+	for _, m := range due {
+		if q.cfg.MaxReceives == 0 || m.receives < q.cfg.MaxReceives {
+			keep = append(keep, m)
+			continue
+		}
+		q.stats.DeadLettered++
+		if q.cfg.DeadLetterURL != "" {
+			if _, err := q.cfg.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.cfg.DeadLetterURL), MessageBody: aws.String(m.body)}); err != nil {
+				return nil, fmt.Errorf("local queue: dead-letter: %w", err)
+			}
+		}
+		if err := q.delete(ctx, m.receipt); err != nil {
+			return nil, err
+		}
+	}
+	return keep, nil
+}
+
+// deliver invokes the function with msgs, received at now, and settles
+// each: deleted, or hidden until the visibility timeout ends.
+func (q *QueueDeliverer) deliver(ctx context.Context, now time.Time, msgs []*heldMessage) error {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
 	for i, m := range msgs {
 		m.receives++
@@ -207,26 +278,10 @@ func (q *QueueDeliverer) deliver(ctx context.Context, msgs []*heldMessage) error
 			continue
 		}
 		q.stats.Failed++
-		if err := q.retry(ctx, m); err != nil {
-			return err
-		}
+		m.visible = now.Add(q.cfg.VisibilityTimeout)
+		q.held = append(q.held, m)
 	}
 	return nil
-}
-
-// retry holds a failed message for the next Tick, or dead-letters it.
-func (q *QueueDeliverer) retry(ctx context.Context, m *heldMessage) error {
-	if q.cfg.MaxReceives == 0 || m.receives < q.cfg.MaxReceives {
-		q.held = append(q.held, m)
-		return nil
-	}
-	q.stats.DeadLettered++
-	if q.cfg.DeadLetterURL != "" {
-		if _, err := q.cfg.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.cfg.DeadLetterURL), MessageBody: aws.String(m.body)}); err != nil {
-			return fmt.Errorf("local queue: dead-letter: %w", err)
-		}
-	}
-	return q.delete(ctx, m.receipt)
 }
 
 func (q *QueueDeliverer) delete(ctx context.Context, receipt string) error {

@@ -3,8 +3,8 @@
 // schedules of an EventBridge Scheduler group, read back through the
 // Scheduler API (one per policy, written by the schedules function); the
 // template's own ScheduleV2 events (the sweep, the evaluation, the notify
-// tick, the reconcile); its SQS event sources and their queues' redrive
-// policies; and each function's asynchronous invocation config (Lambda's
+// tick, the reconcile); its SQS event sources with their queues'
+// visibility timeouts and redrive policies; and each function's asynchronous invocation config (Lambda's
 // retries of a Scheduler delivery). Plan turns schedules into the
 // deliveries Scheduler makes in a span of time, with AWS's semantics:
 // cron and rate expressions in the schedule's time zone, StartDate, the
@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/snapkeep/snapkeep/infra/cfn"
 )
@@ -59,8 +60,10 @@ type TemplateSchedule struct {
 	Enabled bool
 }
 
-// QueueSource is one SQS event source of a function, with its queue's
-// redrive policy.
+// QueueSource is one SQS event source of a function, with what its queue
+// decides about a failed message: when it is visible again
+// (VisibilityTimeout, counted from the receive) and after how many
+// receives it goes to the dead-letter queue (RedrivePolicy).
 type QueueSource struct {
 	// Function and Event are the function's logical id and the event's name.
 	Function, Event string
@@ -74,11 +77,24 @@ type QueueSource struct {
 	ReportBatchItemFailures bool
 	// MaximumConcurrency is ScalingConfig's (0: not set).
 	MaximumConcurrency int
+	// VisibilityTimeout is the queue's VisibilityTimeout (0 to 12 hours;
+	// SQS's default 30 s when the template sets none): how long a
+	// received message stays hidden, so how long after a failed delivery
+	// it is delivered again.
+	VisibilityTimeout time.Duration
 	// DeadLetterQueue is the logical id of the queue's redrive target
-	// ("" when it has none) and MaxReceiveCount its maxReceiveCount.
+	// ("" when it has none) and MaxReceiveCount its maxReceiveCount: a
+	// message received that many times goes there instead of being
+	// delivered again.
 	DeadLetterQueue string
 	MaxReceiveCount int
 }
+
+// SQS's default and largest visibility timeouts.
+const (
+	defaultVisibilityTimeout = 30 * time.Second
+	maxVisibilityTimeout     = 12 * time.Hour
+)
 
 // AsyncConfig is how Lambda retries a function's asynchronous invocations
 // (EventBridge Scheduler invokes asynchronously).
@@ -244,13 +260,22 @@ func (t *Template) addQueue(fn, event string, raw json.RawMessage, res map[strin
 		src.MaximumConcurrency = p.ScalingConfig.MaximumConcurrency
 	}
 	var qp struct {
-		RedrivePolicy *struct {
+		VisibilityTimeout *int
+		RedrivePolicy     *struct {
 			DeadLetterTargetArn json.RawMessage `json:"deadLetterTargetArn"`
 			MaxReceiveCount     int             `json:"maxReceiveCount"`
 		}
 	}
-	if err := json.Unmarshal(res[q].Properties, &qp); err != nil {
-		return fmt.Errorf("queue %s: Properties: %w", q, err)
+	if raw := res[q].Properties; len(raw) > 0 { // a queue of SQS's defaults has none
+		if err := json.Unmarshal(raw, &qp); err != nil {
+			return fmt.Errorf("queue %s: Properties: %w", q, err)
+		}
+	}
+	src.VisibilityTimeout = defaultVisibilityTimeout
+	if vt := qp.VisibilityTimeout; vt != nil {
+		if src.VisibilityTimeout = time.Duration(*vt) * time.Second; *vt < 0 || src.VisibilityTimeout > maxVisibilityTimeout {
+			return fmt.Errorf("queue %s: VisibilityTimeout %d: want 0 to 43200 seconds", q, *vt)
+		}
 	}
 	if rp := qp.RedrivePolicy; rp != nil {
 		if src.DeadLetterQueue, err = queueRef(rp.DeadLetterTargetArn, res); err != nil {

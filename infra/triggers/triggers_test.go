@@ -42,7 +42,7 @@ func TestReadProjectTemplate(t *testing.T) {
 	}
 	wantQ := QueueSource{Function: "SnapshotFunction", Event: "FollowUps", Queue: "FollowUpQueue", BatchSize: 10,
 		MaximumBatchingWindowInSeconds: 1, ReportBatchItemFailures: true, MaximumConcurrency: 50,
-		DeadLetterQueue: "FollowUpDeadLetterQueue", MaxReceiveCount: 5}
+		VisibilityTimeout: 30 * time.Minute, DeadLetterQueue: "FollowUpDeadLetterQueue", MaxReceiveCount: 5}
 	if q != wantQ {
 		t.Errorf("FollowUps: %+v, want %+v", q, wantQ)
 	}
@@ -71,6 +71,10 @@ func TestParseTemplateErrors(t *testing.T) {
 		{name: "queue is a table", body: "      Events:\n        Q:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt T.Arn\n", want: "not an SQS queue"},
 		{name: "queue by name", body: "      Events:\n        Q:\n          Type: SQS\n          Properties:\n            Queue: my-queue\n", want: "want !GetAtt <Queue>.Arn"},
 		{name: "batch too big", body: "      Events:\n        Q:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt Q.Arn\n            BatchSize: 20000\n", want: "BatchSize 20000"},
+		{name: "visibility timeout too long", body: "      Events:\n        Q:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt V.Arn\n" +
+			"  V:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeout: 43201\n", want: "VisibilityTimeout 43201: want 0 to 43200 seconds"},
+		{name: "visibility timeout negative", body: "      Events:\n        Q:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt V.Arn\n" +
+			"  V:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeout: -1\n", want: "VisibilityTimeout -1"},
 		{name: "retries out of range", body: "      EventInvokeConfig:\n        MaximumRetryAttempts: 3\n", want: "MaximumRetryAttempts 3"},
 	}
 	for _, tt := range tests {
@@ -87,6 +91,13 @@ func TestParseTemplateErrors(t *testing.T) {
 	}
 	if s := tpl.Schedules[0]; s.Name != "FS" || s.Enabled {
 		t.Errorf("an unnamed disabled event: %+v, want SAM's name FS, disabled", s)
+	}
+	tpl, err = ParseTemplate([]byte(head+"      Events:\n        Q:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt Q.Arn\n"), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := tpl.Queues[0]; q.VisibilityTimeout != 30*time.Second || q.MaxReceiveCount != 0 || q.DeadLetterQueue != "" {
+		t.Errorf("a queue of SQS's defaults: %+v, want VisibilityTimeout 30s and no redrive", q)
 	}
 }
 
