@@ -29,11 +29,14 @@ import (
 //     allows, then sent to its on-failure queue);
 //   - the follow-up queue, through infra/local's QueueDeliverer (the
 //     template's batch size, partial batch responses, redrive after
-//     maxReceiveCount), each message held until its due time;
+//     maxReceiveCount), each message held as SQS holds it: until its due
+//     time but at most 15 minutes (the function sends an early one on), a
+//     failed one for the queue's VisibilityTimeout, dead-lettered after
+//     maxReceiveCount receives;
 //   - the table streams, through infra/local's Deliverers (batch sizes,
 //     filters, batching and tumbling windows, retries, bisection,
-//     on-failure queue), the records read right after the invocations
-//     that wrote them.
+//     on-failure queue), the records read at the first step after the
+//     invocations that wrote them, at most every streamStep.
 //
 // Between those moments the clock jumps: an idle night costs nothing.
 // While a stream mapping has records or a window open, the clock steps by
@@ -50,7 +53,6 @@ type Player struct {
 
 	queue      *local.QueueDeliverer
 	queueDirty bool
-	dues       []time.Time // follow-up due times not yet passed, sorted
 
 	streams  map[string]*sharedStream // by table logical id
 	mappings []*mapping
@@ -156,7 +158,7 @@ func newPlayer(ctx context.Context, st *Stack, tpl *triggers.Template, clock *Cl
 	client := &countedQueue{QueueAPI: st.SQS, url: queueURL, sent: func() int { return st.Proxy.Sent(queueURL) }}
 	p.queue, err = local.NewQueue(local.QueueConfig{Client: client, QueueURL: queueURL, QueueARN: st.Queues[q.Queue],
 		Invoke: p.invoker("snapshot"), BatchSize: q.BatchSize, MaxReceives: q.MaxReceiveCount, DeadLetterURL: st.QueueURLs[q.DeadLetterQueue],
-		Due: p.due})
+		VisibilityTimeout: q.VisibilityTimeout, Due: sqsqueue.DueOf})
 	if err != nil {
 		return nil, err
 	}
@@ -203,21 +205,6 @@ func (p *Player) invoker(fn string) local.InvokeFunc {
 		}
 		return out, err
 	}
-}
-
-// due reads a follow-up's due time (the snapshot function sends them
-// undelayed on the virtual clock) and remembers it as a time to stop at.
-func (p *Player) due(body string) (time.Time, bool) {
-	t, ok := sqsqueue.DueOf(body)
-	if ok {
-		i := sort.Search(len(p.dues), func(i int) bool { return !p.dues[i].Before(t) })
-		if i == len(p.dues) || !p.dues[i].Equal(t) {
-			p.dues = append(p.dues, time.Time{})
-			copy(p.dues[i+1:], p.dues[i:])
-			p.dues[i] = t
-		}
-	}
-	return t, ok
 }
 
 // Schedule adds Scheduler's deliveries to play (any order).
@@ -294,21 +281,18 @@ func (p *Player) step(ctx context.Context, t time.Time) error {
 			return err
 		}
 	}
-	if p.queueDirty || (len(p.dues) > 0 && !p.dues[0].After(t)) || p.queue.Held() > 0 && len(p.dues) == 0 {
+	if next, ok := p.queue.NextDue(); p.queueDirty || ok && !next.After(t) {
 		p.queueDirty = false
 		if err := p.queue.Tick(ctx, t); err != nil {
 			return err
-		}
-		for len(p.dues) > 0 && !p.dues[0].After(t) {
-			p.dues = p.dues[1:]
 		}
 	}
 	return p.deliverStreams(ctx, t)
 }
 
 // deliverStreams reads the streams of the tables written since their last
-// read and lets every mapping deliver what is due; a delivery that wrote
-// again (notify records its notices on the run) is read in the same step.
+// read and lets every mapping deliver what is due; what a delivery writes
+// (notify records its notices on the run) is read at the next step.
 //
 // Streams are read at most once per streamStep (AWS's mappings poll
 // several times a second): a record read up to 20 s after it was written
@@ -443,14 +427,8 @@ func (p *Player) nextTime(t, until time.Time) time.Time {
 	if len(p.retries) > 0 {
 		earlier(p.retries[0].at)
 	}
-	for _, d := range p.dues {
-		if d.After(t) {
-			earlier(d)
-			break
-		}
-	}
-	if p.queue.Held() > 0 && len(p.dues) == 0 {
-		earlier(t.Add(time.Minute)) // failed messages: delivered again at the next look
+	if next, ok := p.queue.NextDue(); ok {
+		earlier(next)
 	}
 	for _, m := range p.mappings {
 		if !m.d.Idle() {

@@ -20,6 +20,7 @@ import (
 	"github.com/snapkeep/snapkeep/infra/awslocal"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
+	"github.com/snapkeep/snapkeep/shared/escalation"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -295,10 +296,10 @@ func (s *Summary) OpsEmails() map[string]int {
 	return out
 }
 
-// opsKind tells an alert from a resolution by its subject
-// (shared/escalation's AlertSubject and ResolutionSubject).
+// opsKind tells an alert from a resolution by its subject (or Slack text):
+// shared/escalation's ResolutionSubject begins with ResolvedPrefix.
 func opsKind(subject string) string {
-	if strings.HasPrefix(subject, "[snapkeep] Resolved:") {
+	if strings.HasPrefix(subject, escalation.ResolvedPrefix) {
 		return opsResolution
 	}
 	return opsAlert
@@ -332,11 +333,7 @@ func (s *Summary) SlackPosts() (customers int, ops map[string]int) {
 	for _, p := range s.Slack {
 		switch {
 		case p.Path == OpsSlackPath:
-			if strings.Contains(p.Text, "Resolved") {
-				ops[opsResolution]++
-			} else {
-				ops[opsAlert]++
-			}
+			ops[opsKind(p.Text)]++
 		case p.Status == 200:
 			customers++
 		}

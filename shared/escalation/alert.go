@@ -32,6 +32,10 @@ func AlertSubject(inc *snapkeep.Incident) string {
 		Provider, formatRate(inc.Rate), formatRate(inc.BaselineRate), inc.Dimension, since))
 }
 
+// ResolvedPrefix begins every ResolutionSubject, and so the ops Slack
+// notice of a resolution: what tells a resolution from an alert.
+const ResolvedPrefix = "[snapkeep] Resolved: "
+
 // ResolutionSubject is the subject of the resolution notice for inc, e.g.
 //
 //	[snapkeep] Resolved: DigitalOcean API error rate on operation:snapshot_droplet back to baseline 0.05% (peak 3.1%, 06:10–18:52 UTC)
@@ -39,7 +43,7 @@ func AlertSubject(inc *snapkeep.Incident) string {
 // with the dates when the incident spanned midnight.
 func ResolutionSubject(inc *snapkeep.Incident) string {
 	if inc == nil {
-		return "[snapkeep] Resolved: " + Provider + " API incident"
+		return ResolvedPrefix + Provider + " API incident"
 	}
 	span := inc.StartedAt.UTC().Format(layoutHM)
 	if inc.ResolvedAt != nil {
@@ -53,10 +57,10 @@ func ResolutionSubject(inc *snapkeep.Incident) string {
 		span = "since " + span
 	}
 	if inc.Kind == snapkeep.IncidentPipeline {
-		return subject(fmt.Sprintf("[snapkeep] Resolved: %s call outcomes on %s arriving again (stalled %s UTC)",
+		return subject(fmt.Sprintf(ResolvedPrefix+"%s call outcomes on %s arriving again (stalled %s UTC)",
 			Provider, inc.Dimension, span))
 	}
-	return subject(fmt.Sprintf("[snapkeep] Resolved: %s API error rate on %s back to baseline %s (peak %s, %s UTC)",
+	return subject(fmt.Sprintf(ResolvedPrefix+"%s API error rate on %s back to baseline %s (peak %s, %s UTC)",
 		Provider, inc.Dimension, formatRate(inc.BaselineRate), formatRate(inc.PeakRate), span))
 }
 
