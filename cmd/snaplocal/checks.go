@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/snapkeep/snapkeep/infra/scenario"
 	"github.com/snapkeep/snapkeep/infra/triggers"
+	"github.com/snapkeep/snapkeep/shared/notice"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -44,6 +44,7 @@ func (d *Demo) enabledPolicies() map[string]bool {
 
 // CheckInput is what the self-check compares the summary with.
 type CheckInput struct {
+	// Fleet is the scenario played (its incident window above all).
 	Fleet *scenario.Fleet
 	// Slots are the policies' deliveries played.
 	Slots []triggers.Delivery
@@ -162,21 +163,21 @@ func checkCustomerMessages(s *Summary) []string {
 	return out
 }
 
-// quoted is DigitalOcean's message as the notices quote it: in curly
-// quotes, in HTML inside <span dir="auto">, in Slack JSON maybe escaped.
-var quoted = regexp.MustCompile(`“(<span dir=\\?"auto\\?">)?Server Error(</span>)?”`)
+// providerPhrase is DigitalOcean's message a customer must never see bare.
+const providerPhrase = "Server Error"
 
-// bareProviderText says where "Server Error" appears other than quoted
-// (shared/notice's rule: DigitalOcean's own message is never a subject or
-// a headline; it is quoted in the body and explained), or "".
+// bareProviderText says where DigitalOcean's "Server Error" appears other
+// than quoted (shared/notice's rule: the provider's message is never a
+// subject or a headline; it is quoted in the body and explained), or "".
 func bareProviderText(subject, text, html string) string {
-	if strings.Contains(subject, "Server Error") {
+	if strings.Contains(subject, providerPhrase) {
 		return "subject"
 	}
-	for name, body := range map[string]string{"text": text, "HTML": html} {
-		if strings.Contains(quoted.ReplaceAllString(body, ""), "Server Error") {
-			return name
-		}
+	if notice.Unquoted(text, providerPhrase) {
+		return "text"
+	}
+	if notice.Unquoted(html, providerPhrase) {
+		return "HTML"
 	}
 	return ""
 }

@@ -66,16 +66,16 @@ func decodeEmail(m awslocal.SentEmail) (Email, error) {
 	e.Customer = msg.Header.Get("X-Snapkeep-Customer")
 	e.Incident = msg.Header.Get("X-Snapkeep-Incident")
 	e.Mailing = msg.Header.Get("X-Snapkeep-Mailing")
-	if err := e.walk(msg.Header.Get("Content-Type"), textproto(msg.Header), msg.Body); err != nil {
+	if err := e.walk(msg.Header.Get("Content-Type"), partHeader(msg.Header), msg.Body); err != nil {
 		return e, fmt.Errorf("email %s: %w", m.MessageID, err)
 	}
 	return e, nil
 }
 
-// textproto is a header map's Get.
-type textproto map[string][]string
+// partHeader is a message's or a part's header, read by canonical key.
+type partHeader map[string][]string
 
-func (h textproto) get(k string) string {
+func (h partHeader) get(k string) string {
 	if v := h[k]; len(v) > 0 {
 		return v[0]
 	}
@@ -83,7 +83,7 @@ func (h textproto) get(k string) string {
 }
 
 // walk collects the leaf parts of a (multipart) body.
-func (e *Email) walk(contentType string, h textproto, body io.Reader) error {
+func (e *Email) walk(contentType string, h partHeader, body io.Reader) error {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		mt = "text/plain"
@@ -98,7 +98,7 @@ func (e *Email) walk(contentType string, h textproto, body io.Reader) error {
 			if err != nil {
 				return err
 			}
-			if err := e.walk(p.Header.Get("Content-Type"), textproto(p.Header), p); err != nil {
+			if err := e.walk(p.Header.Get("Content-Type"), partHeader(p.Header), p); err != nil {
 				return err
 			}
 		}

@@ -7,7 +7,7 @@
 //	snaplocal demo [flags]   what `make demo` runs
 //	snaplocal up   [-v] [-log FILE] [-moto-port N]
 //
-// demo plays a scenario (infra/scenario; by default 300 policies of 12
+// demo plays a scenario (infra/scenario; by default 301 policies of 12
 // customers over two days, with a 12-hour DigitalOcean incident on day
 // two) on a virtual clock, through the real functions, delivering what
 // AWS would deliver (infra/triggers: the schedules read back from moto's

@@ -137,8 +137,8 @@ func (d *Demo) detectionContext() []string {
 	return []string{
 		fmt.Sprintf("this fleet makes %.0f droplet snapshot requests an hour: %.0f%% of them is %s;", perHour, 100*inc.Rate, gap),
 		fmt.Sprintf("the detector waits for failures on %d droplets or volumes of %d accounts (one customer's", p.MinResources, p.MinAccounts),
-		"broken droplet is never a provider incident); at 600 requests an hour it finds 1.5% in a",
-		"median 18 min (BENCHMARKS.md, the detector's simulation)",
+		"broken droplet is never a provider incident); at production traffic it takes minutes",
+		"(BENCHMARKS.md: the detector's simulation)",
 	}
 }
 

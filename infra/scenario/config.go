@@ -40,7 +40,9 @@ import (
 
 // Config says what to play. DefaultConfig is what `make demo` plays.
 type Config struct {
-	// Policies is how many backup policies the fleet has (30 to 5,000).
+	// Policies is how many backup policies the fleet draws (30 to 5,000);
+	// the fleet adds one more, on the volume at DigitalOcean's snapshot
+	// limit.
 	Policies int
 	// Hourly is how many of them run every hour of the working day (the
 	// rest run daily); 0 means a tenth of Policies.
@@ -68,7 +70,8 @@ type Config struct {
 // 00:00 UTC.
 var DefaultStart = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 
-// DefaultConfig is the story `make demo` tells: 300 policies (30 hourly)
+// DefaultConfig is the story `make demo` tells: 300 policies (30 hourly,
+// and the fleet adds one on the volume at DigitalOcean's limit)
 // over two days, with a 12-hour incident of 2% "Server Error" on droplet
 // snapshot requests from 10:00 to 22:00 UTC on day two.
 func DefaultConfig() Config {

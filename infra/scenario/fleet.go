@@ -55,6 +55,7 @@ const (
 
 // Event is one thing that happens at a time.
 type Event struct {
+	// At is when it happens; Kind what happens.
 	At   time.Time
 	Kind EventKind
 	// Account is the account of a token event.
@@ -70,7 +71,10 @@ type Fleet struct {
 	// Config is what it was built from.
 	Config Config
 	// Incident is the provider incident.
-	Incident  Incident
+	Incident Incident
+	// Customers are the customers, largest first; Accounts their
+	// DigitalOcean accounts (two for the two largest, one for the others),
+	// in the same order.
 	Customers []Customer
 	Accounts  []Account
 	// Policies are the backup policies, valid, sorted by id.
@@ -227,13 +231,13 @@ func (b *builder) policies() error {
 	hourly := b.c.hourly()
 	for k := 0; k < hourly; k++ {
 		i := b.pick(func(i int) bool { return b.inEurope(i) && i != revokingCustomer && i != deletingCustomer })
-		if err := b.addPolicy(i, true, b.rng.Float64() < 0.8); err != nil {
+		if err := b.addPolicy(i, policyShape{Hourly: true, Kind: b.kind(0.8)}); err != nil {
 			return err
 		}
 	}
 	for k := hourly; k < b.c.Policies; k++ {
 		i := b.pick(func(int) bool { return true })
-		if err := b.addPolicy(i, false, b.rng.Float64() < 0.75); err != nil {
+		if err := b.addPolicy(i, policyShape{Kind: b.kind(0.75)}); err != nil {
 			return err
 		}
 	}
@@ -247,8 +251,25 @@ func (b *builder) policies() error {
 	return b.nearLimitVolume()
 }
 
+// policyShape is what kind of policy addPolicy adds.
+type policyShape struct {
+	// Hourly policies run every hour of the working day; the others daily.
+	Hourly bool
+	// Kind is what it backs up.
+	Kind snapkeep.ResourceKind
+}
+
+// kind draws a droplet with probability droplets, else a volume.
+func (b *builder) kind(droplets float64) snapkeep.ResourceKind {
+	if b.rng.Float64() < droplets {
+		return snapkeep.ResourceDroplet
+	}
+	return snapkeep.ResourceVolume
+}
+
 // addPolicy adds one policy of customer i on a new droplet or volume.
-func (b *builder) addPolicy(i int, hourly, droplet bool) error {
+func (b *builder) addPolicy(i int, shape policyShape) error {
+	hourly := shape.Hourly
 	cu := &b.f.Customers[i]
 	b.perCustomer[cu.CustomerID]++
 	id := fmt.Sprintf("%s-%s-%03d", strings.TrimPrefix(cu.CustomerID, "cust-"), map[bool]string{true: "hourly", false: "daily"}[hourly], b.perCustomer[cu.CustomerID])
@@ -274,7 +295,7 @@ func (b *builder) addPolicy(i int, hourly, droplet bool) error {
 			p.FlexibleWindowMinutes = 15
 		}
 	}
-	if droplet {
+	if shape.Kind == snapkeep.ResourceDroplet {
 		b.nextDroplet++
 		d := dotest.Droplet{ID: b.nextDroplet, Name: fmt.Sprintf("%s-%s-%d", strings.TrimPrefix(cu.CustomerID, "cust-"), dropletRole(b.rng), b.nextDroplet%1000),
 			Region: cu.Region, Disk: []int{25, 50, 80, 160}[b.rng.IntN(4)], CreatedAt: b.c.Start.AddDate(-1, 0, 0)}

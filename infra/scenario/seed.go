@@ -32,9 +32,11 @@ type Targets struct {
 	// DigitalOcean is the fake DigitalOcean: droplets, volumes, snapshots
 	// and one token per account.
 	DigitalOcean *dotest.Server
-	Customers    CustomerPutter
-	Policies     PolicyPutter
-	Tokens       TokenPutter
+	// Customers, Policies and Tokens store the customers, the policies
+	// (whose stream makes the schedules) and each account's token.
+	Customers CustomerPutter
+	Policies  PolicyPutter
+	Tokens    TokenPutter
 	// SlackBase is the fake Slack server's base URL (https://host:port);
 	// customers with a SlackPath get SlackBase/services/<path>.
 	SlackBase string
