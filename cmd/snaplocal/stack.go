@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/snapkeep/snapkeep/infra/awslocal"
 	"github.com/snapkeep/snapkeep/infra/lambdarun"
+	"github.com/snapkeep/snapkeep/infra/triggers"
 	"github.com/snapkeep/snapkeep/shared/clockfile"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
@@ -357,78 +359,96 @@ func (s *Stack) storeOpsWebhook(ctx context.Context) error {
 	return step("store the ops webhook", err)
 }
 
-// startFunctions starts the four functions with the environment
-// template.yaml gives them, pointed at moto, the fake DigitalOcean and the
-// fake Slack.
+// startFunctions starts the four functions with the timeouts and the
+// environment template.yaml gives them (its parameters at their
+// defaults: infra/triggers' FunctionConfig), pointed at moto, the fake
+// DigitalOcean and the fake Slack; what the template takes from the
+// stack's own resources (tables, queues, roles) is the local stack's.
 func (s *Stack) startFunctions(ctx context.Context, binDir string, opts StackOptions) error {
-	common := map[string]string{
+	tpl, err := triggers.ReadTemplate(s.Template(), Stage)
+	if err != nil {
+		return step("read template.yaml", err)
+	}
+	local := s.localEnv()
+	// The snapshot function first: the schedules function needs its ARN.
+	for _, fn := range []string{"snapshot", "schedules", "errorrate", "notify"} {
+		cfg, ok := tpl.Functions[functionIDs[fn]]
+		if !ok {
+			return step("start the "+fn+" function", fmt.Errorf("template.yaml has no %s", functionIDs[fn]))
+		}
+		if fn == "schedules" {
+			local[fn]["SNAPSHOT_FUNCTION_ARN"] = s.Functions["snapshot"].ARN()
+		}
+		vars := map[string]string{}
+		for _, m := range []map[string]string{cfg.Env, local["all"], local[fn], opts.Env[fn]} {
+			maps.Copy(vars, m)
+		}
+		if fn == "snapshot" && vars["TOKEN_SECRET_PREFIX"] != TokenSecretPrefix {
+			return step("start the snapshot function", fmt.Errorf("template.yaml's TOKEN_SECRET_PREFIX is %q for stage %s; the local stack stores tokens under %q", vars["TOKEN_SECRET_PREFIX"], Stage, TokenSecretPrefix))
+		}
+		for _, name := range cfg.Provided {
+			if _, ok := vars[name]; !ok {
+				return step("start the "+fn+" function", fmt.Errorf("template.yaml gives %s from one of the stack's resources, which the local stack does not provide", name))
+			}
+		}
+		f, err := lambdarun.Start(ctx, lambdarun.Options{
+			Name:    "snapkeep-" + Stage + "-" + functionIDs[fn],
+			Binary:  filepath.Join(binDir, fn),
+			Env:     vars,
+			Timeout: cfg.Timeout,
+			Stdout:  opts.FunctionLog,
+		})
+		if err != nil {
+			return step("start the "+fn+" function", err)
+		}
+		s.Functions[fn] = f
+		s.closers = append(s.closers, func() { f.Close() })
+	}
+	return nil
+}
+
+// localEnv is what the local stack sets over the template's environment,
+// for every function ("all") and by function: the AWS SDK pointed at moto,
+// the stack's tables, queues and roles, the fakes' addresses and hosts,
+// and the local choices (the virtual clock, the hold mode on, to show
+// it).
+func (s *Stack) localEnv() map[string]map[string]string {
+	all := map[string]string{
 		"AWS_ENDPOINT_URL":          s.Endpoint,
 		"AWS_ACCESS_KEY_ID":         awslocal.FakeAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY":     awslocal.FakeSecretAccessKey,
 		"AWS_REGION":                s.AWS.Region,
 		"AWS_EC2_METADATA_DISABLED": "true",
-		"STAGE":                     Stage,
 		// The fake Slack's TLS certificate (Go reads SSL_CERT_FILE).
 		"SSL_CERT_FILE": s.Slack.CertFile,
 	}
 	for _, spec := range dynamo.AllTables() {
-		common[spec.EnvVar] = s.Tables[spec.LogicalID]
+		all[spec.EnvVar] = s.Tables[spec.LogicalID]
 	}
 	if s.Clock != nil {
-		common[clockfile.EnvVar] = s.Clock.path
+		all[clockfile.EnvVar] = s.Clock.path
 	}
-	followUpNoDelay := strconv.FormatBool(s.Clock != nil)
-	env := map[string]map[string]string{
+	return map[string]map[string]string{
+		"all": all,
 		"snapshot": {
-			"API_CALL_RETENTION_DAYS": "90",
-			"RUN_DEADLINE_HOURS":      "6",
-			"SLOT_WINDOW_MINUTES":     "30",
-			"TOKEN_SECRET_PREFIX":     TokenSecretPrefix,
-			"FOLLOW_UP_QUEUE_URL":     s.QueueURLs["FollowUpQueue"],
-			"FOLLOW_UP_NO_DELAY":      followUpNoDelay,
-			"DIGITALOCEAN_API_URL":    s.DO.URL,
+			"FOLLOW_UP_QUEUE_URL":  s.QueueURLs["FollowUpQueue"],
+			"FOLLOW_UP_NO_DELAY":   strconv.FormatBool(s.Clock != nil),
+			"DIGITALOCEAN_API_URL": s.DO.URL,
+		},
+		"schedules": {
+			"SCHEDULE_GROUP":     ScheduleGroup,
+			"SCHEDULER_ROLE_ARN": SchedulerRoleARN,
+			"SCHEDULE_DLQ_ARN":   s.Queues["ScheduleDeadLetterQueue"],
 		},
 		"errorrate": {
-			"SENDER_ADDRESS": SenderAddress, "OPS_ADDRESS": OpsAddress, "SES_CONFIGURATION_SET": "",
-			"API_CALL_RETENTION_DAYS": "90", "OPS_WEBHOOK_SECRET": OpsWebhookSecret, "OPS_WEBHOOK_HOSTS": s.Slack.Host(),
+			"SENDER_ADDRESS": SenderAddress, "OPS_ADDRESS": OpsAddress,
+			"OPS_WEBHOOK_SECRET": OpsWebhookSecret, "OPS_WEBHOOK_HOSTS": s.Slack.Host(),
 		},
 		"notify": {
-			"SENDER_ADDRESS": SenderAddress, "REPLY_TO_ADDRESS": "", "SES_CONFIGURATION_SET": "", "APP_URL": AppURL,
-			"HOLD_NOTICES_DURING_INCIDENTS": "true", "DIGEST_HOUR_UTC": "8", "SLACK_ALLOWED_HOSTS": s.Slack.Host(),
+			"SENDER_ADDRESS": SenderAddress, "APP_URL": AppURL,
+			"HOLD_NOTICES_DURING_INCIDENTS": "true", "SLACK_ALLOWED_HOSTS": s.Slack.Host(),
 		},
 	}
-	// The snapshot function first: the schedules function needs its ARN.
-	order := []struct {
-		name    string
-		timeout time.Duration
-	}{{"snapshot", 300 * time.Second}, {"schedules", 900 * time.Second}, {"errorrate", 120 * time.Second}, {"notify", 120 * time.Second}}
-	for _, fn := range order {
-		vars := map[string]string{}
-		for _, m := range []map[string]string{common, env[fn.name], opts.Env[fn.name]} {
-			for k, v := range m {
-				vars[k] = v
-			}
-		}
-		if fn.name == "schedules" {
-			vars["SCHEDULE_GROUP"] = ScheduleGroup
-			vars["SNAPSHOT_FUNCTION_ARN"] = s.Functions["snapshot"].ARN()
-			vars["SCHEDULER_ROLE_ARN"] = SchedulerRoleARN
-			vars["SCHEDULE_DLQ_ARN"] = s.Queues["ScheduleDeadLetterQueue"]
-		}
-		f, err := lambdarun.Start(ctx, lambdarun.Options{
-			Name:    "snapkeep-" + Stage + "-" + functionIDs[fn.name],
-			Binary:  filepath.Join(binDir, fn.name),
-			Env:     vars,
-			Timeout: fn.timeout,
-			Stdout:  opts.FunctionLog,
-		})
-		if err != nil {
-			return step("start the "+fn.name+" function", err)
-		}
-		s.Functions[fn.name] = f
-		s.closers = append(s.closers, func() { f.Close() })
-	}
-	return nil
 }
 
 // Clock is the runner's clock: the fake DigitalOcean reads it, and every

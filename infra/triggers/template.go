@@ -42,6 +42,9 @@ type Template struct {
 	// Async is each function's asynchronous invocation config, by logical
 	// id (SAM's EventInvokeConfig; Lambda's defaults where absent).
 	Async map[string]AsyncConfig
+	// Functions are the functions' timeouts and environments, by logical
+	// id.
+	Functions map[string]FunctionConfig
 }
 
 // TemplateSchedule is one ScheduleV2 event of a function.
@@ -121,7 +124,11 @@ type resource struct {
 // intrinsic tags are read as their long forms; only Fn::GetAtt (queue
 // references) and Fn::Sub of ${Stage} (schedule names) are interpreted.
 func ParseTemplate(data []byte, stage string) (*Template, error) {
-	var doc struct{ Resources map[string]resource }
+	var doc struct {
+		Parameters templateParams
+		Globals    struct{ Function globalsFunction }
+		Resources  map[string]resource
+	}
 	if err := cfn.Unmarshal(data, &doc); err != nil {
 		return nil, err
 	}
@@ -132,9 +139,13 @@ func ParseTemplate(data []byte, stage string) (*Template, error) {
 		}
 	}
 	sort.Strings(ids)
-	t := &Template{Async: map[string]AsyncConfig{}}
+	t := &Template{Async: map[string]AsyncConfig{}, Functions: map[string]FunctionConfig{}}
 	for _, id := range ids {
-		if err := t.addFunction(id, doc.Resources[id].Properties, doc.Resources, stage); err != nil {
+		p, err := t.addFunction(id, doc.Resources[id].Properties, doc.Resources, stage)
+		if err == nil {
+			t.Functions[id], err = functionConfig(p, doc.Globals.Function, doc.Parameters, stage)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", id, err)
 		}
 	}
@@ -143,6 +154,10 @@ func ParseTemplate(data []byte, stage string) (*Template, error) {
 
 // functionProps is the part of a function's Properties the reader uses.
 type functionProps struct {
+	Timeout     *int
+	Environment struct {
+		Variables map[string]json.RawMessage
+	}
 	Events map[string]struct {
 		Type       string
 		Properties json.RawMessage
@@ -158,11 +173,13 @@ type functionProps struct {
 	}
 }
 
-func (t *Template) addFunction(id string, raw json.RawMessage, res map[string]resource, stage string) error {
+// addFunction adds a function's schedules, queues and asynchronous
+// invocation config, and returns its Properties for functionConfig.
+func (t *Template) addFunction(id string, raw json.RawMessage, res map[string]resource, stage string) (functionProps, error) {
 	var p functionProps
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &p); err != nil {
-			return fmt.Errorf("Properties: %w", err)
+			return p, fmt.Errorf("Properties: %w", err)
 		}
 	}
 	async := AsyncConfig{MaximumRetryAttempts: 2}
@@ -171,12 +188,12 @@ func (t *Template) addFunction(id string, raw json.RawMessage, res map[string]re
 			async.MaximumRetryAttempts = *c.MaximumRetryAttempts
 		}
 		if async.MaximumRetryAttempts < 0 || async.MaximumRetryAttempts > 2 {
-			return fmt.Errorf("EventInvokeConfig.MaximumRetryAttempts %d: want 0 to 2", async.MaximumRetryAttempts)
+			return p, fmt.Errorf("EventInvokeConfig.MaximumRetryAttempts %d: want 0 to 2", async.MaximumRetryAttempts)
 		}
 		if c.DestinationConfig != nil && c.DestinationConfig.OnFailure != nil {
 			q, err := queueRef(c.DestinationConfig.OnFailure.Destination, res)
 			if err != nil {
-				return fmt.Errorf("EventInvokeConfig.DestinationConfig.OnFailure: %w", err)
+				return p, fmt.Errorf("EventInvokeConfig.DestinationConfig.OnFailure: %w", err)
 			}
 			async.OnFailure = q
 		}
@@ -197,10 +214,10 @@ func (t *Template) addFunction(id string, raw json.RawMessage, res map[string]re
 			err = t.addQueue(id, name, ev.Properties, res)
 		}
 		if err != nil {
-			return fmt.Errorf("event %s: %w", name, err)
+			return p, fmt.Errorf("event %s: %w", name, err)
 		}
 	}
-	return nil
+	return p, nil
 }
 
 func (t *Template) addSchedule(fn, event string, raw json.RawMessage, stage string) error {
