@@ -26,6 +26,17 @@
 // needs no server, and an unset variable leaves the function exactly as
 // it ships: Now and Sleep are nil (the real ones) and the handler is not
 // wrapped.
+//
+// # What it does not do
+//
+// The fake DigitalOcean reads the runner's clock, which stands still
+// during a step, while a function's clock runs on (and a Sleep moves it):
+// a call made after an inline wait (a 429's retry-after of a few seconds,
+// the one- and two-second GET retries) reaches the fake at the instant the
+// step began, so the fake's rate-limit windows and Date header lag the
+// function by those seconds. At the demo's traffic no budget is near its
+// limit; the rate-limit behaviour itself is tested on the real clock
+// (shared/docloud, shared/snapshot's load simulation).
 package clockfile
 
 import (
