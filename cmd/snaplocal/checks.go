@@ -21,10 +21,11 @@ func (d *Demo) selfCheck(context.Context, DemoOptions) error {
 	problems := Check(d.Summary, CheckInput{Fleet: d.Fleet, Slots: d.Slots, Enabled: d.enabledPolicies()})
 	d.say("")
 	if len(problems) == 0 {
-		d.say("Self-check: every run finished, every outcome and call was recorded, ops got one alert for the incident and none outside it,")
-		d.say("no customer got two emails about one run, no customer message shows a bare \"Server Error\", and no token or webhook URL")
-		d.say("is in any of the %d tables (%d items), the %d log lines or the %d emails and %d Slack messages.",
-			len(d.Summary.Items), sumValues(d.Summary.Items), d.logs.Lines(), len(d.Summary.Emails), len(d.Summary.Slack))
+		d.say("Self-check: every run finished, every outcome and call was recorded, no failure or dead-letter queue holds a message,")
+		d.say("ops got one alert for the incident and none outside it, no customer got two emails about one run, no customer message")
+		d.say("shows a bare \"Server Error\", and no token or webhook URL is in any of the %d tables (%d items), the %d log lines,",
+			len(d.Summary.Items), sumValues(d.Summary.Items), d.logs.Lines())
+		d.say("the %d emails (every part), the %d Slack messages or the report's files.", len(d.Summary.Emails), len(d.Summary.Slack))
 		return nil
 	}
 	d.say("Self-check FAILED:")
