@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -9,32 +8,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/digitalocean/godo"
 
+	"github.com/snapkeep/snapkeep/infra/proc"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var listenRE = regexp.MustCompile(`dofake listening on (http://\S+)`)
 
@@ -51,11 +32,11 @@ func TestRunServesSeededFake(t *testing.T) {
 	env := map[string]string{envToken: token, envReadOnlyToken: ro}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	out := proc.NewTail(1 << 20)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-seed", "testdata/seed.json", "-action-duration", "1m"},
-			func(k string) string { return env[k] }, &out)
+			func(k string) string { return env[k] }, out)
 	}()
 	var base string
 	for range 500 {
@@ -174,8 +155,8 @@ func TestRunErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out syncBuffer
-			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &out)
+			out := proc.NewTail(1 << 20)
+			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, out)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}

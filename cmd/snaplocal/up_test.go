@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
+	"github.com/snapkeep/snapkeep/infra/proc"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
@@ -23,11 +22,8 @@ import (
 func TestUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var (
-		out   syncBuffer
-		found = make(chan error, 1)
-	)
-	err := runUp(ctx, UpOptions{Out: &out, Tick: 200 * time.Millisecond, Ready: func(ctx context.Context, st *Stack) error {
+	out, found := proc.NewTail(1<<20), make(chan error, 1)
+	err := runUp(ctx, UpOptions{Out: out, Tick: 200 * time.Millisecond, Ready: func(ctx context.Context, st *Stack) error {
 		now := time.Now().UTC()
 		if err := (&dynamo.CustomerStore{Client: st.DynamoDB, Table: st.TableName(dynamo.Customers)}).Put(ctx, &snapkeep.Customer{
 			CustomerID: "cust-up", Name: "Up Test", Email: "ops@up.example",
@@ -70,23 +66,4 @@ func TestUp(t *testing.T) {
 			t.Errorf("the output lacks %q:\n%s", want, out.String())
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the runner's and the test's
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

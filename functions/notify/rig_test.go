@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/infra/local"
+	"github.com/snapkeep/snapkeep/infra/proc"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/notify"
@@ -55,24 +55,6 @@ func (c *vclock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
-}
-
-// syncBuffer is a log sink safe for the handler's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // hookPost is one request the Slack webhook server got.
@@ -131,7 +113,7 @@ type stack struct {
 	invoke    local.InvokeFunc
 	deliverer *local.Deliverer
 	hook      *slackHook
-	logs      *syncBuffer
+	logs      *proc.Tail
 	sender    email.Address
 	runs      *dynamo.RunStore
 	customers *dynamo.CustomerStore
@@ -158,7 +140,7 @@ var start = time.Date(2026, 11, 24, 2, 31, 0, 0, time.UTC)
 func newStack(t testing.TB, opt stackOptions) *stack {
 	t.Helper()
 	env := awstest.New(t)
-	s := &stack{t: t, ctx: context.Background(), env: env, clock: &vclock{t: start}, hook: newSlackHook(t), logs: &syncBuffer{}}
+	s := &stack{t: t, ctx: context.Background(), env: env, clock: &vclock{t: start}, hook: newSlackHook(t), logs: proc.NewTail(16 << 20)}
 	s.sender = email.Address{Name: "Snapkeep Backups", Email: env.Prefix + "backups@snapkeep.example"}
 	env.VerifySender(t, s.sender.Email)
 	getenv := s.environment(opt.hold)
