@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/snapkeep/snapkeep/events/sample"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/errorrate"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -35,39 +36,6 @@ func streamARN(table string) string {
 
 var discard = slog.New(slog.DiscardHandler)
 
-// toEvents converts an item to the stream image Lambda delivers.
-func toEvents(item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	out := make(map[string]events.DynamoDBAttributeValue, len(item))
-	for k, v := range item {
-		out[k] = toEvent(v)
-	}
-	return out
-}
-
-func toEvent(v types.AttributeValue) events.DynamoDBAttributeValue {
-	switch tv := v.(type) {
-	case *types.AttributeValueMemberS:
-		return events.NewStringAttribute(tv.Value)
-	case *types.AttributeValueMemberN:
-		return events.NewNumberAttribute(tv.Value)
-	case *types.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(tv.Value)
-	case *types.AttributeValueMemberNULL:
-		return events.NewNullAttribute()
-	case *types.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(tv.Value)
-	case *types.AttributeValueMemberL:
-		l := make([]events.DynamoDBAttributeValue, len(tv.Value))
-		for i, e := range tv.Value {
-			l[i] = toEvent(e)
-		}
-		return events.NewListAttribute(l)
-	case *types.AttributeValueMemberM:
-		return events.NewMapAttribute(toEvents(tv.Value))
-	}
-	panic(fmt.Sprintf("toEvent: %T", v))
-}
-
 func seqOf(n int) string { return fmt.Sprintf("%021d", 4000000000000000000+n) }
 
 // callRecord is the INSERT of an ApiCalls row.
@@ -81,8 +49,8 @@ func callRecord(n int, c snapkeep.APICall) events.DynamoDBEventRecord {
 		EventVersion: "1.1", EventSourceArn: streamARN(testCallsTable),
 		Change: events.DynamoDBStreamRecord{
 			ApproximateCreationDateTime: events.SecondsEpochTime{Time: c.StartedAt.Truncate(time.Second).Add(time.Second)},
-			Keys:                        toEvents(map[string]types.AttributeValue{"run_id": item["run_id"], "seq": item["seq"]}),
-			NewImage:                    toEvents(item), SequenceNumber: seqOf(n), SizeBytes: 400, StreamViewType: "NEW_IMAGE",
+			Keys:                        sample.Image(map[string]types.AttributeValue{"run_id": item["run_id"], "seq": item["seq"]}),
+			NewImage:                    sample.Image(item), SequenceNumber: seqOf(n), SizeBytes: 400, StreamViewType: "NEW_IMAGE",
 		},
 	}
 }
@@ -102,7 +70,7 @@ func runRecord(n int, old, cur *snapkeep.Run) events.DynamoDBEventRecord {
 		if err != nil {
 			panic(err)
 		}
-		return toEvents(item)
+		return sample.Image(item)
 	}
 	return events.DynamoDBEventRecord{
 		AWSRegion: "us-east-1", EventID: fmt.Sprintf("run-ev-%d", n), EventName: "MODIFY", EventSource: "aws:dynamodb",
