@@ -64,6 +64,20 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if id != "" {
 		key += "/{id}"
 	}
+	switch {
+	case s.serveAdminReads(w, key):
+	case s.serveAdminState(w, r, key, id):
+	case s.serveAdminFaults(w, r, key, id):
+	case key == "GET clock" || key == "POST clock":
+		s.serveAdminClock(w, r)
+	default:
+		adminError(w, http.StatusNotFound, "no such admin endpoint: "+r.Method+" "+r.URL.Path)
+	}
+}
+
+// serveAdminReads serves the read-only endpoints; false when key is none
+// of them.
+func (s *Server) serveAdminReads(w http.ResponseWriter, key string) bool {
 	switch key {
 	case "GET state":
 		adminJSON(w, http.StatusOK, s.State())
@@ -74,32 +88,84 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case "GET snapshots":
 		adminJSON(w, http.StatusOK, nonNil(s.Snapshots()))
-	case "POST snapshots":
-		var sn Snapshot
-		if !decode(w, r, &sn) {
-			return
-		}
-		out, err := s.AddSnapshot(sn)
-		if err != nil {
-			adminError(w, http.StatusUnprocessableEntity, err.Error())
-			return
-		}
-		adminJSON(w, http.StatusCreated, out)
 	case "GET actions":
 		adminJSON(w, http.StatusOK, nonNil(s.Actions()))
 	case "GET posts":
 		adminJSON(w, http.StatusOK, s.PostCounts())
+	default:
+		return false
+	}
+	return true
+}
+
+// serveAdminState serves the endpoints that add and remove droplets,
+// volumes and snapshots; false when key is none of them.
+func (s *Server) serveAdminState(w http.ResponseWriter, r *http.Request, key, id string) bool {
+	switch key {
+	case "POST snapshots":
+		var sn Snapshot
+		if !decode(w, r, &sn) {
+			return true
+		}
+		out, err := s.AddSnapshot(sn)
+		if err != nil {
+			adminError(w, http.StatusUnprocessableEntity, err.Error())
+			return true
+		}
+		adminJSON(w, http.StatusCreated, out)
+	case "POST droplets":
+		var d Droplet
+		if !decode(w, r, &d) {
+			return true
+		}
+		if err := s.AddDroplet(d); err != nil {
+			adminError(w, http.StatusUnprocessableEntity, err.Error())
+			return true
+		}
+		out, _ := s.Droplet(d.ID)
+		adminJSON(w, http.StatusCreated, out)
+	case "DELETE droplets/{id}":
+		n, err := strconv.Atoi(id)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "droplet id must be an integer")
+			return true
+		}
+		s.RemoveDroplet(n)
+		w.WriteHeader(http.StatusNoContent)
+	case "POST volumes":
+		var v Volume
+		if !decode(w, r, &v) {
+			return true
+		}
+		if err := s.AddVolume(v); err != nil {
+			adminError(w, http.StatusUnprocessableEntity, err.Error())
+			return true
+		}
+		adminJSON(w, http.StatusCreated, v)
+	case "DELETE volumes/{id}":
+		s.RemoveVolume(id)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		return false
+	}
+	return true
+}
+
+// serveAdminFaults serves the fault endpoints; false when key is none of
+// them.
+func (s *Server) serveAdminFaults(w http.ResponseWriter, r *http.Request, key, id string) bool {
+	switch key {
 	case "GET faults":
 		adminJSON(w, http.StatusOK, nonNil(s.Faults()))
 	case "POST faults":
 		var f Fault
 		if !decode(w, r, &f) {
-			return
+			return true
 		}
 		fid, err := s.AddFault(f)
 		if err != nil {
 			adminError(w, http.StatusUnprocessableEntity, err.Error())
-			return
+			return true
 		}
 		adminJSON(w, http.StatusCreated, map[string]int{"id": fid})
 	case "DELETE faults":
@@ -109,63 +175,37 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(id)
 		if !s.RemoveFault(n) {
 			adminError(w, http.StatusNotFound, "no fault "+id)
-			return
+			return true
 		}
 		w.WriteHeader(http.StatusNoContent)
-	case "POST droplets":
-		var d Droplet
-		if !decode(w, r, &d) {
-			return
-		}
-		if err := s.AddDroplet(d); err != nil {
-			adminError(w, http.StatusUnprocessableEntity, err.Error())
-			return
-		}
-		out, _ := s.Droplet(d.ID)
-		adminJSON(w, http.StatusCreated, out)
-	case "DELETE droplets/{id}":
-		n, err := strconv.Atoi(id)
-		if err != nil {
-			adminError(w, http.StatusBadRequest, "droplet id must be an integer")
-			return
-		}
-		s.RemoveDroplet(n)
-		w.WriteHeader(http.StatusNoContent)
-	case "POST volumes":
-		var v Volume
-		if !decode(w, r, &v) {
-			return
-		}
-		if err := s.AddVolume(v); err != nil {
-			adminError(w, http.StatusUnprocessableEntity, err.Error())
-			return
-		}
-		adminJSON(w, http.StatusCreated, v)
-	case "DELETE volumes/{id}":
-		s.RemoveVolume(id)
-		w.WriteHeader(http.StatusNoContent)
-	case "GET clock":
-		adminJSON(w, http.StatusOK, map[string]time.Time{"now": s.now()})
-	case "POST clock":
-		if s.clock == nil {
-			adminError(w, http.StatusConflict, "this fake's clock cannot be moved (use WithVirtualClock)")
-			return
-		}
-		var req struct {
-			Advance jsonDuration `json:"advance"`
-			Set     time.Time    `json:"set"`
-		}
-		if !decode(w, r, &req) {
-			return
-		}
-		if !req.Set.IsZero() {
-			s.clock.Set(req.Set)
-		}
-		s.clock.Advance(time.Duration(req.Advance))
-		adminJSON(w, http.StatusOK, map[string]time.Time{"now": s.now()})
 	default:
-		adminError(w, http.StatusNotFound, "no such admin endpoint: "+r.Method+" "+r.URL.Path)
+		return false
 	}
+	return true
+}
+
+// serveAdminClock reads (GET) or moves (POST) a virtual clock.
+func (s *Server) serveAdminClock(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		adminJSON(w, http.StatusOK, map[string]time.Time{"now": s.now()})
+		return
+	}
+	if s.clock == nil {
+		adminError(w, http.StatusConflict, "this fake's clock cannot be moved (use WithVirtualClock)")
+		return
+	}
+	var req struct {
+		Advance jsonDuration `json:"advance"`
+		Set     time.Time    `json:"set"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if !req.Set.IsZero() {
+		s.clock.Set(req.Set)
+	}
+	s.clock.Advance(time.Duration(req.Advance))
+	adminJSON(w, http.StatusOK, map[string]time.Time{"now": s.now()})
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
