@@ -130,12 +130,13 @@ func (d *Demo) detectionContext() []string {
 		}
 	}
 	perHour := float64(calls) / inc.Until.Sub(inc.From).Hours()
-	gap := "no failure"
+	span := inc.Until.Sub(inc.From)
+	gap := "none of them"
 	if failed > 0 {
-		gap = fmt.Sprintf("a failure every %d min", int(inc.Until.Sub(inc.From).Minutes())/failed)
+		gap = fmt.Sprintf("%d of them, one every %d min", failed, int(span.Minutes())/failed)
 	}
 	return []string{
-		fmt.Sprintf("this fleet makes %.0f droplet snapshot requests an hour: %.0f%% of them is %s;", perHour, 100*inc.Rate, gap),
+		fmt.Sprintf("this fleet makes %.0f droplet snapshot requests an hour; in its %.0f h DigitalOcean failed %s;", perHour, span.Hours(), gap),
 		fmt.Sprintf("the detector waits for failures on %d droplets or volumes of %d accounts (one customer's", p.MinResources, p.MinAccounts),
 		"broken droplet is never a provider incident); at production traffic it takes minutes",
 		"(BENCHMARKS.md: the detector's simulation)",
