@@ -27,4 +27,23 @@ func TestUnquoted(t *testing.T) {
 			}
 		})
 	}
+	// A phrase html/template escapes: bare in HTML it is escaped, quoted
+	// it is escaped inside the span.
+	const odd = "Can't <reach> host"
+	escTests := []struct {
+		name, s string
+		want    bool
+	}{
+		{"quoted in HTML", `answered “<span dir="auto">Can&#39;t &lt;reach&gt; host</span>”.`, false},
+		{"bare in HTML", `<p>Can&#39;t &lt;reach&gt; host</p>`, true},
+		{"quoted in text", "answered “Can't <reach> host”.", false},
+		{"bare in text", "Can't <reach> host", true},
+	}
+	for _, tt := range escTests {
+		t.Run("escaped/"+tt.name, func(t *testing.T) {
+			if got := notice.Unquoted(tt.s, odd); got != tt.want {
+				t.Errorf("Unquoted(%q) = %v, want %v", tt.s, got, tt.want)
+			}
+		})
+	}
 }
