@@ -33,6 +33,21 @@ type fakeQueue struct {
 	dead    []delivery // bodies sent to the dead-letter queue, and when
 	// since is the virtual time since the test's start.
 	since func() time.Duration
+	// failAt makes the nth call (from 1) of an operation ("send" to the
+	// dead-letter queue, "delete") fail, once; calls counts them.
+	failAt, calls map[string]int
+}
+
+// failing says whether this call of op is the one failAt fails.
+func (f *fakeQueue) failing(op string) error {
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[op]++
+	if f.failAt[op] == f.calls[op] {
+		return fmt.Errorf("%s %d: moto is down", op, f.calls[op])
+	}
+	return nil
 }
 
 func (f *fakeQueue) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
@@ -43,6 +58,9 @@ func (f *fakeQueue) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInpu
 }
 
 func (f *fakeQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	if err := f.failing("delete"); err != nil {
+		return nil, err
+	}
 	if slices.Contains(f.deleted, aws.ToString(in.ReceiptHandle)) {
 		return nil, fmt.Errorf("receipt %s deleted twice", aws.ToString(in.ReceiptHandle))
 	}
@@ -53,6 +71,9 @@ func (f *fakeQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput,
 func (f *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	switch aws.ToString(in.QueueUrl) {
 	case fakeDLQURL:
+		if err := f.failing("send"); err != nil {
+			return nil, err
+		}
 		f.dead = append(f.dead, delivery{body: aws.ToString(in.MessageBody), at: f.since()})
 	case fakeQueueURL:
 		if in.DelaySeconds != 0 {
@@ -205,7 +226,7 @@ func TestQueueRedeliversAfterVisibilityTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := local.QueueConfig{VisibilityTimeout: tt.vt, MaxReceives: tt.maxReceives}
+			cfg := local.QueueConfig{VisibilityTimeout: tt.vt, MaxReceives: tt.maxReceives, ReportBatchItemFailures: true}
 			if tt.maxReceives > 0 {
 				cfg.DeadLetterURL = fakeDLQURL
 			}
@@ -269,7 +290,7 @@ func TestQueueHoldsAtMostSQSsDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newQueueRig(t, local.QueueConfig{Due: sqsqueue.DueOf, VisibilityTimeout: 30 * time.Minute})
+			r := newQueueRig(t, local.QueueConfig{Due: sqsqueue.DueOf, VisibilityTimeout: 30 * time.Minute, ReportBatchItemFailures: true})
 			due := r.start.Add(tt.due)
 			body := followUp(t, due)
 			r.handle = func(body string, now time.Time) bool {
@@ -302,7 +323,7 @@ func followUp(t *testing.T, due time.Time) string {
 // NextDue is the earliest time a held message becomes visible: a delay's
 // end or a failed delivery's visibility timeout, whichever comes first.
 func TestQueueNextDue(t *testing.T) {
-	r := newQueueRig(t, local.QueueConfig{Due: sqsqueue.DueOf, VisibilityTimeout: 10 * time.Minute})
+	r := newQueueRig(t, local.QueueConfig{Due: sqsqueue.DueOf, VisibilityTimeout: 10 * time.Minute, ReportBatchItemFailures: true})
 	if next, ok := r.q.NextDue(); ok {
 		t.Fatalf("NextDue of an empty deliverer: %s, want none", next)
 	}
@@ -347,5 +368,155 @@ func TestNewQueueRejectsNegatives(t *testing.T) {
 		if _, err := local.NewQueue(cfg); err == nil || !strings.Contains(err.Error(), "want neither negative") {
 			t.Errorf("NewQueue(%+v): %v, want an error about the negative value", cfg, err)
 		}
+	}
+}
+
+// The function's result is read as Lambda reads an SQS mapping's (the
+// Lambda Developer Guide's "Success and failure conditions"): with
+// ReportBatchItemFailures a usable batchItemFailures fails the messages it
+// names, anything it cannot use fails the whole batch; without it only a
+// function error fails anything.
+func TestQueueReadsTheResponseAsLambda(t *testing.T) {
+	all := []string{"m1", "m2", "m3"}
+	tests := []struct {
+		name       string
+		report     bool
+		out        string
+		err        error
+		wantFailed []string // message ids
+	}{
+		{name: "the message named fails", report: true, out: `{"batchItemFailures":[{"itemIdentifier":"m2"}]}`, wantFailed: []string{"m2"}},
+		{name: "a message named twice fails once", report: true, out: `{"batchItemFailures":[{"itemIdentifier":"m3"},{"itemIdentifier":"m3"}]}`, wantFailed: []string{"m3"}},
+		{name: "an empty list: none fails", report: true, out: `{"batchItemFailures":[]}`},
+		{name: "a null list: none fails", report: true, out: `{"batchItemFailures":null}`},
+		{name: "no list: none fails", report: true, out: `{}`},
+		{name: "a null response: none fails", report: true, out: `null`},
+		{name: "a key in another case is no list: none fails", report: true, out: `{"BatchItemFailures":[{"itemIdentifier":"m2"}]}`},
+		{name: "an identifier not in the batch fails all", report: true, out: `{"batchItemFailures":[{"itemIdentifier":"m2"},{"itemIdentifier":"m9"}]}`, wantFailed: all},
+		{name: "a receipt handle is not a message id: all", report: true, out: `{"batchItemFailures":[{"itemIdentifier":"r-m2"}]}`, wantFailed: all},
+		{name: "an empty identifier fails all", report: true, out: `{"batchItemFailures":[{"itemIdentifier":""}]}`, wantFailed: all},
+		{name: "a null identifier fails all", report: true, out: `{"batchItemFailures":[{"itemIdentifier":null}]}`, wantFailed: all},
+		{name: "a misnamed key fails all", report: true, out: `{"batchItemFailures":[{"messageId":"m2"}]}`, wantFailed: all},
+		{name: "a key in another case fails all", report: true, out: `{"batchItemFailures":[{"ItemIdentifier":"m2"}]}`, wantFailed: all},
+		{name: "a null item fails all", report: true, out: `{"batchItemFailures":[null]}`, wantFailed: all},
+		{name: "a list that is not one fails all", report: true, out: `{"batchItemFailures":{"itemIdentifier":"m2"}}`, wantFailed: all},
+		{name: "invalid JSON fails all", report: true, out: `{"batchItemFailures":`, wantFailed: all},
+		{name: "no response at all fails all", report: true, out: ``, wantFailed: all},
+		{name: "a response that is not an object fails all", report: true, out: `"ok"`, wantFailed: all},
+		{name: "a function error fails all", report: true, err: errors.New("boom"), wantFailed: all},
+		{name: "without ReportBatchItemFailures the list is not read", out: `{"batchItemFailures":[{"itemIdentifier":"m2"}]}`},
+		{name: "without it an unknown identifier is not read either", out: `{"batchItemFailures":[{"itemIdentifier":"m9"}]}`},
+		{name: "without it invalid JSON is not read", out: `{"batchItemFailures":`},
+		{name: "without it a function error still fails all", err: errors.New("boom"), wantFailed: all},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fq := &fakeQueue{}
+			q, err := local.NewQueue(local.QueueConfig{Client: fq, QueueURL: fakeQueueURL, ReportBatchItemFailures: tt.report,
+				Invoke: func(context.Context, []byte) ([]byte, error) { return []byte(tt.out), tt.err }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range all {
+				if _, err := fq.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(fakeQueueURL), MessageBody: aws.String("b")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := q.Tick(context.Background(), time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)); err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			for _, id := range all {
+				if !slices.Contains(fq.deleted, "r-"+id) {
+					failed = append(failed, id)
+				}
+			}
+			if !slices.Equal(failed, tt.wantFailed) {
+				t.Errorf("failed (not deleted) %v, want %v", failed, tt.wantFailed)
+			}
+			if st := q.Stats(); st.Invocations != 1 || st.Failed != len(tt.wantFailed) || q.Held() != len(tt.wantFailed) {
+				t.Errorf("stats %+v, held %d; want 1 invocation and %d failed and held", st, q.Held(), len(tt.wantFailed))
+			}
+		})
+	}
+}
+
+// A Tick that fails midway (moto refuses a dead-letter send or a delete)
+// loses no message: those it did not get to are held as they were, and
+// the next Tick settles them; a message whose delete failed after a
+// delivery comes back after the visibility timeout, as on SQS, and one
+// already on the dead-letter queue is not sent there twice.
+func TestQueueTickErrorLosesNothing(t *testing.T) {
+	const vt = 10 * time.Minute
+	tests := []struct {
+		name      string
+		batchSize int
+		fails     bool // the function fails every message
+		drop      string
+		receives  int // MaxReceives
+		failAt    map[string]int
+		ticks     []time.Duration
+		errTick   int // index in ticks of the Tick that fails
+		wantHeld  int // after it
+		want      []string
+		wantDead  []string
+		wantLost  int // messages never deleted (a drop whose delete failed)
+	}{
+		{name: "a dead-letter send fails", fails: true, receives: 1, failAt: map[string]int{"send": 2},
+			ticks: []time.Duration{0, vt, vt}, errTick: 1, wantHeld: 2,
+			want: []string{"a +0s #1", "b +0s #1", "c +0s #1"}, wantDead: []string{"a", "b", "c"}},
+		{name: "a delete after a dead-letter send fails", fails: true, receives: 1, failAt: map[string]int{"delete": 1},
+			ticks: []time.Duration{0, vt, vt}, errTick: 1, wantHeld: 3,
+			want: []string{"a +0s #1", "b +0s #1", "c +0s #1"}, wantDead: []string{"a", "b", "c"}},
+		{name: "a delete after a delivery fails", batchSize: 1, receives: 5, failAt: map[string]int{"delete": 1},
+			ticks: []time.Duration{0, 0, vt}, errTick: 0, wantHeld: 3,
+			want: []string{"a +0s #1", "b +0s #1", "c +0s #1", "a +10m0s #2"}},
+		{name: "a delete in the middle of a batch fails", receives: 5, failAt: map[string]int{"delete": 2},
+			ticks: []time.Duration{0, vt}, errTick: 0, wantHeld: 1,
+			want: []string{"a +0s #1", "b +0s #1", "c +0s #1", "b +10m0s #2"}},
+		{name: "a dropped message's delete fails", drop: "b", receives: 5, failAt: map[string]int{"delete": 1},
+			ticks: []time.Duration{0, 0}, errTick: 0, wantHeld: 2,
+			want: []string{"a +0s #1", "c +0s #1"}, wantLost: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newQueueRig(t, local.QueueConfig{BatchSize: tt.batchSize, VisibilityTimeout: vt, MaxReceives: tt.receives,
+				DeadLetterURL: fakeDLQURL, ReportBatchItemFailures: true})
+			r.handle = func(string, time.Time) bool { return !tt.fails }
+			r.q.Drop(func(body string) bool { return body == tt.drop })
+			for _, b := range []string{"a", "b", "c"} {
+				r.send(b)
+			}
+			r.fq.failAt = tt.failAt
+			for i, at := range tt.ticks {
+				r.now = r.start.Add(at)
+				err := r.q.Tick(context.Background(), r.now)
+				switch {
+				case i == tt.errTick && err == nil:
+					t.Fatalf("Tick %d at +%s: no error, want the %v failure", i, at, tt.failAt)
+				case i == tt.errTick && r.q.Held() != tt.wantHeld:
+					t.Errorf("after the failed Tick: %d held, want %d", r.q.Held(), tt.wantHeld)
+				case i != tt.errTick && err != nil:
+					t.Fatalf("Tick %d at +%s: %v", i, at, err)
+				}
+			}
+			var got []string
+			for _, d := range r.got {
+				got = append(got, fmt.Sprintf("%s +%s #%s", d.body, d.at, d.receives))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("delivered %v, want %v", got, tt.want)
+			}
+			var dead []string
+			for _, d := range r.fq.dead {
+				dead = append(dead, d.body)
+			}
+			if !slices.Equal(dead, tt.wantDead) {
+				t.Errorf("dead-lettered %v, want %v (each once)", dead, tt.wantDead)
+			}
+			if r.q.Held() != 0 || len(r.fq.deleted) != 3-tt.wantLost {
+				t.Errorf("at the end: %d held, deleted %v; want none held and %d deleted once", r.q.Held(), r.fq.deleted, 3-tt.wantLost)
+			}
+		})
 	}
 }
