@@ -5,6 +5,7 @@
 package proc
 
 import (
+	"fmt"
 	"io"
 	"sync"
 )
@@ -18,8 +19,16 @@ type Tail struct {
 	buf   []byte
 }
 
-// NewTail returns a Tail that keeps the last limit bytes (limit > 0).
-func NewTail(limit int) *Tail { return &Tail{limit: limit} }
+// NewTail returns a Tail that keeps the last limit bytes. A limit below 1
+// is a caller's bug (every caller passes a constant), so NewTail panics
+// then, naming the limit, rather than keep nothing or fail in a later
+// Write.
+func NewTail(limit int) *Tail {
+	if limit < 1 {
+		panic(fmt.Sprintf("proc.NewTail(%d): the limit must be at least 1 byte", limit))
+	}
+	return &Tail{limit: limit}
+}
 
 // Write keeps the end of p; it never fails.
 func (t *Tail) Write(p []byte) (int, error) {

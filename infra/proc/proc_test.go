@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ func TestTail(t *testing.T) {
 		{"over the limit across writes", 8, []string{"abc", "defgh", "ijklmnopq"}, "jklmnopq"},
 		{"one write longer than the limit", 4, []string{"0123456789"}, "6789"},
 		{"empty writes", 4, []string{"", "ab", ""}, "ab"},
+		{"the smallest limit", 1, []string{"ab", "c"}, "c"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,5 +73,21 @@ func TestTee(t *testing.T) {
 	}
 	if b.String() != "6789" || also.String() != "0123456789" {
 		t.Errorf("after Tee(buffer).Write: tail %q, buffer %q; want 6789 and all of it", b.String(), also.String())
+	}
+}
+
+// A limit below 1 panics at once, with a message that names it, not in a
+// later Write.
+func TestNewTailRejectsANonPositiveLimit(t *testing.T) {
+	for _, limit := range []int{0, -1, -1 << 20} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if want := fmt.Sprintf("proc.NewTail(%d): the limit must be at least 1 byte", limit); msg != want {
+					t.Errorf("NewTail(%d) panicked with %q, want %q", limit, msg, want)
+				}
+			}()
+			NewTail(limit)
+		})
 	}
 }
