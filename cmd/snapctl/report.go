@@ -92,8 +92,9 @@ What to report on, one of:
 
 --format md, html, text or csv (default: from --out's extension, else
 text). --out FILE writes the file instead of stdout; with html or md, the
-CSV of every affected call is written beside it (FILE with .csv) when the
-window has any.`
+CSV of every affected call is written beside it, in FILE's directory,
+under the name the report says is attached
+(snapkeep-affected-calls-<window start>.csv), when the window has any.`
 
 const reportExample = `  snapctl report --incident 'provider_error#operation:snapshot_droplet#2026-11-24T06:10Z' --out report.html
   snapctl report --since 24h --format md > report.md
@@ -216,7 +217,8 @@ func (a *app) reportSource(ctx context.Context) (escalation.Source, error) {
 }
 
 // writeReport renders r to stdout, or to out (and, for html and md, the
-// CSV of its affected calls beside it: escalation's WriteFiles).
+// CSV of its affected calls beside it, named as the report names it:
+// escalation's WriteFiles).
 func (a *app) writeReport(r *escalation.Report, f escalation.Format, out string) error {
 	if out == "" {
 		var buf bytes.Buffer
@@ -229,10 +231,13 @@ func (a *app) writeReport(r *escalation.Report, f escalation.Format, out string)
 	written, err := r.WriteFiles(out, f)
 	for _, w := range written {
 		if w.Format == escalation.FormatCSV && f != escalation.FormatCSV {
-			fmt.Fprintf(a.stderr, "wrote %s (%d affected calls; attach it as %s)\n", w.Path, len(r.Affected), r.CSVFilename())
+			fmt.Fprintf(a.stderr, "wrote %s (%d affected calls, the CSV the report refers to)\n", w.Path, len(r.Affected))
 		} else {
 			fmt.Fprintf(a.stderr, "wrote %s (%s, %d bytes)\n", w.Path, w.Format, w.Bytes)
 		}
+	}
+	if errors.Is(err, snapkeep.ErrInvalid) {
+		return usagef("--out: %v", err)
 	}
 	if err != nil {
 		return withHint(fmt.Errorf("--out: %w", err), "Check that the directory %s exists and is writable.", filepath.Dir(out))

@@ -247,6 +247,9 @@ func TestReportSectionsInEveryFormat(t *testing.T) {
 	}
 }
 
+// TestReportOut: --out writes the report and, for html and md, the CSV
+// of the affected calls beside it under the name the report says is
+// attached; a report named as its own CSV is refused, not overwritten.
 func TestReportOut(t *testing.T) {
 	t.Parallel()
 	s := seedIncidentStack(t, 6)
@@ -260,22 +263,42 @@ func TestReportOut(t *testing.T) {
 	if r.stdout != "" || !strings.Contains(string(html), `<section id="impact"`) || !strings.Contains(r.stderr, "wrote "+out) {
 		t.Errorf("--out html: stdout %q, stderr %q, file %d bytes", r.stdout, r.stderr, len(html))
 	}
-	rows, err := csv.NewReader(mustOpen(t, filepath.Join(dir, "incident.csv"))).ReadAll()
-	if err != nil || len(rows) != s.affectedCalls(stackChange, stackResolved, "nyc3")+1 {
+	// The window starts at the change, 07:00: the name the report gives.
+	const incidentCSV = "snapkeep-affected-calls-20261124T0700Z.csv"
+	affected := s.affectedCalls(stackChange, stackResolved, "nyc3")
+	rows, err := csv.NewReader(mustOpen(t, filepath.Join(dir, incidentCSV))).ReadAll()
+	if err != nil || len(rows) != affected+1 {
 		t.Errorf("the CSV beside the html: %d rows, %v", len(rows), err)
 	}
-	// A .md file is Markdown without --format; its CSV goes beside it too.
+	if !strings.Contains(string(html), "attached "+incidentCSV) {
+		t.Errorf("the html report does not refer to %s, the CSV written beside it", incidentCSV)
+	}
+	if want := fmt.Sprintf("wrote %s (%d affected calls, the CSV the report refers to)", filepath.Join(dir, incidentCSV), affected); !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q lacks %q", r.stderr, want)
+	}
+	// A .md file is Markdown without --format; its CSV goes beside it too,
+	// named after its own window (from 12 hours before now, 07:30).
 	md := filepath.Join(dir, "report.md")
 	s.c.ok("report", "--since", "12h", "--out", md)
-	if b, _ := os.ReadFile(md); !strings.HasPrefix(string(b), "# ") {
-		t.Errorf("--out report.md is not Markdown: %.80q", b)
+	if b, _ := os.ReadFile(md); !strings.HasPrefix(string(b), "# ") || !strings.Contains(string(b), "attached snapkeep-affected-calls-20261124T0730Z.csv") {
+		t.Errorf("--out report.md is not Markdown referring to its CSV: %.80q", b)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "report.csv")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "snapkeep-affected-calls-20261124T0730Z.csv")); err != nil {
 		t.Errorf("no CSV beside report.md: %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 4 {
 		t.Errorf("%d files in the directory, want 4 (no temporary file left): %v", len(entries), entries)
+	}
+	// An html report at its CSV's path is refused, naming both paths.
+	clash := filepath.Join(t.TempDir(), incidentCSV)
+	r = s.c.run("", "report", "--incident", s.incident.IncidentID, "--format", "html", "--out", clash)
+	assertFails(t, r, exitUsage, "--out", clash)
+	if strings.Count(r.stderr, clash) < 2 {
+		t.Errorf("the refusal names %s %d times, want both paths: %s", clash, strings.Count(r.stderr, clash), r.stderr)
+	}
+	if _, err := os.Stat(clash); err == nil {
+		t.Errorf("%s was written", clash)
 	}
 }
 

@@ -253,7 +253,9 @@ func gatherCounts(ctx context.Context, src StatsReader, p *plan, r *Report) erro
 // detector has not rolled up), counts the row from the per-minute rows
 // instead: the window's part just read, plus the rest of the day up to
 // the report's time. The rest is read in whole minutes beside the
-// window's, so no minute is read or counted twice.
+// window's, so no minute is read or counted twice. A finished day whose
+// minutes hold no call is not marked FromMinutes: the detector never
+// rolls up a day without calls, so no roll-up is pending.
 func windowDay(ctx context.Context, src StatsReader, p *plan, row *DailyRow, rolledUp bool, in *CallCounts) error {
 	day := Window{From: row.Day, To: row.Through}
 	part := Window{From: later(day.From, p.window.From), To: earlier(day.To, p.window.To)}
@@ -276,6 +278,12 @@ func windowDay(ctx context.Context, src StatsReader, p *plan, row *DailyRow, rol
 			return fmt.Errorf("counts of %s on %s, not rolled up yet: %w", p.dim, day.From.Format(layoutDay), err)
 		}
 		row.CallCounts = row.CallCounts.Add(c)
+	}
+	if !row.Partial() && row.CallCounts.Calls == 0 {
+		// A finished day without calls gets no roll-up (the detector
+		// writes none for it): it is a day without calls, not one
+		// waiting for its roll-up.
+		row.FromMinutes = false
 	}
 	return nil
 }

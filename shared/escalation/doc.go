@@ -45,14 +45,19 @@
 //     through the same WindowCounts as the window: the window's part of
 //     the day, already read, plus the rest of the day up to Now, read in
 //     whole minutes beside it so that no minute is read twice. The row
-//     says "so far" while the day is in progress.
+//     says "so far" while the day is in progress. A finished day whose
+//     minutes hold no call is just a day without calls: the detector
+//     writes no roll-up for it, so none is said to be pending.
 //   - The comparison with the baseline is worded for each kind of
 //     baseline: a rate ("33× the usual rate"), calls without a single
 //     provider-side failure (then the incident's baseline is stated as
 //     the detector's floor), or no calls at all; with fewer than
 //     ThinBaselineDays days with calls it names those days rather than
-//     "the other 29 of the last 30". Counted nouns agree with their count
-//     (counted).
+//     "the other 29 of the last 30". A window without a call outcome (a
+//     stalled pipeline, no traffic) has no rate: every sentence says so
+//     instead of "0%" or "0×", and a pipeline incident's detector
+//     sentence says snapkeep's pipeline stalled rather than quote rates.
+//     Counted nouns agree with their count (counted).
 //   - Readers take half-open [from, to) ranges rather than "since", so a
 //     report on last week's incident reads last week only. An adapter over
 //     the existing since-queries stays index-only by adding the upper

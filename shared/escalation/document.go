@@ -141,14 +141,18 @@ const ThinBaselineDays = 7
 
 // summary is the paragraph to forward as is.
 func (r *Report) summary() string {
-	w := r.InWindow
 	var s strings.Builder
-	fmt.Fprintf(&s, "In the window %s, %s of snapkeep's %s to the %s API failed on %s's side (%s of %s), %s.",
-		formatWindow(r.Window), formatRate(w.Rate()), callsOf(r.Dimension), Provider, Provider,
-		formatCount(w.ProviderFailures), formatCount(w.Calls), r.comparison())
-	if len(r.Resources) == 0 {
+	s.WriteString(r.rateSentence())
+	if inc := r.Incident; inc != nil && inc.Kind == snapkeep.IncidentPipeline {
+		fmt.Fprintf(&s, " This is a pipeline incident, not a rise in %s's error rate: snapkeep recorded no call outcome after a snapshot fell due at %s UTC.",
+			Provider, formatTime(inc.StartedAt))
+	}
+	switch {
+	case len(r.Resources) == 0 && r.InWindow.Calls == 0:
+		fmt.Fprintf(&s, " No failed call was recorded either, so no droplet or volume is known to be affected; %s.", r.failedRunsClause())
+	case len(r.Resources) == 0:
 		fmt.Fprintf(&s, " No droplet or volume was affected; %s.", r.failedRunsClause())
-	} else {
+	default:
 		fmt.Fprintf(&s, " %s in %s %s affected; %s.", counted(len(r.Resources), "droplet or volume", "droplets and volumes"),
 			counted(r.AffectedAccounts, "account", "accounts"), plural(len(r.Resources), "was", "were"), r.failedRunsClause())
 	}
@@ -156,6 +160,35 @@ func (r *Report) summary() string {
 		fmt.Fprintf(&s, " Every affected call, with its x-request-id, is in the attached %s.", r.CSVFilename())
 	}
 	return s.String()
+}
+
+// rateSentence opens the summary: the window's rate against the
+// baseline, or, when no call outcome was recorded in the window (a
+// stalled pipeline, or no traffic), that there is no rate to compare.
+func (r *Report) rateSentence() string {
+	w := r.InWindow
+	if w.Calls == 0 {
+		return fmt.Sprintf("In the window %s, no call outcomes were recorded for snapkeep's %s to the %s API, so there is no error rate to compare%s.",
+			formatWindow(r.Window), callsOf(r.Dimension), Provider, r.noRateComparison())
+	}
+	return fmt.Sprintf("In the window %s, %s of snapkeep's %s to the %s API failed on %s's side (%s of %s), %s.",
+		formatWindow(r.Window), formatRate(w.Rate()), callsOf(r.Dimension), Provider, Provider,
+		formatCount(w.ProviderFailures), formatCount(w.Calls), r.comparison())
+}
+
+// noRateComparison ends the summary's sentence for a window without
+// calls with what the baseline was, for each kind of baseline.
+func (r *Report) noRateComparison() string {
+	b := r.Baseline
+	switch {
+	case b.Calls == 0:
+		return ", and " + r.baselineSpan() + " had no calls either"
+	case b.ProviderFailures == 0:
+		return fmt.Sprintf(" with the baseline's (no provider-side failures in %s over %s)", counted(b.Calls, "call", "calls"),
+			r.baselineSpan())
+	}
+	return fmt.Sprintf(" with the baseline of %s over %s (%s of %s)", formatRate(b.Rate()), r.baselineSpan(),
+		formatCount(b.ProviderFailures), formatCount(b.Calls))
 }
 
 // comparison compares the window's rate with the baseline in the
@@ -230,28 +263,31 @@ func (r *Report) incidentParts() []part {
 		}}
 	parts := []part{{Para: r.windowSentence()}, {Table: t}}
 	if inc := r.Incident; inc != nil {
-		p := fmt.Sprintf("Detector %s estimated the change at %s UTC and raised the alarm at %s UTC; its baseline was %s, the rate since the change %s (%s of %s), the peak %s.",
-			clean(inc.Detector, 64), formatTime(inc.StartedAt), formatTime(inc.OpenedAt), formatRate(inc.BaselineRate),
-			formatRate(inc.Rate), formatCount(inc.Failures), counted(inc.Calls, "call", "calls"), formatRate(inc.PeakRate))
-		if inc.ResolvedAt != nil {
-			p += fmt.Sprintf(" Resolved at %s UTC.", formatTime(*inc.ResolvedAt))
-		} else {
-			p += " Still open."
-		}
-		parts = append(parts, part{Para: p})
+		parts = append(parts, part{Para: detectorSentence(inc)})
 	}
 	return parts
 }
 
 // windowSentence opens the incident section: the window's rate against
-// the baseline's, for each kind of baseline (see comparison).
+// the baseline's, for each kind of baseline (see comparison), or that the
+// window recorded no call outcomes, so there is no rate.
 func (r *Report) windowSentence() string {
 	w, b := r.InWindow, r.Baseline
-	lead := fmt.Sprintf("Window %s: error rate %s", formatWindow(r.Window), formatRate(w.Rate()))
 	from := ""
 	if r.thinBaseline() {
 		from = fmt.Sprintf(" from %s with calls", counted(r.BaselineCallDays, "day", "days"))
 	}
+	if w.Calls == 0 {
+		lead := fmt.Sprintf("Window %s: no call outcomes were recorded in the window, so there is no error rate to compare", formatWindow(r.Window))
+		switch {
+		case b.Calls == 0:
+			return lead + ", and the baseline days had no calls either."
+		case b.ProviderFailures == 0:
+			return fmt.Sprintf("%s; the baseline%s had no provider-side failures in %s.", lead, from, counted(b.Calls, "call", "calls"))
+		}
+		return fmt.Sprintf("%s with the baseline of %s%s.", lead, formatRate(b.Rate()), from)
+	}
+	lead := fmt.Sprintf("Window %s: error rate %s", formatWindow(r.Window), formatRate(w.Rate()))
 	switch {
 	case b.Calls == 0:
 		return lead + "; the baseline days had no calls, so there is no rate to compare with."
@@ -260,6 +296,30 @@ func (r *Report) windowSentence() string {
 	}
 	return fmt.Sprintf("%s against a baseline of %s%s, %s the baseline.", lead, formatRate(b.Rate()), from,
 		formatTimes(w.Rate(), b.Rate()))
+}
+
+// detectorSentence says what the incident's detector saw: the change and
+// the rates it measured, or for a pipeline incident (or one without a
+// call since its change) that it measured no rate.
+func detectorSentence(inc *snapkeep.Incident) string {
+	det := clean(inc.Detector, 64)
+	var p string
+	switch {
+	case inc.Kind == snapkeep.IncidentPipeline:
+		p = fmt.Sprintf("Detector %s raised the alarm at %s UTC: a snapshot fell due at %s UTC and no call outcome had been recorded since, so snapkeep's own pipeline had stalled; there is no error rate to report.",
+			det, formatTime(inc.OpenedAt), formatTime(inc.StartedAt))
+	case inc.Calls == 0:
+		p = fmt.Sprintf("Detector %s estimated the change at %s UTC and raised the alarm at %s UTC; its baseline was %s, and it counted no calls since the change, so it has no rate since.",
+			det, formatTime(inc.StartedAt), formatTime(inc.OpenedAt), formatRate(inc.BaselineRate))
+	default:
+		p = fmt.Sprintf("Detector %s estimated the change at %s UTC and raised the alarm at %s UTC; its baseline was %s, the rate since the change %s (%s of %s), the peak %s.",
+			det, formatTime(inc.StartedAt), formatTime(inc.OpenedAt), formatRate(inc.BaselineRate),
+			formatRate(inc.Rate), formatCount(inc.Failures), counted(inc.Calls, "call", "calls"), formatRate(inc.PeakRate))
+	}
+	if inc.ResolvedAt != nil {
+		return p + fmt.Sprintf(" Resolved at %s UTC.", formatTime(*inc.ResolvedAt))
+	}
+	return p + " Still open."
 }
 
 // rateCell is c's provider-side error rate for a table cell, "—" without
@@ -346,19 +406,33 @@ func (r *Report) affectedParts() []part {
 	return append(parts, part{Sub: "Resources"}, part{Table: res}, part{Sub: "Calls"}, part{Table: calls})
 }
 
-// inlineSentence says what the attached CSV holds and how much of it the
-// tables show.
+// inlineSentence says what the attached CSV holds and how much of each
+// table is shown: "all 10 resources and the first 25 of 250 calls".
 func (r *Report) inlineSentence() string {
 	calls := min(r.AffectedTotal, len(r.Affected), r.InlineRows)
 	resources := min(len(r.Resources), r.InlineRows, MaxInlineResources)
-	switch {
-	case calls == r.AffectedTotal && resources == len(r.Resources):
+	if calls == r.AffectedTotal && resources == len(r.Resources) {
 		return fmt.Sprintf("The attached %s lists %s too.", r.CSVFilename(), plural(r.AffectedTotal, "it", "them"))
-	case calls == resources:
-		return fmt.Sprintf("The attached %s lists every one; the first %d of each table are shown here.", r.CSVFilename(), calls)
 	}
-	return fmt.Sprintf("The attached %s lists every one; the first %s and %s are shown here.", r.CSVFilename(),
-		counted(resources, "resource", "resources"), counted(calls, "call", "calls"))
+	return fmt.Sprintf("The attached %s lists every one; shown here are %s and %s.", r.CSVFilename(),
+		shownOf(resources, len(r.Resources), "resource", "resources"), shownOf(calls, r.AffectedTotal, "call", "calls"))
+}
+
+// shownOf says how many of total rows a table shows: "all 10 calls",
+// "the one resource", "the first 25 of 250 calls", "none of the 250
+// calls".
+func shownOf(shown, total int, one, many string) string {
+	switch {
+	case shown >= total && total == 1:
+		return "the one " + one
+	case shown >= total:
+		return "all " + counted(total, one, many)
+	case shown == 0:
+		return "none of the " + counted(total, one, many)
+	case shown == 1:
+		return "the first of " + counted(total, one, many)
+	}
+	return fmt.Sprintf("the first %d of %s", shown, counted(total, one, many))
 }
 
 // errorIDText is the error id, or what stands for it when there is none.

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 // WrittenFile is one file WriteFiles wrote.
@@ -22,11 +23,20 @@ type WrittenFile struct {
 
 // WriteFiles renders the report in format f to path and, when f is HTML
 // or Markdown and calls were affected, the CSV of the affected calls
-// beside it (path with the extension .csv), which the report says is
-// attached. Each file is rendered in memory and written through a
-// temporary file in its directory renamed into place, so a failure never
-// leaves half a report; an existing file is replaced.
+// beside it, in path's directory under the name the report says is
+// attached: filepath.Join(filepath.Dir(path), r.CSVFilename()), e.g.
+// snapkeep-affected-calls-20261124T0610Z.csv. When that is path itself it
+// returns an error naming both, having written nothing, rather than
+// overwrite the report with its CSV. Each file is rendered in memory and
+// written through a temporary file in its directory renamed into place,
+// so a failure never leaves half a report; an existing file is replaced.
 func (r *Report) WriteFiles(path string, f Format) ([]WrittenFile, error) {
+	withCSV := (f == FormatHTML || f == FormatMarkdown) && len(r.Affected) > 0
+	csvPath := filepath.Join(filepath.Dir(path), r.CSVFilename())
+	if withCSV && filepath.Clean(path) == csvPath {
+		return nil, fmt.Errorf("the %s report's path %s is the path of the affected calls' CSV it refers to (%s); give the report another name: %w",
+			f, path, csvPath, snapkeep.ErrInvalid)
+	}
 	var buf bytes.Buffer
 	if err := r.Render(&buf, f); err != nil {
 		return nil, err
@@ -35,10 +45,9 @@ func (r *Report) WriteFiles(path string, f Format) ([]WrittenFile, error) {
 		return nil, err
 	}
 	out := []WrittenFile{{Path: path, Format: f, Bytes: buf.Len()}}
-	if (f != FormatHTML && f != FormatMarkdown) || len(r.Affected) == 0 {
+	if !withCSV {
 		return out, nil
 	}
-	csvPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".csv"
 	buf.Reset()
 	if err := r.CSV(&buf); err != nil {
 		return out, err

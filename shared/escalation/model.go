@@ -60,7 +60,8 @@ type DailyRow struct {
 	// FromMinutes is set on a window day the daily roll-ups did not hold
 	// yet (the detector writes a day's roll-up once the day is over): its
 	// counts are then its per-minute counts from midnight to Through, read
-	// through WindowCounts like the window's own.
+	// through WindowCounts like the window's own. A finished day without
+	// calls is not marked: the detector writes no roll-up for it.
 	FromMinutes bool `json:"from_minutes,omitempty"`
 	// Through is where the row's counts end: the next midnight, or the
 	// report's time on the day in progress.

@@ -37,7 +37,16 @@ type smallFleet struct {
 	failures, resources, failedRuns int
 	// floor is the detector's baseline rate (the incident's).
 	floor float64
+	// kind is the incident's kind (default provider), or noIncident for
+	// a report on the window alone.
+	kind snapkeep.IncidentKind
+	// inline is the report's InlineRows (0: the default).
+	inline int
 }
+
+// noIncident as a smallFleet's kind reports on the window alone, as
+// snapctl report --since does.
+const noIncident snapkeep.IncidentKind = "none"
 
 // build fills a Source with f and builds the report of its incident.
 func (f smallFleet) build(t *testing.T) (*escalation.Report, *escalationtest.Source) {
@@ -64,16 +73,32 @@ func (f smallFleet) build(t *testing.T) (*escalation.Report, *escalationtest.Sou
 			src.AddRun(f.failedRun(at, i))
 		}
 	}
-	resolved := smallTo
-	inc := &snapkeep.Incident{IncidentID: "provider_error#operation:snapshot_droplet#2026-11-24T06:00Z",
-		Kind: snapkeep.IncidentProvider, Dimension: snapkeep.OperationDimension(snapkeep.OpSnapshotDroplet),
-		State: snapkeep.IncidentResolved, StartedAt: smallFrom, OpenedAt: smallFrom.Add(20 * time.Minute),
-		ResolvedAt: &resolved, Detector: "cusum", BaselineRate: f.floor}
-	r, err := escalation.Build(context.Background(), src, escalation.BuildInput{Incident: inc, Now: smallNow})
+	r, err := escalation.Build(context.Background(), src, f.input())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r, src
+}
+
+// input is what the report is built from: f's incident (by its kind) or
+// its window alone.
+func (f smallFleet) input() escalation.BuildInput {
+	in := escalation.BuildInput{Now: smallNow, InlineRows: f.inline}
+	resolved := smallTo
+	switch f.kind {
+	case noIncident:
+		in.From, in.To = smallFrom, smallTo
+	case snapkeep.IncidentPipeline:
+		in.Incident = &snapkeep.Incident{IncidentID: "pipeline#all#2026-11-24T06:00Z", Kind: snapkeep.IncidentPipeline,
+			Dimension: snapkeep.DimensionAll, Class: snapkeep.ClassInternal, State: snapkeep.IncidentResolved,
+			StartedAt: smallFrom, OpenedAt: smallFrom.Add(20 * time.Minute), ResolvedAt: &resolved, Detector: "silence"}
+	default:
+		in.Incident = &snapkeep.Incident{IncidentID: "provider_error#operation:snapshot_droplet#2026-11-24T06:00Z",
+			Kind: snapkeep.IncidentProvider, Dimension: snapkeep.OperationDimension(snapkeep.OpSnapshotDroplet),
+			State: snapkeep.IncidentResolved, StartedAt: smallFrom, OpenedAt: smallFrom.Add(20 * time.Minute),
+			ResolvedAt: &resolved, Detector: "cusum", BaselineRate: f.floor}
+	}
+	return in
 }
 
 func (f smallFleet) failedCall(at time.Time, n int) snapkeep.APICall {
@@ -160,6 +185,95 @@ func TestBaselineWording(t *testing.T) {
 				}
 				if strings.Count(text, "the detector assumes a floor") > 1 {
 					t.Errorf("%s states the floor more than once", f)
+				}
+			}
+		})
+	}
+}
+
+// noRate finds a rate, a ratio or a count stated for a window without
+// calls: "0%", "0×", "(0 of 0)".
+var noRate = regexp.MustCompile(`\b0%|0×|\b0 of 0\b`)
+
+// TestNoCallsWording checks a window without a single call outcome — a
+// pipeline incident (snapkeep stopped recording outcomes) or a quiet
+// window — says plainly that there is no rate, in every sentence, for
+// each kind of baseline, and never "0%", "0×" or "(0 of 0)".
+func TestNoCallsWording(t *testing.T) {
+	tests := []struct {
+		name  string
+		fleet smallFleet
+		want  []string
+	}{
+		{"pipeline incident", smallFleet{history: everyDay(29, 20_000, 10), after: 10, kind: snapkeep.IncidentPipeline},
+			[]string{"no call outcomes were recorded for snapkeep's calls to the DigitalOcean API, so there is no error rate to compare with the baseline of 0.05% over the other 29 of the last 30 days (290 of 580,000).",
+				"This is a pipeline incident, not a rise in DigitalOcean's error rate: snapkeep recorded no call outcome after a snapshot fell due at 2026-11-24 06:00:00 UTC.",
+				"no call outcomes were recorded in the window, so there is no error rate to compare with the baseline of 0.05%.",
+				"Detector silence raised the alarm at 2026-11-24 06:20:00 UTC: a snapshot fell due at 2026-11-24 06:00:00 UTC and no call outcome had been recorded since, so snapkeep's own pipeline had stalled; there is no error rate to report. Resolved at 2026-11-24 11:00:00 UTC."}},
+		{"pipeline incident, thin clean baseline", smallFleet{history: map[int][2]int{1: {592, 0}}, kind: snapkeep.IncidentPipeline},
+			[]string{"so there is no error rate to compare with the baseline's (no provider-side failures in 592 calls over the 1 day with calls of the last 30).",
+				"so there is no error rate to compare; the baseline from 1 day with calls had no provider-side failures in 592 calls."}},
+		{"quiet window, clean baseline", smallFleet{history: everyDay(29, 20_000, 0), before: 40, kind: noIncident},
+			[]string{"In the window 2026-11-24 06:00:00 – 11:00:00 UTC (5h), no call outcomes were recorded for snapkeep's calls to the DigitalOcean API, so there is no error rate to compare with the baseline's (no provider-side failures in 580,000 calls over the other 29 of the last 30 days). No failed call was recorded either, so no droplet or volume is known to be affected; no backup run failed on DigitalOcean's side.",
+				"so there is no error rate to compare; the baseline had no provider-side failures in 580,000 calls."}},
+		{"no calls at all", smallFleet{kind: noIncident},
+			[]string{"so there is no error rate to compare, and the other 29 of the last 30 days had no calls either.",
+				"so there is no error rate to compare, and the baseline days had no calls either."}},
+		{"provider incident without calls", smallFleet{history: everyDay(29, 20_000, 10), floor: 0.0005},
+			[]string{"so there is no error rate to compare with the baseline of 0.05% over",
+				"its baseline was 0.05%, and it counted no calls since the change, so it has no rate since."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := tt.fleet.build(t)
+			if r.InWindow.Calls != 0 {
+				t.Fatalf("the window has %d calls, want none", r.InWindow.Calls)
+			}
+			for f, text := range prose(t, r) {
+				for _, want := range tt.want {
+					if !strings.Contains(text, want) {
+						t.Errorf("%s lacks %q", f, want)
+					}
+				}
+				if strings.Contains(text, "the usual rate") || strings.Contains(text, "the detector assumes a floor") {
+					t.Errorf("%s compares a rate it does not have", f)
+				}
+			}
+			if m := noRate.FindString(sentencesOf(string(render(t, r, escalation.FormatMarkdown)))); m != "" {
+				t.Errorf("the report says %q of a window without calls", m)
+			}
+		})
+	}
+}
+
+// TestInlineSentence checks the affected section says exactly how much of
+// each table it shows: all of one, the first N of M of the other.
+func TestInlineSentence(t *testing.T) {
+	history := everyDay(29, 20_000, 10)
+	tests := []struct {
+		name  string
+		fleet smallFleet
+		want  string
+	}{
+		{"everything shown", smallFleet{history: history, inWindow: 100, failures: 5, resources: 5, inline: 10},
+			"lists them too."},
+		{"all resources, some calls", smallFleet{history: history, inWindow: 100, failures: 12, resources: 10, inline: 10},
+			"lists every one; shown here are all 10 resources and the first 10 of 12 calls."},
+		{"some of each", smallFleet{history: history, inWindow: 100, failures: 12, resources: 12, inline: 10},
+			"lists every one; shown here are the first 10 of 12 resources and the first 10 of 12 calls."},
+		{"the one resource", smallFleet{history: history, inWindow: 100, failures: 12, resources: 1, inline: 10},
+			"lists every one; shown here are the one resource and the first 10 of 12 calls."},
+		{"one row of each", smallFleet{history: history, inWindow: 100, failures: 3, resources: 3, inline: 1},
+			"lists every one; shown here are the first of 3 resources and the first of 3 calls."},
+		{"more resources than are ever listed", smallFleet{history: history, inWindow: 100, failures: 30, resources: 30, inline: 30},
+			"lists every one; shown here are the first 25 of 30 resources and all 30 calls."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := tt.fleet.build(t)
+			for f, text := range prose(t, r) {
+				if !strings.Contains(text, "The attached "+r.CSVFilename()+" "+tt.want) {
+					t.Errorf("%s lacks %q", f, tt.want)
 				}
 			}
 		})
@@ -253,7 +367,7 @@ func (s lateRollUps) DailyCounts(ctx context.Context, dim snapkeep.Dimension, fr
 func TestDaysNotRolledUp(t *testing.T) {
 	fleet := smallFleet{history: map[int][2]int{1: {592, 0}, 2: {700, 1}}, before: 40, inWindow: 100, after: 6, failures: 10,
 		resources: 5, floor: 0.0005}
-	yesterday := smallToday.AddDate(0, 0, -1)
+	yesterday, quiet := smallToday.AddDate(0, 0, -1), smallToday.AddDate(0, 0, -3)
 	tests := []struct {
 		name    string
 		in      *escalation.BuildInput
@@ -268,6 +382,9 @@ func TestDaysNotRolledUp(t *testing.T) {
 		{"a window over midnight, yesterday not rolled up", &escalation.BuildInput{From: yesterday.Add(20 * time.Hour), To: smallTo, Now: smallNow}, []time.Time{yesterday}, []time.Time{yesterday, smallToday}, []time.Time{smallToday, smallNow},
 			[]string{"2026-11-23 has no daily roll-up yet (the detector writes one after the day is over): its row counts the whole day from the per-minute counts."}},
 		{"a window of a finished day", &escalation.BuildInput{From: yesterday.Add(6*time.Hour + 30*time.Second), To: yesterday.Add(13*time.Hour + 30*time.Second), Now: smallNow}, []time.Time{yesterday}, []time.Time{yesterday}, []time.Time{smallToday}, nil},
+		// The detector writes no roll-up for a day without calls: it is
+		// not waiting for one.
+		{"a window of a finished day without calls", &escalation.BuildInput{From: quiet.Add(6 * time.Hour), To: quiet.Add(13 * time.Hour), Now: smallNow}, []time.Time{quiet}, nil, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,7 +403,7 @@ func TestDaysNotRolledUp(t *testing.T) {
 			for _, d := range r.Daily {
 				byDay[d.Day] = d
 				if d.FromMinutes && !contains(tt.rows, d.Day) {
-					t.Errorf("%s counted from the minutes, but its roll-up is there", d.Day.Format(time.DateOnly))
+					t.Errorf("%s counted from the minutes, but it is rolled up or finished without calls", d.Day.Format(time.DateOnly))
 				}
 			}
 			for i, day := range tt.rows {
@@ -309,6 +426,9 @@ func TestDaysNotRolledUp(t *testing.T) {
 					if !strings.Contains(text, w) {
 						t.Errorf("%s lacks %q", f, w)
 					}
+				}
+				if len(tt.rows) == 0 && strings.Contains(text, "no daily roll-up") {
+					t.Errorf("%s says a day waits for its roll-up, but every window day is rolled up or finished without calls", f)
 				}
 			}
 		})
