@@ -1,14 +1,11 @@
 package sample
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 
-	"github.com/snapkeep/snapkeep/infra/cfn"
+	"github.com/snapkeep/snapkeep/infra/triggers"
 )
 
 // EndpointVar is the AWS SDK's variable for one endpoint of every service:
@@ -24,55 +21,31 @@ func EnvFile(t testing.TB) map[string]map[string]string {
 	return env
 }
 
-// templateEnv is the part of template.yaml that declares variables.
-type templateEnv struct {
-	Environment struct {
-		Variables map[string]json.RawMessage
-	}
-}
-
-// TemplateEnv is the set of environment variables template.yaml declares
-// for a function (Globals' and its own): SAM lets an env-vars file set
-// these and no others.
-func TemplateEnv(t testing.TB, functionID string) map[string]bool {
+// TemplateFunction is how template.yaml runs a function on the local
+// stage (triggers.ReadTemplate: Globals applied, parameters at their
+// defaults): Env are the values the template alone decides, Provided the
+// variables whose values name the stack's resources. SAM lets an env-vars
+// file set these variables and no others.
+func TemplateFunction(t testing.TB, functionID string) triggers.FunctionConfig {
 	t.Helper()
-	root, err := Root()
+	tpl, err := triggers.ReadTemplate(TemplatePath(t), Stage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tpl struct {
-		Globals struct {
-			Function templateEnv
-		}
-		Resources map[string]struct {
-			Type       string
-			Properties templateEnv
-		}
-	}
-	if err := cfn.Unmarshal(b, &tpl); err != nil {
-		t.Fatalf("template.yaml: %v", err)
-	}
-	fn, ok := tpl.Resources[functionID]
-	if !ok || fn.Type != "AWS::Serverless::Function" {
+	fn, ok := tpl.Functions[functionID]
+	if !ok {
 		t.Fatalf("template.yaml has no function %s", functionID)
 	}
-	out := map[string]bool{}
-	for _, vars := range []map[string]json.RawMessage{tpl.Globals.Function.Environment.Variables, fn.Properties.Environment.Variables} {
-		for name := range vars {
-			out[name] = true
-		}
-	}
-	return out
+	return fn
 }
 
 // CheckEnv checks a function's variables in events/env.json against its
 // settings loader: they load without error, and the file sets exactly
 // the variables the loader reads that template.yaml declares for the
-// function (SAM ignores the others), and AWS_ENDPOINT_URL.
+// function (SAM ignores the others), and AWS_ENDPOINT_URL; so every
+// variable the stack provides (a table, a queue, an ARN) that the function
+// reads is set. (go test ./events checks the values against the
+// template's.)
 func CheckEnv(t testing.TB, functionID string, load func(getenv func(string) string) error) {
 	t.Helper()
 	vars, ok := EnvFile(t)[functionID]
@@ -83,10 +56,10 @@ func CheckEnv(t testing.TB, functionID string, load func(getenv func(string) str
 	if err := load(func(name string) string { read[name] = true; return vars[name] }); err != nil {
 		t.Fatalf("events/env.json's %s does not load: %v", functionID, err)
 	}
-	declared := TemplateEnv(t, functionID)
+	fn := TemplateFunction(t, functionID)
 	want := []string{EndpointVar}
 	for name := range read {
-		if declared[name] {
+		if _, given := fn.Env[name]; (given || slices.Contains(fn.Provided, name)) && name != EndpointVar {
 			want = append(want, name)
 		}
 	}
