@@ -3,19 +3,24 @@
 // mapping would deliver on the local stage (its table's stream, batch
 // size, batching window, tumbling window and filters), each record's
 // images are what the stores write and its times are consistent with the
-// item's; events/env.json sets the local stage's names; no sample holds a
-// secret; and every sample is read by a test of its function.
+// item's; events/env.json's values are the template's or the local
+// stage's stated choices; no sample holds a secret; and every sample is
+// named in a test of its function.
 package events_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,25 +67,62 @@ func sampleFiles(t *testing.T) []string {
 	return out
 }
 
-// TestEverySampleIsTested: each sample's name is in a test of its
-// function (which builds it, compares it and runs the handler on it).
+// TestEverySampleIsTested: each sample's name ("<name>.json" or
+// "<folder>/<name>.json") is a string literal in a test of its function
+// (which builds it, compares it and runs the handler on it); a mention in
+// a comment does not count.
 func TestEverySampleIsTested(t *testing.T) {
+	literals := map[string]map[string]bool{} // folder: the string literals of its function's tests
 	for _, rel := range sampleFiles(t) {
 		dir, name, _ := strings.Cut(rel, "/")
-		tests, err := filepath.Glob(filepath.Join("..", "functions", dir, "*_test.go"))
-		if err != nil || len(tests) == 0 {
-			t.Fatalf("functions/%s has no tests (%v)", dir, err)
+		if literals[dir] == nil {
+			literals[dir] = testLiterals(t, filepath.Join("..", "functions", dir))
 		}
-		found := false
-		for _, f := range tests {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
+		if !literals[dir][name] && !literals[dir][rel] {
+			t.Errorf("events/%s is named in no string literal of functions/%s's tests", rel, dir)
+		}
+	}
+}
+
+// testLiterals is the set of string literals (unquoted) in the _test.go
+// files of dir.
+func testLiterals(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("%s has no tests (%v)", dir, err)
+	}
+	out := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if v, err := strconv.Unquote(lit.Value); err == nil {
+					out[v] = true
+				}
 			}
-			found = found || bytes.Contains(b, []byte(`"`+name+`"`))
-		}
-		if !found {
-			t.Errorf("events/%s is read by no test of functions/%s", rel, dir)
+			return true
+		})
+	}
+	return out
+}
+
+// testLiterals counts a name written as a string literal, raw or
+// interpreted, and not one in a comment or an identifier.
+func TestTestLiterals(t *testing.T) {
+	dir := t.TempDir()
+	src := "package x\n\n// commented.json is only mentioned here.\nvar a, b = \"interpreted.json\", `raw.json`\n\nfunc Test(t *testing.T) { _ = \"notify/\" + \"joined.json\" }\n"
+	if err := os.WriteFile(filepath.Join(dir, "x_test.go"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := testLiterals(t, dir)
+	for name, want := range map[string]bool{"interpreted.json": true, "raw.json": true, "joined.json": true, "commented.json": false, "notify/joined.json": false} {
+		if got[name] != want {
+			t.Errorf("testLiterals has %q: %v, want %v (all: %v)", name, got[name], want, got)
 		}
 	}
 }
@@ -462,10 +504,45 @@ func writtenAt(table string, img, old map[string]events.DynamoDBAttributeValue) 
 	return r.UpdatedAt, nil
 }
 
-// TestEnvFile: events/env.json is keyed by the template's functions and
-// names the local stage's resources as snaplocal creates them; moto is
-// reached from SAM's container. (Each function's test checks its own
-// variables against its settings loader: sample.CheckEnv.)
+// localEnv are the values events/env.json gives on purpose where the
+// local stage differs from template.yaml's: the variables the template
+// leaves to the stack (triggers.FunctionConfig.Provided: its tables,
+// queue, schedule group, ARNs and parameters without a default) as
+// `snaplocal up` creates them, and the few it decides that the local stage
+// sets otherwise. Every other value must be the template's.
+func localEnv() map[string]string {
+	env := map[string]string{
+		// The template's is empty (AWS's own endpoints); locally moto, on
+		// the host, as SAM's container reaches it.
+		sample.EndpointVar: sample.Endpoint,
+		// snaplocal up runs with incident holds on, so the samples show
+		// held failure notices; the template's default is off.
+		"HOLD_NOTICES_DURING_INCIDENTS": "true",
+		// Empty whatever the template's default: the local secret holds
+		// the URL of snaplocal up's own fake Slack, which a function in
+		// SAM's container cannot reach.
+		"OPS_WEBHOOK_SECRET": "",
+		// Provided by the stack.
+		"APP_URL":               "https://app.snapkeep.example", // the AppURL parameter events/README.md passes
+		"FOLLOW_UP_QUEUE_URL":   sample.QueueURL("FollowUpQueue"),
+		"SCHEDULE_GROUP":        "snapkeep-" + sample.Stage,
+		"SNAPSHOT_FUNCTION_ARN": sample.FunctionARN("SnapshotFunction"),
+		"SCHEDULE_DLQ_ARN":      sample.QueueARN("ScheduleDeadLetterQueue"),
+		"SCHEDULER_ROLE_ARN":    "arn:aws:iam::" + sample.Account + ":role/snapkeep-" + sample.Stage + "-scheduler-invoke",
+	}
+	for _, spec := range dynamo.AllTables() {
+		env[spec.EnvVar] = sample.TableName(spec.LogicalID)
+	}
+	return env
+}
+
+// TestEnvFile: events/env.json is keyed by the template's functions, and
+// each value it sets is the one template.yaml gives the function on the
+// local stage (triggers.ReadTemplate: Globals applied, parameters at their
+// defaults) or, for a variable the stack provides or one of the local
+// choices, localEnv's. Which variables it sets is each function's test's
+// to check against its loader (sample.CheckEnv): every one the function
+// reads that the template declares, so every provided one it reads.
 func TestEnvFile(t *testing.T) {
 	if sample.TablePrefix != awslocal.DefaultPrefix {
 		t.Errorf("sample.TablePrefix %q, the local stack's tables are %q<LogicalID>", sample.TablePrefix, awslocal.DefaultPrefix)
@@ -476,40 +553,98 @@ func TestEnvFile(t *testing.T) {
 			t.Errorf("events/env.json has no %s", fn)
 		}
 	}
-	want := map[string]string{
-		sample.EndpointVar:      sample.Endpoint,
-		"TOKEN_SECRET_PREFIX":   "snapkeep/" + sample.Stage + "/accounts/",
-		"FOLLOW_UP_QUEUE_URL":   sample.QueueURL("FollowUpQueue"),
-		"SCHEDULE_GROUP":        "snapkeep-" + sample.Stage,
-		"SNAPSHOT_FUNCTION_ARN": sample.FunctionARN("SnapshotFunction"),
-		"SCHEDULE_DLQ_ARN":      sample.QueueARN("ScheduleDeadLetterQueue"),
-		"SCHEDULER_ROLE_ARN":    "arn:aws:iam::" + sample.Account + ":role/snapkeep-" + sample.Stage + "-scheduler-invoke",
-		"OPS_WEBHOOK_SECRET":    "", // the local one points at snaplocal's own fake Slack
-	}
-	for _, spec := range dynamo.AllTables() {
-		want[spec.EnvVar] = sample.TableName(spec.LogicalID)
-	}
+	local := localEnv()
 	for fn, vars := range env {
 		if !slices.Contains(slices.Collect(maps.Values(functionDirs)), fn) {
 			t.Errorf("events/env.json has %s, not a function of template.yaml", fn)
+			continue
 		}
+		tpl := sample.TemplateFunction(t, fn)
 		for name, v := range vars {
-			if w, ok := want[name]; ok && v != w {
-				t.Errorf("events/env.json %s.%s = %q, want %q", fn, name, v, w)
+			tv, decided := tpl.Env[name]
+			lv, chosen := local[name]
+			provided := slices.Contains(tpl.Provided, name)
+			switch {
+			case !decided && !provided:
+				t.Errorf("events/env.json %s.%s: template.yaml does not declare it for %s, so SAM ignores it", fn, name, fn)
+			case chosen && v != lv:
+				t.Errorf("events/env.json %s.%s = %q, want the local stage's %q", fn, name, v, lv)
+			case !chosen && provided:
+				t.Errorf("events/env.json %s.%s: the stack provides it, and localEnv has no local value to check %q against", fn, name, v)
+			case !chosen && v != tv:
+				t.Errorf("events/env.json %s.%s = %q, template.yaml gives %q (add it to localEnv, with why, if the local stage differs on purpose)", fn, name, v, tv)
 			}
 		}
 	}
 }
 
 // TestNoSecrets: no sample holds a DigitalOcean token, a bearer
-// credential or a webhook URL; a recorded Authorization header is
-// redacted.
+// credential or a webhook URL, and every recorded Authorization header
+// (a DynamoDB image's {"S": ...} or a plain string, under any key
+// spelling "authorization") is exactly snapkeep.Redacted, what docloud
+// records in its place.
 func TestNoSecrets(t *testing.T) {
-	secret := regexp.MustCompile(`(do[op]_v1_)?[0-9a-f]{64}|(?i:bearer)\s|hooks\.slack\.com|"authorization":\s*\{\s*"S":\s*"[^R]`)
+	secret := regexp.MustCompile(`(do[op]_v1_)?[0-9a-f]{64}|(?i:bearer)\s|hooks\.slack\.com`)
 	files := append(sampleFiles(t), "env.json", "README.md")
+	headers := 0
 	for _, rel := range files {
-		if m := secret.Find(sample.Read(t, rel)); m != nil {
+		raw := sample.Read(t, rel)
+		if m := secret.Find(raw); m != nil {
 			t.Errorf("events/%s holds %q", rel, m)
 		}
+		if !strings.HasSuffix(rel, ".json") {
+			continue
+		}
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("events/%s: %v", rel, err)
+		}
+		for _, v := range authorizations(doc) {
+			headers++
+			if v != snapkeep.Redacted {
+				t.Errorf("events/%s records an Authorization header %q, want exactly %q", rel, v, snapkeep.Redacted)
+			}
+		}
 	}
+	if headers == 0 {
+		t.Error("no sample records an Authorization header: the check above checked nothing")
+	}
+}
+
+// authorizations returns the value of every "authorization" key (any
+// case) in a decoded JSON document: the string, or the S of a DynamoDB
+// attribute value; anything else is returned as its JSON, which is never
+// snapkeep.Redacted.
+func authorizations(doc any) []string {
+	var out []string
+	switch v := doc.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if strings.EqualFold(k, "authorization") {
+				out = append(out, headerValue(x))
+				continue
+			}
+			out = append(out, authorizations(x)...)
+		}
+	case []any:
+		for _, x := range v {
+			out = append(out, authorizations(x)...)
+		}
+	}
+	return out
+}
+
+// headerValue is a recorded header's value: a plain string or a DynamoDB
+// string attribute ({"S": ...} and nothing else).
+func headerValue(x any) string {
+	if s, ok := x.(string); ok {
+		return s
+	}
+	if m, ok := x.(map[string]any); ok && len(m) == 1 {
+		if s, ok := m["S"].(string); ok {
+			return s
+		}
+	}
+	b, _ := json.Marshal(x)
+	return string(b)
 }
