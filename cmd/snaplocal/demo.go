@@ -13,6 +13,7 @@ import (
 	"github.com/snapkeep/snapkeep/infra/triggers"
 	"github.com/snapkeep/snapkeep/shared/docloud/dotest"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
+	"github.com/snapkeep/snapkeep/shared/escalation"
 	"github.com/snapkeep/snapkeep/shared/secrets"
 )
 
@@ -97,8 +98,9 @@ type Demo struct {
 	Slots []triggers.Delivery
 	// Summary is what the tables and the mail say happened.
 	Summary *Summary
-	// ReportPath is the escalation report written.
-	ReportPath string
+	// ReportPath is the escalation report written; CSVPath the affected
+	// calls' CSV beside it, under the name the report gives it.
+	ReportPath, CSVPath string
 
 	out     io.Writer
 	began   time.Time
@@ -432,8 +434,11 @@ func (d *Demo) writeReport(ctx context.Context, opts DemoOptions) error {
 	}
 	d.say("")
 	d.say("Escalation report (what ops forwards to DigitalOcean): %s (%d bytes)", abs, written[0].Bytes)
-	if len(written) > 1 {
-		d.say("  and the affected calls it lists, to attach: %s (%d bytes)", written[1].Path, written[1].Bytes)
+	for _, w := range written {
+		if w.Format == escalation.FormatCSV {
+			d.CSVPath = w.Path
+			d.say("  and the affected calls it names, to attach: %s (%d bytes)", w.Path, w.Bytes)
+		}
 	}
 	return nil
 }

@@ -58,8 +58,15 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("report written to %q, want %q", played.ReportPath, report)
 	}
 	browsertest.CheckReport(t, report)
-	if csv, err := os.ReadFile(strings.TrimSuffix(report, ".html") + ".csv"); err != nil || !bytes.HasPrefix(csv, []byte("time_utc,operation,")) || bytes.Count(csv, []byte("\n")) < 2 {
-		t.Errorf("the affected calls' CSV is not beside the report (%v): %.200s", err, csv)
+	if filepath.Dir(played.CSVPath) != filepath.Dir(report) || !strings.HasPrefix(filepath.Base(played.CSVPath), "snapkeep-affected-calls-") {
+		t.Errorf("the affected calls' CSV is %q, want it beside the report under the name the report gives it", played.CSVPath)
+	}
+	html, _ := os.ReadFile(report)
+	if !bytes.Contains(html, []byte(filepath.Base(played.CSVPath))) {
+		t.Errorf("the report does not name its CSV %s", filepath.Base(played.CSVPath))
+	}
+	if csv, err := os.ReadFile(played.CSVPath); err != nil || !bytes.HasPrefix(csv, []byte("time_utc,operation,")) || bytes.Count(csv, []byte("\n")) < 2 {
+		t.Errorf("the affected calls' CSV (%v): %.200s", err, csv)
 	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out.String())
