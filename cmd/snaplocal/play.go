@@ -158,7 +158,7 @@ func newPlayer(ctx context.Context, st *Stack, tpl *triggers.Template, clock *Cl
 	client := &countedQueue{QueueAPI: st.SQS, url: queueURL, sent: func() int { return st.Proxy.Sent(queueURL) }}
 	p.queue, err = local.NewQueue(local.QueueConfig{Client: client, QueueURL: queueURL, QueueARN: st.Queues[q.Queue],
 		Invoke: p.invoker("snapshot"), BatchSize: q.BatchSize, MaxReceives: q.MaxReceiveCount, DeadLetterURL: st.QueueURLs[q.DeadLetterQueue],
-		VisibilityTimeout: q.VisibilityTimeout, Due: sqsqueue.DueOf})
+		VisibilityTimeout: q.VisibilityTimeout, ReportBatchItemFailures: q.ReportBatchItemFailures, Due: sqsqueue.DueOf})
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func TestFollowUpsThroughSQS(t *testing.T) {
 		return json.Marshal(out)
 	}
 	q, err := local.NewQueue(local.QueueConfig{Client: s.env.SQS(), QueueURL: url, QueueARN: arn, Invoke: invoke,
-		Due: sqsqueue.DueOf, MaxReceives: 5})
+		Due: sqsqueue.DueOf, MaxReceives: 5, ReportBatchItemFailures: true})
 	if err != nil {
 		t.Fatal(err)
 	}
