@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/snapkeep/snapkeep/shared/docloud"
+	"github.com/snapkeep/snapkeep/shared/dynamo"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -59,8 +60,8 @@ func itemKey(table string, item map[string]types.AttributeValue) string {
 func (m *memDB) put(table string, item map[string]types.AttributeValue) {
 	m.items[itemKey(table, item)] = item
 	m.written++
-	m.bytes += itemSize(item)
-	m.byTable[table] += itemSize(item)
+	m.bytes += dynamo.ItemSize(item)
+	m.byTable[table] += dynamo.ItemSize(item)
 }
 
 func (m *memDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
@@ -116,44 +117,6 @@ func (m *memDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.O
 
 func (m *memDB) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	return nil, fmt.Errorf("memDB: Scan not expected")
-}
-
-// itemSize follows DynamoDB's item size rules: each attribute's name length
-// plus its value's size (strings: UTF-8 bytes; numbers: about one byte per
-// two digits plus one; booleans and nulls: 1; maps and lists: 3 plus one
-// per element plus the elements).
-func itemSize(item map[string]types.AttributeValue) int {
-	n := 0
-	for name, v := range item {
-		n += len(name) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		return (len(v.Value)+1)/2 + 1
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberM:
-		return 3 + len(v.Value) + itemSize(v.Value)
-	case *types.AttributeValueMemberL:
-		n := 3 + len(v.Value)
-		for _, e := range v.Value {
-			n += valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
-	}
-	return 0
 }
 
 type memSecrets struct{ token string }
