@@ -527,7 +527,7 @@ func (a *app) broadcastMailer(b *broadcaster, bf *broadcastFlags) (mailing.Maile
 
 // sesBroadcaster is mailing's Mailer over shared/email's SES v2 sender:
 // the broadcast stream, the one-click unsubscribe link, and the sender's
-// permanent failures as *mailing.Rejected.
+// permanent failures as *snapkeep.RejectedError.
 type sesBroadcaster struct{ sender *email.Sender }
 
 // Send implements mailing.Mailer.
@@ -545,28 +545,28 @@ func (m sesBroadcaster) Send(ctx context.Context, e mailing.Email) (string, erro
 	var rej *email.Rejected
 	switch {
 	case errors.As(err, &rej):
-		return "", &mailing.Rejected{Scope: broadcastScope(rej), Code: rej.Code, Reason: rej.Reason}
+		return "", &snapkeep.RejectedError{Scope: broadcastScope(rej), Code: rej.Code, Reason: rej.Reason}
 	case errors.Is(err, snapkeep.ErrInvalid):
 		// The message as built from the flags and templates: every
 		// customer's would be refused alike, so stop rather than record
 		// each one as rejected for good.
-		return "", &mailing.Rejected{Scope: mailing.ScopeSender, Code: "InvalidMessage", Reason: err.Error()}
+		return "", &snapkeep.RejectedError{Scope: snapkeep.RejectSender, Code: "InvalidMessage", Reason: err.Error()}
 	}
 	return "", err
 }
 
-// broadcastScope maps shared/email's scope to mailing's. SES answers
+// broadcastScope maps shared/email's scope to the domain's. SES answers
 // MessageRejected also for an unverified identity (in the sandbox, every
 // recipient must be verified): that is the deployment's setup, so the
 // broadcast stops rather than recording every customer as rejected.
-func broadcastScope(r *email.Rejected) mailing.Scope {
+func broadcastScope(r *email.Rejected) snapkeep.RejectScope {
 	switch {
 	case r.Scope == email.ScopeRecipient:
-		return mailing.ScopeRecipient
+		return snapkeep.RejectRecipient
 	case r.Scope == email.ScopeSender, strings.Contains(strings.ToLower(r.Reason), "not verified"):
-		return mailing.ScopeSender
+		return snapkeep.RejectSender
 	}
-	return mailing.ScopeMessage
+	return snapkeep.RejectMessage
 }
 
 // printSummary prints what the broadcast did: the Summary as JSON or

@@ -14,7 +14,7 @@ import (
 
 // sesMailer is notify's Mailer over shared/email's SES v2 sender: it
 // picks the stream, sets the one-click unsubscribe link, and turns the
-// sender's permanent failures into *notify.Rejected.
+// sender's permanent failures into *snapkeep.RejectedError.
 type sesMailer struct{ sender *email.Sender }
 
 // Send implements notify.Mailer.
@@ -38,28 +38,28 @@ func (m sesMailer) Send(ctx context.Context, e notify.Email) (string, error) {
 	var rej *email.Rejected
 	switch {
 	case errors.As(err, &rej):
-		return "", &notify.Rejected{Scope: emailScope(rej), Code: rej.Code, Reason: rej.Reason}
+		return "", &snapkeep.RejectedError{Scope: emailScope(rej), Code: rej.Code, Reason: rej.Reason}
 	case errors.Is(err, snapkeep.ErrInvalid):
-		return "", &notify.Rejected{Scope: notify.ScopeMessage, Code: "InvalidMessage", Reason: err.Error()}
+		return "", &snapkeep.RejectedError{Scope: snapkeep.RejectMessage, Code: "InvalidMessage", Reason: err.Error()}
 	}
 	return "", err
 }
 
-// emailScope maps shared/email's scope to notify's. SES answers
+// emailScope maps shared/email's scope to the domain's. SES answers
 // MessageRejected also when an identity is not verified (in the sandbox,
 // every recipient must be): that is the deployment's setup, not the
 // message, so it is the sender's scope and the record is retried.
-func emailScope(r *email.Rejected) notify.Scope {
+func emailScope(r *email.Rejected) snapkeep.RejectScope {
 	switch r.Scope {
 	case email.ScopeRecipient:
-		return notify.ScopeRecipient
+		return snapkeep.RejectRecipient
 	case email.ScopeSender:
-		return notify.ScopeSender
+		return snapkeep.RejectSender
 	}
 	if strings.Contains(strings.ToLower(r.Reason), "not verified") {
-		return notify.ScopeSender
+		return snapkeep.RejectSender
 	}
-	return notify.ScopeMessage
+	return snapkeep.RejectMessage
 }
 
 // slackPoster is notify's Poster over shared/slack: a webhook that is
@@ -70,7 +70,7 @@ type slackPoster struct{ client *slack.Client }
 // Post implements notify.Poster.
 func (p slackPoster) Post(ctx context.Context, webhookURL string, payload []byte) error {
 	if len(payload) > slack.MaxPayloadBytes {
-		return &notify.Rejected{Scope: notify.ScopeMessage, Code: "payload_too_large",
+		return &snapkeep.RejectedError{Scope: snapkeep.RejectMessage, Code: "payload_too_large",
 			Reason: fmt.Sprintf("the Block Kit payload is %d bytes, over %d", len(payload), slack.MaxPayloadBytes)}
 	}
 	err := p.client.Post(ctx, webhookURL, payload)
@@ -79,18 +79,18 @@ func (p slackPoster) Post(ctx context.Context, webhookURL string, payload []byte
 	case err == nil:
 		return nil
 	case errors.As(err, &rej):
-		scope := notify.ScopeMessage
+		scope := snapkeep.RejectMessage
 		if rej.Status == 403 || rej.Status == 404 || rej.Status == 410 {
-			scope = notify.ScopeRecipient
+			scope = snapkeep.RejectRecipient
 		}
 		code := rej.Code
 		if code == "" {
 			code = "no_error_code"
 		}
-		return &notify.Rejected{Scope: scope, Code: fmt.Sprintf("HTTP %d %s", rej.Status, code), Reason: rej.Error()}
+		return &snapkeep.RejectedError{Scope: scope, Code: fmt.Sprintf("HTTP %d %s", rej.Status, code), Reason: rej.Error()}
 	case errors.Is(err, snapkeep.ErrInvalid):
 		// The payload was checked above and by notice: it is the URL.
-		return &notify.Rejected{Scope: notify.ScopeRecipient, Code: "invalid_webhook_url", Reason: err.Error()}
+		return &snapkeep.RejectedError{Scope: snapkeep.RejectRecipient, Code: "invalid_webhook_url", Reason: err.Error()}
 	}
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/notify"
 	"github.com/snapkeep/snapkeep/shared/slack"
+	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
 func fullEnv() map[string]string {
@@ -95,12 +96,12 @@ func TestMailingMapsAgree(t *testing.T) {
 func TestEmailScope(t *testing.T) {
 	for _, tc := range []struct {
 		r    email.Rejected
-		want notify.Scope
+		want snapkeep.RejectScope
 	}{
-		{email.Rejected{Code: email.CodeSuppressed, Scope: email.ScopeRecipient}, notify.ScopeRecipient},
-		{email.Rejected{Code: "MessageRejected", Scope: email.ScopeMessage, Reason: "Message contains a virus"}, notify.ScopeMessage},
-		{email.Rejected{Code: "MessageRejected", Scope: email.ScopeMessage, Reason: "Email address is not verified. The following identities failed the check"}, notify.ScopeSender},
-		{email.Rejected{Code: "AccountSuspendedException", Scope: email.ScopeSender}, notify.ScopeSender},
+		{email.Rejected{Code: email.CodeSuppressed, Scope: email.ScopeRecipient}, snapkeep.RejectRecipient},
+		{email.Rejected{Code: "MessageRejected", Scope: email.ScopeMessage, Reason: "Message contains a virus"}, snapkeep.RejectMessage},
+		{email.Rejected{Code: "MessageRejected", Scope: email.ScopeMessage, Reason: "Email address is not verified. The following identities failed the check"}, snapkeep.RejectSender},
+		{email.Rejected{Code: "AccountSuspendedException", Scope: email.ScopeSender}, snapkeep.RejectSender},
 	} {
 		if got := emailScope(&tc.r); got != tc.want {
 			t.Errorf("emailScope(%+v) = %s, want %s", tc.r, got, tc.want)
@@ -127,12 +128,12 @@ func TestSlackPoster(t *testing.T) {
 	defer srv.Close()
 	p := slackPoster{&slack.Client{HTTP: srv.Client(), AllowedHosts: []string{strings.TrimPrefix(srv.URL, "https://")}, MinInterval: -1,
 		Sleep: func(context.Context, time.Duration) error { return nil }, Logger: slog.New(slog.DiscardHandler)}}
-	for path, want := range map[string]notify.Scope{
-		"/services/T/B/payload": notify.ScopeMessage, "/services/T/B/forbidden": notify.ScopeRecipient,
-		"/services/T/B/gone": notify.ScopeRecipient, "/services/T/B/archived": notify.ScopeRecipient, "/services/T/B/down": "", "/services/T/B/ok": "",
+	for path, want := range map[string]snapkeep.RejectScope{
+		"/services/T/B/payload": snapkeep.RejectMessage, "/services/T/B/forbidden": snapkeep.RejectRecipient,
+		"/services/T/B/gone": snapkeep.RejectRecipient, "/services/T/B/archived": snapkeep.RejectRecipient, "/services/T/B/down": "", "/services/T/B/ok": "",
 	} {
 		err := p.Post(context.Background(), srv.URL+path, []byte(`{"text":"x"}`))
-		var rej *notify.Rejected
+		var rej *snapkeep.RejectedError
 		switch {
 		case want == "" && path == "/services/T/B/ok" && err != nil:
 			t.Errorf("%s: %v", path, err)
@@ -144,8 +145,8 @@ func TestSlackPoster(t *testing.T) {
 	}
 	for _, bad := range []string{"http://" + strings.TrimPrefix(srv.URL, "https://") + "/services/T/B/ok", "https://evil.example/services/T/B/x"} {
 		err := p.Post(context.Background(), bad, []byte(`{"text":"x"}`))
-		var rej *notify.Rejected
-		if !errors.As(err, &rej) || rej.Scope != notify.ScopeRecipient || rej.Code != "invalid_webhook_url" || strings.Contains(err.Error(), "evil.example/services") {
+		var rej *snapkeep.RejectedError
+		if !errors.As(err, &rej) || rej.Scope != snapkeep.RejectRecipient || rej.Code != "invalid_webhook_url" || strings.Contains(err.Error(), "evil.example/services") {
 			t.Errorf("bad webhook URL: %v, want the recipient's invalid_webhook_url, URL not repeated", err)
 		}
 	}

@@ -2,7 +2,6 @@ package mailing
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/escalation"
@@ -108,7 +107,9 @@ type Email struct {
 }
 
 // Mailer sends one email on the broadcast stream and returns its message
-// id. A permanent failure is a *Rejected.
+// id. A permanent failure is a *snapkeep.RejectedError: a rejection of
+// the sender (snapkeep.RejectSender) stops the broadcast; of the
+// recipient, the customer is counted skipped; of the message, failed.
 type Mailer interface {
 	Send(ctx context.Context, e Email) (string, error)
 }
@@ -116,35 +117,4 @@ type Mailer interface {
 // Waiter paces the sends: Wait returns when the next one may go (Pacer).
 type Waiter interface {
 	Wait(ctx context.Context) error
-}
-
-// Scope says who a permanent rejection is about.
-type Scope string
-
-// Scopes of a Rejected.
-const (
-	// ScopeRecipient: the address will not take mail (suppressed,
-	// invalid). Recorded, the customer's email blocked, counted skipped.
-	ScopeRecipient Scope = "recipient"
-	// ScopeMessage: SES refused this message. Recorded, counted failed.
-	ScopeMessage Scope = "message"
-	// ScopeSender: the deployment cannot send (an unverified sender, the
-	// sandbox, a paused account): the broadcast stops.
-	ScopeSender Scope = "sender"
-)
-
-// Rejected is a permanent failure to send one email.
-type Rejected struct {
-	// Scope says who it is about.
-	Scope Scope
-	// Code is the provider's code (e.g. SES's "Suppressed",
-	// "MessageRejected").
-	Code string
-	// Reason says why, in the provider's words.
-	Reason string
-}
-
-// Error names the scope, the code and the reason.
-func (r *Rejected) Error() string {
-	return fmt.Sprintf("rejected (%s, %s): %s", r.Scope, r.Code, r.Reason)
 }

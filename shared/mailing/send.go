@@ -99,8 +99,8 @@ func (e *errStop) Unwrap() error { return e.err }
 // progress holds, are left alone. When ctx ends, Send stops between two
 // recipients (a message SES took is still recorded) and returns the
 // summary with Interrupted set and ctx's error. When the deployment
-// cannot send (ScopeSender) or DefaultMaxFailures sends in a row fail, it
-// stops with an error; the summary says what was done.
+// cannot send (snapkeep.RejectSender) or DefaultMaxFailures sends in a
+// row fail, it stops with an error; the summary says what was done.
 func (s *Service) Send(ctx context.Context, p *Plan) (*Summary, error) {
 	if s.Mailer == nil || s.Pace == nil || s.Notices == nil {
 		return nil, fmt.Errorf("broadcast: Send needs a Mailer, a Pace and a Renderer")
@@ -186,7 +186,7 @@ func (s *Service) settle(ctx context.Context, p *Plan, r *Recipient, cfg Config,
 func (s *Service) deliver(ctx context.Context, p *Plan, r *Recipient, msg notice.Message, claimedAt time.Time, st Status, sum *Summary) error {
 	log := s.log().With("mailing_id", p.MailingID, "customer_id", r.CustomerID)
 	id, err := s.Mailer.Send(ctx, s.email(p, r, msg))
-	var rej *Rejected
+	var rej *snapkeep.RejectedError
 	switch {
 	case err == nil:
 		sum.Sent++
@@ -198,7 +198,7 @@ func (s *Service) deliver(ctx context.Context, p *Plan, r *Recipient, msg notice
 			log.ErrorContext(ctx, "broadcast sent but not recorded: a rerun after the claim goes stale sends it again", "message_id", id, "error", err.Error())
 		}
 		return nil
-	case errors.As(err, &rej) && rej.Scope == ScopeSender:
+	case errors.As(err, &rej) && rej.Scope == snapkeep.RejectSender:
 		s.release(ctx, p, r, claimedAt, log)
 		return &errStop{fmt.Errorf("broadcast stopped: SES refuses the sender (%s: %s): check the sender identity, the SES sandbox and the account's sending status", rej.Code, rej.Reason)}
 	case errors.As(err, &rej):
@@ -206,7 +206,7 @@ func (s *Service) deliver(ctx context.Context, p *Plan, r *Recipient, msg notice
 		if err := s.record(ctx, p, r, claimedAt, n); err != nil {
 			log.ErrorContext(ctx, "broadcast rejection not recorded", "error", err.Error())
 		}
-		if rej.Scope == ScopeRecipient {
+		if rej.Scope == snapkeep.RejectRecipient {
 			sum.Skipped[SkipSuppressed]++
 			if err := s.Customers.Block(context.WithoutCancel(ctx), r.CustomerID, snapkeep.ChannelEmail, rej.Code+": "+rej.Reason); err != nil {
 				log.ErrorContext(ctx, "customer's email not blocked after SES refused the address", "error", err.Error())

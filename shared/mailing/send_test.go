@@ -157,7 +157,7 @@ func TestSendRejections(t *testing.T) {
 		err   error
 		check func(t *testing.T, w *world, sum *Summary, err error)
 	}{
-		{"suppressed address", &Rejected{Scope: ScopeRecipient, Code: "Suppressed", Reason: "on the suppression list"},
+		{"suppressed address", &snapkeep.RejectedError{Scope: snapkeep.RejectRecipient, Code: "Suppressed", Reason: "on the suppression list"},
 			func(t *testing.T, w *world, sum *Summary, err error) {
 				if err != nil || sum.Skipped[SkipSuppressed] != 1 || sum.Sent != 2 {
 					t.Errorf("%+v, %v: want 1 suppressed, 2 sent", sum, err)
@@ -166,13 +166,13 @@ func TestSendRejections(t *testing.T) {
 					t.Errorf("cust-001 not blocked: %v", w.customers.blocked)
 				}
 			}},
-		{"message rejected", &Rejected{Scope: ScopeMessage, Code: "MessageRejected", Reason: "content"},
+		{"message rejected", &snapkeep.RejectedError{Scope: snapkeep.RejectMessage, Code: "MessageRejected", Reason: "content"},
 			func(t *testing.T, w *world, sum *Summary, err error) {
 				if err != nil || sum.Failed != 1 || len(sum.Failures) != 1 || !sum.Failures[0].Recorded {
 					t.Errorf("%+v, %v: want one recorded failure", sum, err)
 				}
 			}},
-		{"sender refused", &Rejected{Scope: ScopeSender, Code: "MessageRejected", Reason: "Email address is not verified"},
+		{"sender refused", &snapkeep.RejectedError{Scope: snapkeep.RejectSender, Code: "MessageRejected", Reason: "Email address is not verified"},
 			func(t *testing.T, w *world, sum *Summary, err error) {
 				if err == nil || !strings.Contains(err.Error(), "refuses the sender") || sum.Sent != 1 || sum.Remaining != 7 {
 					t.Errorf("%+v, %v: want a stop after 1 sent", sum, err)

@@ -126,13 +126,13 @@ func TestBatchRejections(t *testing.T) {
 		blocked   string // email or slack
 		sentAfter int    // emails sent for a second run in the same batch
 	}{
-		{name: "suppressed address", email: &Rejected{Scope: ScopeRecipient, Code: "Suppressed", Reason: "on the SES account's suppression list (BOUNCE)"},
+		{name: "suppressed address", email: &snapkeep.RejectedError{Scope: snapkeep.RejectRecipient, Code: "Suppressed", Reason: "on the SES account's suppression list (BOUNCE)"},
 			failed: -1, emailErr: "Suppressed", blocked: snapkeep.ChannelEmail, sentAfter: 1},
-		{name: "message rejected", email: &Rejected{Scope: ScopeMessage, Code: "MessageRejected", Reason: "content"},
+		{name: "message rejected", email: &snapkeep.RejectedError{Scope: snapkeep.RejectMessage, Code: "MessageRejected", Reason: "content"},
 			failed: -1, emailErr: "MessageRejected", sentAfter: 2},
-		{name: "sender refused", email: &Rejected{Scope: ScopeSender, Code: "SendingPausedException", Reason: "sending paused"},
+		{name: "sender refused", email: &snapkeep.RejectedError{Scope: snapkeep.RejectSender, Code: "SendingPausedException", Reason: "sending paused"},
 			failed: 0, sentAfter: 1},
-		{name: "slack channel gone", slack: &Rejected{Scope: ScopeRecipient, Code: "HTTP 404 channel_not_found", Reason: "gone"},
+		{name: "slack channel gone", slack: &snapkeep.RejectedError{Scope: snapkeep.RejectRecipient, Code: "HTTP 404 channel_not_found", Reason: "gone"},
 			failed: -1, slackErr: "channel_not_found", blocked: snapkeep.ChannelSlack, sentAfter: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

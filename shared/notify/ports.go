@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -145,51 +144,17 @@ type Email struct {
 }
 
 // Mailer sends one email and returns its message id (the SES v2 adapter
-// in functions/notify). A permanent failure is a *Rejected.
+// in functions/notify). A permanent failure is a
+// *snapkeep.RejectedError; a rejection of the sender
+// (snapkeep.RejectSender) fails the record, to be retried and, in the
+// end, dead-lettered.
 type Mailer interface {
 	Send(ctx context.Context, e Email) (string, error)
 }
 
 // Poster posts one Block Kit payload to a Slack incoming webhook
 // (shared/slack through the adapter in functions/notify). A permanent
-// failure is a *Rejected; no error ever contains the URL.
+// failure is a *snapkeep.RejectedError; no error ever contains the URL.
 type Poster interface {
 	Post(ctx context.Context, webhookURL string, payload []byte) error
-}
-
-// Scope says who a permanent rejection is about, and so what stops.
-type Scope string
-
-// Scopes of a Rejected.
-const (
-	// ScopeRecipient: this address or webhook will not take messages (a
-	// suppressed or invalid address; a Slack webhook answering 403, 404
-	// or 410). Recorded on the run and on the customer (EmailBlocked,
-	// SlackBlocked); nothing more is sent on the channel.
-	ScopeRecipient Scope = "recipient"
-	// ScopeMessage: this message was refused (SES MessageRejected, Slack
-	// invalid_payload). Recorded on the run; not retried.
-	ScopeMessage Scope = "message"
-	// ScopeSender: the deployment cannot send (SES sandbox, an
-	// unverified identity, a paused account). Not the customer's fault:
-	// logged as an error and the record fails, to be retried and, in
-	// the end, dead-lettered.
-	ScopeSender Scope = "sender"
-)
-
-// Rejected is a permanent failure to send one message.
-type Rejected struct {
-	// Scope says who it is about.
-	Scope Scope
-	// Code is the provider's code (SES's error code, Slack's error word
-	// and HTTP status), or snapkeep's.
-	Code string
-	// Reason says why, in the provider's words or snapkeep's; never a
-	// webhook URL.
-	Reason string
-}
-
-// Error names the scope, the code and the reason.
-func (r *Rejected) Error() string {
-	return fmt.Sprintf("rejected (%s, %s): %s", r.Scope, r.Code, r.Reason)
 }

@@ -105,7 +105,7 @@ func (s *Service) tell(ctx context.Context, d delivery, channel string) error {
 		return err
 	}
 	id, err := s.send(ctx, d, channel)
-	var rej *Rejected
+	var rej *snapkeep.RejectedError
 	switch {
 	case err == nil:
 		n := snapkeep.Notice{Kind: d.kind, ID: id, At: s.now()}
@@ -116,7 +116,7 @@ func (s *Service) tell(ctx context.Context, d delivery, channel string) error {
 		s.recordSent(ctx, log, d.slot, channel, claimedAt, n)
 		log.InfoContext(ctx, "notice sent", "message_id", id)
 		return nil
-	case errors.As(err, &rej) && rej.Scope == ScopeSender:
+	case errors.As(err, &rej) && rej.Scope == snapkeep.RejectSender:
 		s.releaseClaim(ctx, log, d.slot, channel, claimedAt)
 		log.ErrorContext(ctx, "the deployment cannot send: check the sender identity, SES sandbox and sending status (not the customer's fault); the record is retried", "code", rej.Code, "error", rej.Reason)
 		return fmt.Errorf("sender refused: %w", rej)
@@ -124,7 +124,7 @@ func (s *Service) tell(ctx context.Context, d delivery, channel string) error {
 		n := snapkeep.Notice{Kind: d.kind, At: s.now(), Error: "not sent: " + rej.Error()}
 		s.recordSent(ctx, log, d.slot, channel, claimedAt, n)
 		log.WarnContext(ctx, "notice rejected for good; not retried", "scope", string(rej.Scope), "code", rej.Code, "error", rej.Reason)
-		if rej.Scope == ScopeRecipient {
+		if rej.Scope == snapkeep.RejectRecipient {
 			s.block(ctx, log, d.customer, channel, rej)
 		}
 		return nil
@@ -218,7 +218,7 @@ func (s *Service) send(ctx context.Context, d delivery, channel string) (string,
 	if channel == snapkeep.ChannelSlack {
 		payload, err := d.msg.Slack.SlackPayload()
 		if err != nil {
-			return "", &Rejected{Scope: ScopeMessage, Code: "invalid_blocks", Reason: err.Error()}
+			return "", &snapkeep.RejectedError{Scope: snapkeep.RejectMessage, Code: "invalid_blocks", Reason: err.Error()}
 		}
 		if err := s.Slack.Post(ctx, d.customer.SlackWebhookURL, payload); err != nil {
 			return "", err
@@ -264,7 +264,7 @@ func (s *Service) releaseClaim(ctx context.Context, log logger, sl slot, channel
 // block stops the channel for the customer after a rejection of the
 // recipient; the customer in hand is changed too, so that the rest of the
 // batch sends nothing more on it.
-func (s *Service) block(ctx context.Context, log logger, c *snapkeep.Customer, channel string, rej *Rejected) {
+func (s *Service) block(ctx context.Context, log logger, c *snapkeep.Customer, channel string, rej *snapkeep.RejectedError) {
 	reason := fmt.Sprintf("%s (%s) on %s", rej.Reason, rej.Code, s.now().Format(time.RFC3339))
 	if channel == snapkeep.ChannelEmail {
 		c.EmailBlocked = reason
