@@ -545,7 +545,7 @@ func (m sesBroadcaster) Send(ctx context.Context, e mailing.Email) (string, erro
 	var rej *email.Rejected
 	switch {
 	case errors.As(err, &rej):
-		return "", &snapkeep.RejectedError{Scope: broadcastScope(rej), Code: rej.Code, Reason: rej.Reason}
+		return "", rej.Domain()
 	case errors.Is(err, snapkeep.ErrInvalid):
 		// The message as built from the flags and templates: every
 		// customer's would be refused alike, so stop rather than record
@@ -553,20 +553,6 @@ func (m sesBroadcaster) Send(ctx context.Context, e mailing.Email) (string, erro
 		return "", &snapkeep.RejectedError{Scope: snapkeep.RejectSender, Code: "InvalidMessage", Reason: err.Error()}
 	}
 	return "", err
-}
-
-// broadcastScope maps shared/email's scope to the domain's. SES answers
-// MessageRejected also for an unverified identity (in the sandbox, every
-// recipient must be verified): that is the deployment's setup, so the
-// broadcast stops rather than recording every customer as rejected.
-func broadcastScope(r *email.Rejected) snapkeep.RejectScope {
-	switch {
-	case r.Scope == email.ScopeRecipient:
-		return snapkeep.RejectRecipient
-	case r.Scope == email.ScopeSender, strings.Contains(strings.ToLower(r.Reason), "not verified"):
-		return snapkeep.RejectSender
-	}
-	return snapkeep.RejectMessage
 }
 
 // printSummary prints what the broadcast did: the Summary as JSON or

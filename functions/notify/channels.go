@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/notify"
@@ -38,28 +37,11 @@ func (m sesMailer) Send(ctx context.Context, e notify.Email) (string, error) {
 	var rej *email.Rejected
 	switch {
 	case errors.As(err, &rej):
-		return "", &snapkeep.RejectedError{Scope: emailScope(rej), Code: rej.Code, Reason: rej.Reason}
+		return "", rej.Domain()
 	case errors.Is(err, snapkeep.ErrInvalid):
 		return "", &snapkeep.RejectedError{Scope: snapkeep.RejectMessage, Code: "InvalidMessage", Reason: err.Error()}
 	}
 	return "", err
-}
-
-// emailScope maps shared/email's scope to the domain's. SES answers
-// MessageRejected also when an identity is not verified (in the sandbox,
-// every recipient must be): that is the deployment's setup, not the
-// message, so it is the sender's scope and the record is retried.
-func emailScope(r *email.Rejected) snapkeep.RejectScope {
-	switch r.Scope {
-	case email.ScopeRecipient:
-		return snapkeep.RejectRecipient
-	case email.ScopeSender:
-		return snapkeep.RejectSender
-	}
-	if strings.Contains(strings.ToLower(r.Reason), "not verified") {
-		return snapkeep.RejectSender
-	}
-	return snapkeep.RejectMessage
 }
 
 // slackPoster is notify's Poster over shared/slack: a webhook that is

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/dynamo"
-	"github.com/snapkeep/snapkeep/shared/email"
 	"github.com/snapkeep/snapkeep/shared/notify"
 	"github.com/snapkeep/snapkeep/shared/slack"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
@@ -90,22 +89,6 @@ func TestHandleRefusesOtherInput(t *testing.T) {
 func TestMailingMapsAgree(t *testing.T) {
 	if notify.MapNotices != dynamo.MailingNotices || notify.MapResolved != dynamo.MailingResolved {
 		t.Errorf("notice map names differ: notify %q/%q, dynamo %q/%q", notify.MapNotices, notify.MapResolved, dynamo.MailingNotices, dynamo.MailingResolved)
-	}
-}
-
-func TestEmailScope(t *testing.T) {
-	for _, tc := range []struct {
-		r    email.Rejected
-		want snapkeep.RejectScope
-	}{
-		{email.Rejected{Code: email.CodeSuppressed, Scope: email.ScopeRecipient}, snapkeep.RejectRecipient},
-		{email.Rejected{Code: "MessageRejected", Scope: email.ScopeMessage, Reason: "Message contains a virus"}, snapkeep.RejectMessage},
-		{email.Rejected{Code: "MessageRejected", Scope: email.ScopeMessage, Reason: "Email address is not verified. The following identities failed the check"}, snapkeep.RejectSender},
-		{email.Rejected{Code: "AccountSuspendedException", Scope: email.ScopeSender}, snapkeep.RejectSender},
-	} {
-		if got := emailScope(&tc.r); got != tc.want {
-			t.Errorf("emailScope(%+v) = %s, want %s", tc.r, got, tc.want)
-		}
 	}
 }
 

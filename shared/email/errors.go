@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
@@ -58,6 +59,22 @@ type Rejected struct {
 	Scope Scope
 	// Recipient is the address concerned when Scope is ScopeRecipient.
 	Recipient string
+}
+
+// Domain is the rejection as the services read it (snapkeep's one rule of
+// who a rejection is about): the recipient's and the sender's scopes as
+// they are, and an SES MessageRejected that says an identity is not
+// verified the sender's too (the deployment cannot send), not only this
+// message's.
+func (r *Rejected) Domain() *snapkeep.RejectedError {
+	scope := snapkeep.RejectMessage
+	switch {
+	case r.Scope == ScopeRecipient:
+		scope = snapkeep.RejectRecipient
+	case r.Scope == ScopeSender, strings.Contains(strings.ToLower(r.Reason), "not verified"):
+		scope = snapkeep.RejectSender
+	}
+	return &snapkeep.RejectedError{Scope: scope, Code: r.Code, Reason: r.Reason}
 }
 
 // Error says who was rejected and why.
