@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"time"
 )
 
 // SentEmail is an email moto accepted through SES (v1 or v2) SendEmail.
@@ -39,24 +40,59 @@ func (m SentEmail) Recipients() []string {
 // they were sent. It reads moto's GET /moto-api/data.json (models
 // "ses.Message" and "ses.RawMessage"). moto keeps sent mail for the whole
 // server, so callers filter by recipient.
+//
+// moto builds data.json by reading every model of every service without a
+// lock, so a write in flight on another connection (tests in parallel, a
+// demo's functions) can make it answer 500; SentEmails asks again, up to
+// dataAttempts times, before it gives up.
 func SentEmails(ctx context.Context, endpoint string) ([]SentEmail, error) {
+	var err error
+	for attempt := 1; attempt <= dataAttempts; attempt++ {
+		var body []byte
+		var retry bool
+		body, retry, err = modelData(ctx, endpoint)
+		if err == nil {
+			return parseSentEmails(body)
+		}
+		if !retry || attempt == dataAttempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (then %w)", err, ctx.Err())
+		case <-time.After(time.Duration(attempt) * dataRetryDelay):
+		}
+	}
+	return nil, err
+}
+
+// dataAttempts and dataRetryDelay bound SentEmails' retries of a 5xx from
+// data.json: the n-th retry waits n × dataRetryDelay.
+const (
+	dataAttempts   = 5
+	dataRetryDelay = 100 * time.Millisecond
+)
+
+// modelData GETs moto's /moto-api/data.json; retry says whether the failure
+// was moto's (5xx) and may pass.
+func modelData(ctx context.Context, endpoint string) (body []byte, retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/moto-api/data.json", nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("get moto-api data: %w", err)
+		return nil, false, fmt.Errorf("get moto-api data: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err = io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read moto-api data: %w", err)
+		return nil, false, fmt.Errorf("read moto-api data: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("get moto-api data: %s: %.200s", resp.Status, body)
+		return nil, resp.StatusCode >= 500, fmt.Errorf("get moto-api data: %s: %.200s", resp.Status, body)
 	}
-	return parseSentEmails(body)
+	return body, false, nil
 }
 
 // parseSentEmails reads the ses models of moto's /moto-api/data.json.

@@ -56,6 +56,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,7 @@ const opTimeout = 2 * time.Minute
 var (
 	endpointMu sync.Mutex
 	endpoint   string
+	started    *awslocal.Moto // nil when reusing $SNAPKEEP_AWS_ENDPOINT
 
 	defsOnce sync.Once
 	defs     []awslocal.TableDef
@@ -111,6 +113,7 @@ func run(m *testing.M) int {
 		}
 		defer moto.Stop()
 		ep = moto.Endpoint
+		setMoto(moto)
 	}
 	if err := setAWSEnv(ep); err != nil {
 		fmt.Fprintf(os.Stderr, "awstest: FAIL: %v\n", err)
@@ -120,6 +123,36 @@ func run(m *testing.M) int {
 	endpoint = ep
 	endpointMu.Unlock()
 	return m.Run()
+}
+
+// setMoto records the moto server Main started, for motoTraceback.
+func setMoto(m *awslocal.Moto) {
+	endpointMu.Lock()
+	defer endpointMu.Unlock()
+	started = m
+}
+
+// motoTraceback returns, to append to a failure, the last Python traceback
+// in the output of the moto server Main started ("" if there is none or the
+// server is not ours): what moto itself says about a 500.
+func motoTraceback() string {
+	endpointMu.Lock()
+	m := started
+	endpointMu.Unlock()
+	if m == nil {
+		return ""
+	}
+	out := m.Output()
+	i := strings.LastIndex(out, "Traceback (most recent call last)")
+	if i < 0 {
+		return ""
+	}
+	const max = 4 << 10
+	tb := out[i:]
+	if len(tb) > max {
+		tb = tb[:max] + "…"
+	}
+	return "\nmoto's last traceback:\n" + tb
 }
 
 // setAWSEnv makes config.LoadDefaultConfig in code under test (functions'

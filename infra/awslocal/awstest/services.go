@@ -158,7 +158,7 @@ func (e *Env) SentEmails(t testing.TB) []SentEmail {
 	defer cancel()
 	msgs, err := awslocal.SentEmails(ctx, e.Endpoint)
 	if err != nil {
-		t.Fatalf("awstest: sent emails: %v", err)
+		t.Fatalf("awstest: sent emails: %v%s", err, motoTraceback())
 	}
 	return msgs
 }
