@@ -48,6 +48,9 @@
 //     ever fires. Target.Input, ScheduleExpressionTimezone, State,
 //     FlexibleTimeWindow, DeadLetterConfig and RetryPolicy are stored and
 //     returned as given.
+//   - moto's own API: GET /moto-api/data.json (how SentEmails reads mail
+//     back) reads every model without a lock and can answer 500 while
+//     another client writes; SentEmails asks again.
 package awstest
 
 import (
@@ -147,10 +150,10 @@ func motoTraceback() string {
 	if i < 0 {
 		return ""
 	}
-	const max = 4 << 10
+	const limit = 4 << 10
 	tb := out[i:]
-	if len(tb) > max {
-		tb = tb[:max] + "…"
+	if len(tb) > limit {
+		tb = tb[:limit] + "…"
 	}
 	return "\nmoto's last traceback:\n" + tb
 }
