@@ -9,6 +9,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/snapkeep/snapkeep/shared/backoff"
 )
 
 // SentEmail is an email moto accepted through SES (v1 or v2) SendEmail.
@@ -57,10 +59,8 @@ func SentEmails(ctx context.Context, endpoint string) ([]SentEmail, error) {
 		if !retry || attempt == dataAttempts {
 			break
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (then %w)", err, ctx.Err())
-		case <-time.After(time.Duration(attempt) * dataRetryDelay):
+		if serr := backoff.Sleep(ctx, time.Duration(attempt)*dataRetryDelay); serr != nil {
+			return nil, fmt.Errorf("%w (then %w)", err, serr)
 		}
 	}
 	return nil, err

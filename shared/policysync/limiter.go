@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/snapkeep/snapkeep/shared/backoff"
 )
 
 // Clock is the time a Limiter and a Reconciler see. Tests pass a virtual
@@ -28,14 +30,7 @@ func (c Clock) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return backoff.Sleep(ctx, d)
 }
 
 // Limiter is a token bucket: it admits Rate requests a second on average

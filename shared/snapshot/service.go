@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/snapkeep/snapkeep/shared/backoff"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
 
@@ -408,14 +409,7 @@ func (s *Service) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return backoff.Sleep(ctx, d)
 }
 
 // SnapshotName is the deterministic name of a policy's snapshot for a slot:
