@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
+	"github.com/snapkeep/snapkeep/shared/snapshot"
 )
 
 // The samples' fleet: the policies of Tuesday 24 November 2026 on the
@@ -113,25 +114,6 @@ func (l *Life) list(at time.Time) snapkeep.APICall {
 	return l.Get(snapkeep.OpListSnapshots, path, at, 318*time.Millisecond)
 }
 
-// postBackoff is shared/snapshot's wait after the run's attempts-th
-// failed request: 1, 2, 4, 8, 8 ... minutes.
-func postBackoff(attempts int) time.Duration {
-	d := time.Minute
-	for i := 1; i < attempts && d < 8*time.Minute; i++ {
-		d *= 2
-	}
-	return d
-}
-
-// checkDelay is shared/snapshot's wait before the next look at an action
-// that has run for elapsed (the policy's previous one took expected).
-func checkDelay(elapsed, expected time.Duration) time.Duration {
-	if first := expected * 80 / 100; elapsed < first {
-		return max(first-elapsed, time.Minute)
-	}
-	return min(max(elapsed/2, time.Minute), 10*time.Minute)
-}
-
 // windowEnd is the end of the run's slot window.
 func (l *Life) windowEnd() time.Time {
 	start := l.Run.ScheduledAt
@@ -178,7 +160,7 @@ func (l *Life) Attempt(at time.Time, a Answer) (time.Time, bool) {
 	calls = append(calls, c)
 	at = at.Add(1195 * time.Millisecond)
 	detail := requestDetail(l.Run.Kind, c)
-	next := at.Add(postBackoff(l.Run.Attempts))
+	next := at.Add(snapshot.PostBackoff(l.Run.Attempts))
 	failed := next.After(l.windowEnd())
 	if failed {
 		detail += " (still failing at the end of the retry window)"
@@ -214,7 +196,7 @@ func requestDetail(kind snapkeep.ResourceKind, c snapkeep.APICall) string {
 func (l *Life) StartDroplet(at time.Time, action int64) time.Time {
 	c := l.Post(at, 412*time.Millisecond, Answer{})
 	at = at.Add(430 * time.Millisecond)
-	l.Requested(at, action, at.Add(checkDelay(0, time.Duration(l.Run.ExpectedActionSeconds)*time.Second)))
+	l.Requested(at, action, at.Add(snapshot.CheckDelay(0, time.Duration(l.Run.ExpectedActionSeconds)*time.Second)))
 	l.Save(at, c)
 	return at
 }
@@ -240,7 +222,7 @@ func (l *Life) SnapshotVolume(at time.Time, snapshotID string, kept int, deleted
 
 // Follow follows the run's action from its next check on, as the
 // follow-ups do: a check lease, the action's GET, the next check after
-// checkDelay. An action that completes (at completes; zero: never) is
+// snapshot.CheckDelay. An action that completes (at completes; zero: never) is
 // found by listing, retention deletes what it lets go and the run
 // succeeds; one still running at the deadline ends timed_out. It returns
 // the time of the run's last write.
@@ -269,7 +251,7 @@ func (l *Life) Follow(completes time.Time, snapshotID string, kept int, deleted 
 			if l.Run.StartedAt != nil {
 				started = *l.Run.StartedAt
 			}
-			l.Wait(at.Add(checkDelay(at.Sub(started), time.Duration(l.Run.ExpectedActionSeconds)*time.Second)))
+			l.Wait(at.Add(snapshot.CheckDelay(at.Sub(started), time.Duration(l.Run.ExpectedActionSeconds)*time.Second)))
 			l.Save(at, calls...)
 			continue
 		}

@@ -50,7 +50,7 @@ func (j *job) follow(ctx context.Context, a *snapkeep.Action, now time.Time) err
 		j.clearNote()
 		j.run.ErrorDetail = detail
 		j.run.RetryClass = snapkeep.ClassActionErrored
-		if at := now.Add(postBackoff(j.run.Attempts)); at.Before(j.windowEnd()) {
+		if at := now.Add(PostBackoff(j.run.Attempts)); at.Before(j.windowEnd()) {
 			// An errored action made no snapshot: request a new one after
 			// the backoff, while the slot window is open.
 			j.s.log().WarnContext(ctx, "snapshot action errored; requesting again later", "run_id", j.run.RunID, "action_id", a.ID)
@@ -71,7 +71,7 @@ func (j *job) follow(ctx context.Context, a *snapkeep.Action, now time.Time) err
 		if j.run.StartedAt != nil {
 			started = *j.run.StartedAt
 		}
-		return j.wait(ctx, now.Add(checkDelay(now.Sub(started), j.expected())))
+		return j.wait(ctx, now.Add(CheckDelay(now.Sub(started), j.expected())))
 	}
 }
 

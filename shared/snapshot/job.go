@@ -358,8 +358,9 @@ func (j *job) affords(_ context.Context, d time.Duration) bool {
 	return !ok || time.Until(dl) > d+j.cfg.CallMargin
 }
 
-// postBackoff is the wait before the n-th retry of the snapshot request.
-func postBackoff(attempts int) time.Duration {
+// PostBackoff is the wait after the run's attempts-th failed snapshot
+// request, before it asks again: 1, 2, 4, 8, 8 ... minutes.
+func PostBackoff(attempts int) time.Duration {
 	d := time.Minute
 	for i := 1; i < attempts && d < 8*time.Minute; i++ {
 		d *= 2
@@ -367,7 +368,7 @@ func postBackoff(attempts int) time.Duration {
 	return d
 }
 
-// checkDelay is the wait before the next look at an action running for
+// CheckDelay is the wait before the next look at an action running for
 // elapsed: half the time it has run, at least a minute and at most ten.
 // A snapshot takes about a minute per GB, so one that has run for t is
 // likely to run about as long again; looking at half that keeps the
@@ -377,7 +378,7 @@ func postBackoff(attempts int) time.Duration {
 // 3-hour snapshot then takes about 3 checks): each check is a
 // DigitalOcean call against the account's budget and two DynamoDB writes
 // (BENCHMARKS.md, "Scale").
-func checkDelay(elapsed, expected time.Duration) time.Duration {
+func CheckDelay(elapsed, expected time.Duration) time.Duration {
 	if first := expected * ExpectedShare / 100; elapsed < first {
 		return max(first-elapsed, time.Minute)
 	}
@@ -454,7 +455,7 @@ func (j *job) retryOrFail(ctx context.Context, err error, what string, limit tim
 		return j.finish(ctx, snapkeep.RunFailed, e.Class, detail)
 	}
 	j.run.RetryClass = e.Class
-	d := postBackoff(j.run.Attempts)
+	d := PostBackoff(j.run.Attempts)
 	if e.RetryAfter > d {
 		d = e.RetryAfter
 	}

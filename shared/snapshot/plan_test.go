@@ -79,8 +79,8 @@ func TestOwnSlot(t *testing.T) {
 
 func TestBackoffs(t *testing.T) {
 	for attempts, want := range map[int]time.Duration{1: time.Minute, 2: 2 * time.Minute, 3: 4 * time.Minute, 4: 8 * time.Minute, 9: 8 * time.Minute} {
-		if got := postBackoff(attempts); got != want {
-			t.Errorf("postBackoff(%d) = %s, want %s", attempts, got, want)
+		if got := PostBackoff(attempts); got != want {
+			t.Errorf("PostBackoff(%d) = %s, want %s", attempts, got, want)
 		}
 	}
 	for _, tt := range []struct{ elapsed, expected, want time.Duration }{
@@ -96,8 +96,8 @@ func TestBackoffs(t *testing.T) {
 		// A one-minute snapshot last time changes nothing.
 		{elapsed: 0, expected: time.Minute, want: time.Minute},
 	} {
-		if got := checkDelay(tt.elapsed, tt.expected); got != tt.want {
-			t.Errorf("checkDelay(%s, expected %s) = %s, want %s", tt.elapsed, tt.expected, got, tt.want)
+		if got := CheckDelay(tt.elapsed, tt.expected); got != tt.want {
+			t.Errorf("CheckDelay(%s, expected %s) = %s, want %s", tt.elapsed, tt.expected, got, tt.want)
 		}
 	}
 }

@@ -110,7 +110,7 @@ func (j *job) requestDroplet(ctx context.Context) error {
 	started := t.Truncate(time.Second)
 	j.run.StartedAt = &started
 	j.settled()
-	return j.wait(ctx, t.Add(checkDelay(0, j.expected())))
+	return j.wait(ctx, t.Add(CheckDelay(0, j.expected())))
 }
 
 // requestVolume snapshots the volume (synchronous at DigitalOcean). At the
