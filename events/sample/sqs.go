@@ -4,25 +4,18 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/snapkeep/snapkeep/infra/local"
 )
 
 // WindowEvent is a DynamoDB stream batch of a mapping with a tumbling
-// window (events.DynamoDBTimeWindowEvent's JSON), its state the function's
-// own JSON object (aws-lambda-go's type wants string values only).
-type WindowEvent struct {
-	Records                 []events.DynamoDBEventRecord `json:"Records"`
-	Window                  events.Window                `json:"window"`
-	State                   json.RawMessage              `json:"state"`
-	ShardID                 string                       `json:"shardId"`
-	EventSourceARN          string                       `json:"eventSourceARN"`
-	IsFinalInvokeForWindow  bool                         `json:"isFinalInvokeForWindow"`
-	IsWindowTerminatedEarly bool                         `json:"isWindowTerminatedEarly"`
-}
+// window as the local runner delivers it (events.DynamoDBTimeWindowEvent's
+// JSON), its state the function's own JSON object.
+type WindowEvent = local.WindowEvent[events.DynamoDBEventRecord]
 
 // SQSEvent is a batch of an SQS event source mapping as Lambda delivers
 // it: events.SQSEvent's JSON as AWS writes it (no md5OfMessageAttributes

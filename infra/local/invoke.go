@@ -49,22 +49,25 @@ func (d *Deliverer) attempt(ctx context.Context, sh *shard, b *batch) error {
 	return d.settle(ctx, sh, b, d.judge(b, out, ierr))
 }
 
-// plainEvent and windowEvent are the payloads of events.DynamoDBEvent and
-// events.DynamoDBTimeWindowEvent with the records as ready JSON and the
-// state passed through verbatim (Lambda allows any JSON object; Go's
-// events type takes string values only).
+// plainEvent is the payload of events.DynamoDBEvent with the records as
+// ready JSON.
 type plainEvent struct {
 	Records []json.RawMessage `json:"Records"`
 }
 
-type windowEvent struct {
-	Records                 []json.RawMessage `json:"Records"`
-	Window                  events.Window     `json:"window"`
-	State                   json.RawMessage   `json:"state"`
-	ShardID                 string            `json:"shardId"`
-	EventSourceARN          string            `json:"eventSourceARN"`
-	IsFinalInvokeForWindow  bool              `json:"isFinalInvokeForWindow"`
-	IsWindowTerminatedEarly bool              `json:"isWindowTerminatedEarly"`
+// WindowEvent is the payload Lambda delivers to a stream mapping with a
+// tumbling window: events.DynamoDBTimeWindowEvent's JSON, with the records
+// of type R (ready JSON here, events.DynamoDBEventRecord in events/sample)
+// and the state passed through verbatim (Lambda allows any JSON object; Go's
+// events type takes string values only).
+type WindowEvent[R any] struct {
+	Records                 []R             `json:"Records"`
+	Window                  events.Window   `json:"window"`
+	State                   json.RawMessage `json:"state"`
+	ShardID                 string          `json:"shardId"`
+	EventSourceARN          string          `json:"eventSourceARN"`
+	IsFinalInvokeForWindow  bool            `json:"isFinalInvokeForWindow"`
+	IsWindowTerminatedEarly bool            `json:"isWindowTerminatedEarly"`
 }
 
 func (d *Deliverer) payload(sh *shard, b *batch) ([]byte, error) {
@@ -75,7 +78,7 @@ func (d *Deliverer) payload(sh *shard, b *batch) ([]byte, error) {
 	var ev any = plainEvent{Records: recs}
 	if d.windowed() {
 		w := sh.win
-		ev = windowEvent{
+		ev = WindowEvent[json.RawMessage]{
 			Records:                 recs,
 			Window:                  events.Window{Start: events.RFC3339EpochTime{Time: w.start}, End: events.RFC3339EpochTime{Time: w.end}},
 			State:                   w.state,
