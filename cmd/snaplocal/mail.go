@@ -1,14 +1,7 @@
 package main
 
 import (
-	"encoding/base64"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net/mail"
-	"strings"
 
 	"github.com/snapkeep/snapkeep/infra/awslocal"
 )
@@ -48,7 +41,7 @@ func decodeEmail(m awslocal.SentEmail) (Email, error) {
 		e.Text = m.Body
 		return e, nil
 	}
-	msg, err := mail.ReadMessage(strings.NewReader(m.Raw))
+	msg, err := awslocal.ReadRaw(m.Raw)
 	if err != nil {
 		return e, fmt.Errorf("email %s: %w", m.MessageID, err)
 	}
@@ -58,72 +51,22 @@ func decodeEmail(m awslocal.SentEmail) (Email, error) {
 			e.To = append(e.To, a.String())
 		}
 	}
-	if s, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err == nil {
-		e.Subject = s
-	}
+	e.Subject = msg.Subject
 	e.Kind = msg.Header.Get("X-Snapkeep-Kind")
 	e.Run = msg.Header.Get("X-Snapkeep-Run")
 	e.Customer = msg.Header.Get("X-Snapkeep-Customer")
 	e.Incident = msg.Header.Get("X-Snapkeep-Incident")
 	e.Mailing = msg.Header.Get("X-Snapkeep-Mailing")
-	if err := e.walk(msg.Header.Get("Content-Type"), partHeader(msg.Header), msg.Body); err != nil {
-		return e, fmt.Errorf("email %s: %w", m.MessageID, err)
-	}
-	return e, nil
-}
-
-// partHeader is a message's or a part's header, read by canonical key.
-type partHeader map[string][]string
-
-func (h partHeader) get(k string) string {
-	if v := h[k]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// walk collects the leaf parts of a (multipart) body.
-func (e *Email) walk(contentType string, h partHeader, body io.Reader) error {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = "text/plain"
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := mr.NextRawPart()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := e.walk(p.Header.Get("Content-Type"), partHeader(p.Header), p); err != nil {
-				return err
-			}
+	for _, p := range msg.Parts {
+		e.Decoded += p.Body + "\n"
+		switch {
+		case p.Filename != "":
+			e.Attachments = append(e.Attachments, p.Filename)
+		case p.ContentType == "text/plain":
+			e.Text += p.Body
+		case p.ContentType == "text/html":
+			e.HTML += p.Body
 		}
 	}
-	var r io.Reader = body
-	switch strings.ToLower(h.get("Content-Transfer-Encoding")) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(body)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	e.Decoded += string(b) + "\n"
-	if _, dp, err := mime.ParseMediaType(h.get("Content-Disposition")); err == nil && dp["filename"] != "" {
-		e.Attachments = append(e.Attachments, dp["filename"])
-		return nil
-	}
-	switch mt {
-	case "text/plain":
-		e.Text += string(b)
-	case "text/html":
-		e.HTML += string(b)
-	}
-	return nil
+	return e, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapkeep/snapkeep/infra/awslocal"
 	"github.com/snapkeep/snapkeep/shared/escalation"
 	"github.com/snapkeep/snapkeep/shared/snapkeep"
 )
@@ -107,9 +108,9 @@ func TestProviderIncident(t *testing.T) {
 
 // checkAlert checks the alert's parts: the text and HTML report with every
 // section, the CSV of affected calls and the Markdown report attached.
-func checkAlert(t *testing.T, parts []part) {
+func checkAlert(t *testing.T, parts []awslocal.Part) {
 	t.Helper()
-	byType := map[string]part{}
+	byType := map[string]awslocal.Part{}
 	for _, p := range parts {
 		byType[p.ContentType] = p
 	}

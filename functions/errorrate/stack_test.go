@@ -3,15 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net/mail"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/snapkeep/snapkeep/infra/awslocal"
 	"github.com/snapkeep/snapkeep/infra/awslocal/awstest"
 	"github.com/snapkeep/snapkeep/infra/local"
 	"github.com/snapkeep/snapkeep/shared/dynamo"
@@ -287,64 +281,14 @@ func (s *stack) putPoison(m int) {
 	}
 }
 
-// part is one MIME part of a received email, decoded.
-type part struct {
-	ContentType, Filename, Body string
-}
-
 // readEmail decodes a raw MIME message into its subject and leaf parts.
-func readEmail(t *testing.T, raw string) (subject string, parts []part) {
+func readEmail(t *testing.T, raw string) (subject string, parts []awslocal.Part) {
 	t.Helper()
-	msg, err := mail.ReadMessage(strings.NewReader(raw))
+	msg, err := awslocal.ReadRaw(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var walk func(ct string, h map[string][]string, body io.Reader)
-	walk = func(ct string, h map[string][]string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil {
-			t.Fatalf("content type %q: %v", ct, err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(p.Header.Get("Content-Type"), p.Header, p)
-			}
-		}
-		var r io.Reader = body
-		switch strings.ToLower(first(h["Content-Transfer-Encoding"])) {
-		case "quoted-printable":
-			r = quotedprintable.NewReader(body)
-		case "base64":
-			r = base64.NewDecoder(base64.StdEncoding, body)
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, dp, _ := mime.ParseMediaType(first(h["Content-Disposition"]))
-		parts = append(parts, part{ContentType: mt, Filename: dp["filename"], Body: string(b)})
-	}
-	walk(msg.Header.Get("Content-Type"), msg.Header, msg.Body)
-	return subject, parts
-}
-
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
+	return msg.Subject, msg.Parts
 }
 
 // scanIncidents reads every incident (a test may scan; the code never does).
