@@ -97,10 +97,7 @@ func (l *Life) Lease(purpose snapkeep.LeasePurpose, at time.Time) {
 	if purpose == snapkeep.LeaseCheck {
 		d = CheckLease
 	}
-	until := at.Add(d).UTC()
-	next := ceilSecond(until)
-	l.Run.LeaseUntil, l.Run.LeaseFor, l.Run.NextCheckAt = &until, purpose, &next
-	l.Run.Unfinished = snapkeep.UnfinishedKey(l.Run.RunID)
+	l.Run.Hold(purpose, at.Add(d))
 }
 
 // Wait leaves the run unfinished, to be checked again at next (never
@@ -109,10 +106,7 @@ func (l *Life) Wait(next time.Time) {
 	if next.After(l.Run.Deadline) {
 		next = l.Run.Deadline
 	}
-	next = ceilSecond(next)
-	l.Run.NextCheckAt = &next
-	l.Run.LeaseUntil, l.Run.LeaseFor = nil, ""
-	l.Run.Unfinished = snapkeep.UnfinishedKey(l.Run.RunID)
+	l.Run.Await(next)
 }
 
 // Requested records the accepted snapshot request of a droplet (action
@@ -193,14 +187,6 @@ func (l *Life) Save(at time.Time, calls ...snapkeep.APICall) {
 		l.f.t.Fatalf("save run %s at %s: %v", l.Run.RunID, at.Format(time.RFC3339Nano), err)
 	}
 	l.prev, l.Run = &next, next
-}
-
-func ceilSecond(t time.Time) time.Time {
-	t = t.UTC()
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
-	}
-	return t
 }
 
 // Godo is the godo version the client sends in its user agent (go.mod's).

@@ -307,6 +307,34 @@ type Notice struct {
 // Key returns the run's key.
 func (r *Run) Key() RunKey { return NewRunKey(r.PolicyID, r.ScheduledAt) }
 
+// Await makes the run (in memory) unfinished with no attempt owning it, to
+// be checked again at next, rounded up to the whole second the unfinished
+// index sorts by. Callers keep next within the run's deadline.
+func (r *Run) Await(next time.Time) {
+	at := ceilSecond(next)
+	r.NextCheckAt = &at
+	r.LeaseUntil, r.LeaseFor = nil, ""
+	r.Unfinished = UnfinishedKey(r.RunID)
+}
+
+// Hold makes the run (in memory) owned by an attempt for purpose until
+// until, and due to be checked again (by a sweep, should the attempt die)
+// when that lease lapses.
+func (r *Run) Hold(purpose LeasePurpose, until time.Time) {
+	until = until.UTC()
+	r.Await(until)
+	r.LeaseUntil, r.LeaseFor = &until, purpose
+}
+
+// ceilSecond rounds t up to a whole second, in UTC.
+func ceilSecond(t time.Time) time.Time {
+	t = t.UTC()
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
 // RetentionResult records what retention did after a successful run.
 type RetentionResult struct {
 	// Kept counts the policy's snapshots kept.

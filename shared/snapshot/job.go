@@ -255,10 +255,7 @@ func (j *job) wait(ctx context.Context, at time.Time) error {
 	if at.After(j.run.Deadline) {
 		at = j.run.Deadline
 	}
-	at = ceilSecond(at)
-	j.run.NextCheckAt = &at
-	j.run.LeaseUntil, j.run.LeaseFor = nil, ""
-	j.run.Unfinished = snapkeep.UnfinishedKey(j.run.RunID)
+	j.run.Await(at)
 	if err := j.commit(ctx); err != nil {
 		return err
 	}

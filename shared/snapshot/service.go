@@ -578,10 +578,7 @@ func (s *Service) claim(ctx context.Context, run *snapkeep.Run, lock *snapkeep.L
 
 // waitForLock makes run (in memory) wait for the droplet lock le to lapse.
 func (s *Service) waitForLock(run *snapkeep.Run, le *snapkeep.LockedError) {
-	next := ceilSecond(le.Until)
-	run.LeaseUntil, run.LeaseFor = nil, ""
-	run.NextCheckAt = &next
-	run.Unfinished = snapkeep.UnfinishedKey(run.RunID)
+	run.Await(le.Until)
 	run.StepError = snapkeep.Bound(le.Error(), snapkeep.MaxProviderText)
 }
 
@@ -592,11 +589,7 @@ func (s *Service) takeLease(run *snapkeep.Run, purpose snapkeep.LeasePurpose, no
 	if purpose == snapkeep.LeaseCheck {
 		d = c.CheckLease
 	}
-	lease := now.Add(d)
-	next := ceilSecond(lease)
-	run.LeaseUntil, run.LeaseFor = &lease, purpose
-	run.NextCheckAt = &next
-	run.Unfinished = snapkeep.UnfinishedKey(run.RunID)
+	run.Hold(purpose, now.Add(d))
 }
 
 // lockFor returns the droplet lock a snapshot request of run needs, or nil
@@ -841,12 +834,4 @@ func windowStart(slot, claimed time.Time) time.Time {
 		return claimed.Truncate(time.Second)
 	}
 	return slot
-}
-
-func ceilSecond(t time.Time) time.Time {
-	t = t.UTC()
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
-	}
-	return t
 }
