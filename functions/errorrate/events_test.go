@@ -127,15 +127,7 @@ func invokeSample(t *testing.T, h *Handler, ev any) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := h.Invoke(context.Background(), raw)
-	if err != nil {
-		t.Fatalf("Invoke: %v", err)
-	}
-	var r response
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("response %s: %v", out, err)
-	}
-	return r
+	return invokeRaw(t, h, raw)
 }
 
 // errorrateSamples builds every sample: name → event. Each window
